@@ -1,0 +1,278 @@
+"""Typed models of the wisp CLI contract and the one place that parses ``wisp list --json``.
+
+``parse_fleet`` turns wisp's stdout into a :class:`Fleet`. A field with the wrong type spoils
+only that field (it becomes ``None`` with a warning); a row without a usable name is skipped
+with a warning; anything that is not a list of sprites is :class:`WispBadOutput`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from wreckit_tui.errors import InvalidRequest, WispBadOutput
+from wreckit_tui.text import sanitize
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+SIZE_RE = re.compile(r"^([0-9]{1,9})(MiB|GiB)$")
+MAX_CPUS = 64
+PUBLIC_KEYS = (
+    "name",
+    "id",
+    "state",
+    "cpus",
+    "memory_mib",
+    "cpu_percent",
+    "memory_used_mib",
+    "uptime_seconds",
+    "created_at",
+    "url",
+)
+_STATUS_TO_STATE = {"running": "running", "warm": "running", "cold": "stopped"}
+_LIMIT = 1e15  # beyond any real count of MiB, cores or seconds; keeps arithmetic finite
+
+Count = Annotated[int, Field(ge=0, le=_LIMIT)]
+Real = Annotated[float, Field(ge=0, le=_LIMIT, allow_inf_nan=False)]
+Number = Count | Real
+Num = int | float
+SizeText = Annotated[str, Field(pattern=SIZE_RE.pattern)]
+
+
+# -- request validation -------------------------------------------------------------------
+
+
+def size_to_mib(size: str) -> int:
+    """``512MiB`` -> 512, ``2GiB`` -> 2048. Raises ``ValueError`` for anything else."""
+    match = SIZE_RE.match(size)
+    if not match:
+        raise ValueError(f"not a size: {size!r}")
+    amount, unit = int(match[1]), match[2]
+    return amount * 1024 if unit == "GiB" else amount
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid sprite name, or ``None`` when it is."""
+    if NAME_RE.match(name):
+        return None
+    return (
+        f"invalid name {sanitize(name)!r}: use 1-63 characters, a-z, 0-9 and '-', "
+        "starting with a letter"
+    )
+
+
+def size_problem(size: str) -> str | None:
+    """Why ``size`` is not a valid memory size, or ``None`` when it is."""
+    if SIZE_RE.match(size) and size_to_mib(size) > 0:
+        return None
+    return f"invalid memory size {sanitize(size)!r}: use a whole number and MiB or GiB, like 512MiB"
+
+
+def cpus_problem(cpus: int | str) -> str | None:
+    """Why ``cpus`` is not a valid vCPU count, or ``None`` when it is."""
+    text = str(cpus).strip()
+    if text.isdigit() and 1 <= int(text) <= MAX_CPUS:
+        return None
+    return f"invalid cpus {sanitize(text)!r}: use a whole number from 1 to {MAX_CPUS}"
+
+
+def validate_request(name: str, memory: str, cpus: int | str) -> int:
+    """Check a start request; return cpus as an int or raise :class:`InvalidRequest`."""
+    for problem in (name_problem(name), size_problem(memory), cpus_problem(cpus)):
+        if problem:
+            raise InvalidRequest(problem)
+    return int(str(cpus).strip())
+
+
+# -- the wire format ------------------------------------------------------------------------
+
+
+class WireSprite(BaseModel):
+    """One object of ``wisp list --json`` exactly as the contract types it."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    name: str
+    id: str | None = None
+    state: str | None = None
+    status: str | None = None
+    pid: Count | None = None
+    address: str | None = None
+    created_at: str | None = None
+    uptime_seconds: Number | None = None
+    url: str | None = None
+    cpus: Number | None = None
+    memory: SizeText | Count | None = None
+    cpu_percent: Number | None = None
+    memory_used: SizeText | Number | None = None
+    isolation: str | None = None
+
+
+class Sprite(BaseModel):
+    """A normalized sprite: sizes in MiB, state resolved, uptime derived where possible."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    id: str | None = None
+    state: str | None = None
+    cpus: Num | None = None
+    memory_mib: Num | None = None
+    cpu_percent: Num | None = None
+    memory_used_mib: Num | None = None
+    uptime_seconds: Num | None = None
+    created_at: str | None = None
+    url: str | None = None
+    pid: int | None = None
+    address: str | None = None
+    isolation: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the sprite counts against ``max_vms`` (anything not ``stopped``)."""
+        return self.state != "stopped"
+
+    def public_dict(self) -> dict[str, Any]:
+        """The keys of ``--json`` output, in their documented order."""
+        return {key: getattr(self, key) for key in PUBLIC_KEYS}
+
+
+class Fleet(BaseModel):
+    """One successful ``wisp list``: the sprites in wisp's order and any parse warnings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sprites: tuple[Sprite, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def active_count(self) -> int:
+        return sum(1 for sprite in self.sprites if sprite.active)
+
+    def names(self) -> set[str]:
+        return {sprite.name for sprite in self.sprites}
+
+    def get(self, name: str) -> Sprite | None:
+        return next((sprite for sprite in self.sprites if sprite.name == name), None)
+
+
+# -- parsing --------------------------------------------------------------------------------
+
+
+def parse_fleet(stdout: bytes, now: datetime | None = None) -> Fleet:
+    """Parse ``wisp list --json`` stdout. Raises :class:`WispBadOutput` and nothing else."""
+    items = _top_level_items(_decode_json(stdout))
+    now = now or datetime.now(UTC)
+    sprites: list[Sprite] = []
+    warnings: list[str] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        sprite = _parse_item(index, item, now, warnings)
+        if sprite is None:
+            continue
+        if sprite.name in seen:
+            raise WispBadOutput(f"two sprites are named {sanitize(sprite.name)!r}")
+        seen.add(sprite.name)
+        sprites.append(sprite)
+    return Fleet(sprites=tuple(sprites), warnings=tuple(warnings))
+
+
+def _decode_json(stdout: bytes) -> Any:
+    text = stdout.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise WispBadOutput("empty output where a JSON list was expected")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise WispBadOutput(f"not valid JSON ({_short(exc)})") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _top_level_items(document: Any) -> list[Any]:
+    if isinstance(document, dict) and "sprites" in document:
+        document = document["sprites"]
+    if not isinstance(document, list):
+        kind = type(document).__name__
+        raise WispBadOutput(f'expected a JSON array or {{"sprites": [...]}}, got {kind}')
+    return document
+
+
+def _parse_item(index: int, item: Any, now: datetime, warnings: list[str]) -> Sprite | None:
+    if not isinstance(item, dict):
+        warnings.append(f"entry {index} skipped: not an object")
+        return None
+    wire = _validate_leniently(index, item, warnings)
+    return None if wire is None else _normalize(wire, now, warnings)
+
+
+def _validate_leniently(index: int, item: dict, warnings: list[str]) -> WireSprite | None:
+    """Validate ``item``; fields of the wrong type are dropped with a warning."""
+    try:
+        return WireSprite.model_validate(item)
+    except ValidationError as exc:
+        bad_fields = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+    if "name" in bad_fields:
+        warnings.append(f"entry {index} skipped: no valid string 'name'")
+        return None
+    label = sanitize(str(item["name"]))
+    for field in sorted(bad_fields):
+        warnings.append(f"sprite {label!r}: field {field!r} has an invalid value, shown as unknown")
+    cleaned = {key: value for key, value in item.items() if key not in bad_fields}
+    try:
+        return WireSprite.model_validate(cleaned)
+    except ValidationError:
+        warnings.append(f"entry {index} skipped: unreadable")
+        return None
+
+
+def _normalize(wire: WireSprite, now: datetime, warnings: list[str]) -> Sprite:
+    state = wire.state or _STATUS_TO_STATE.get(wire.status or "", wire.status)
+    uptime = wire.uptime_seconds
+    if uptime is None and state == "running" and wire.created_at:
+        uptime = _uptime_from(wire.created_at, now)
+        if uptime is None:
+            warnings.append(f"sprite {sanitize(wire.name)!r}: created_at is not an RFC 3339 time")
+    return Sprite(
+        name=wire.name,
+        id=wire.id,
+        state=state,
+        cpus=wire.cpus,
+        memory_mib=_to_mib(wire.memory),
+        cpu_percent=wire.cpu_percent,
+        memory_used_mib=_to_mib(wire.memory_used),
+        uptime_seconds=uptime,
+        created_at=wire.created_at,
+        url=wire.url,
+        pid=wire.pid,
+        address=wire.address,
+        isolation=wire.isolation,
+    )
+
+
+def _to_mib(value: str | Num | None) -> Num | None:
+    if isinstance(value, str):
+        return size_to_mib(value)
+    return value
+
+
+def _uptime_from(created_at: str, now: datetime) -> float | None:
+    try:
+        created = datetime.fromisoformat(created_at)
+    except ValueError:
+        return None
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    seconds = (now - created).total_seconds()
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _short(exc: BaseException, limit: int = 120) -> str:
+    text = sanitize(str(exc)) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

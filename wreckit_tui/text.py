@@ -1,0 +1,52 @@
+"""Turning data into text for a terminal: sanitizing external strings and formatting numbers.
+
+Everything ``wisp`` prints is data. Before it is drawn, control characters (escape sequences
+included) are removed; callers wrap the result in ``rich.text.Text`` so markup is never parsed.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+UNKNOWN = "—"
+
+
+def sanitize(text: str) -> str:
+    """``text`` without control characters (C0, DEL, C1) or bidi overrides."""
+    return _CONTROL.sub("", text)
+
+
+def format_duration(seconds: float | None) -> str:
+    """A compact duration such as ``45s``, ``12m 3s``, ``5h 2m`` or ``3d 4h``."""
+    if seconds is None:
+        return UNKNOWN
+    total = max(int(seconds), 0)
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+def format_mib(mib: float | None) -> str:
+    """A memory amount: ``512MiB``, ``1.5GiB``."""
+    if mib is None:
+        return UNKNOWN
+    if mib >= 1024:
+        return f"{mib / 1024:.1f}GiB".replace(".0GiB", "GiB")
+    return f"{mib:.0f}MiB"
+
+
+def format_number(value: float | None, suffix: str = "") -> str:
+    """A number without a useless ``.0``, or the unknown marker."""
+    if value is None:
+        return UNKNOWN
+    text = f"{value:.1f}".removesuffix(".0")
+    return f"{text}{suffix}"
