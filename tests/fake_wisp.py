@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""A fake ``wisp`` for tests and benchmarks: a real program that speaks the wisp CLI contract.
+
+State lives in a home directory: ``$FAKE_WISP_HOME``, else the directory of the program that was
+run (``argv[0]``), so a test can drop a launcher next to its own state.
+
+- ``fleet.json``     the sprites ``list --json`` prints, raw (any JSON the test wants)
+- ``scenario.json``  ``{"*": "ok", "list": "hang", ...}``: the behaviour of each command
+- ``calls.jsonl``    one line per run: ``{"argv": [...], "pid": N}``, appended
+- ``pids.txt``       every pid this fake started (itself and any grandchild), one per line
+
+Scenarios: ok, wrapped, hang, hang-ignore-term, grandchild, garbage, truncated, empty, fail,
+huge, slow (``slow_seconds`` in scenario.json), badbytes, vanish (kill: the sprite disappears
+and the kill fails), ansi (stderr with escape sequences on failure).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HOME = Path(os.environ.get("FAKE_WISP_HOME") or Path(sys.argv[0]).absolute().parent)
+VERSION = "0.3.1"
+
+
+def main(argv: list[str]) -> int:
+    record_call(argv)
+    command = "version" if argv[:1] == ["--version"] else (argv[0] if argv else "")
+    scenario = load_scenario()
+    behaviour = scenario.get(command, scenario.get("*", "ok"))
+    special = run_fault(behaviour, command, scenario)
+    if special is not None:
+        return special
+    handler = COMMANDS.get(command)
+    if handler is None:
+        print(f"wisp: unknown command {command!r}", file=sys.stderr)
+        return 2
+    return handler(argv[1:], behaviour)
+
+
+# -- state --------------------------------------------------------------------------------------
+
+
+def record_call(argv: list[str]) -> None:
+    with (HOME / "calls.jsonl").open("a") as calls:
+        calls.write(json.dumps({"argv": argv, "pid": os.getpid()}) + "\n")
+    record_pid(os.getpid())
+
+
+def record_pid(pid: int) -> None:
+    with (HOME / "pids.txt").open("a") as pids:
+        pids.write(f"{pid}\n")
+
+
+def load_scenario() -> dict:
+    try:
+        return json.loads((HOME / "scenario.json").read_text())
+    except FileNotFoundError:
+        return {}
+
+
+@contextlib.contextmanager
+def locked_fleet(write: bool = False):
+    """The raw fleet under an exclusive lock; yields a list the caller may change."""
+    path = HOME / "fleet.json"
+    with (HOME / "fleet.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fleet = json.loads(path.read_text()) if path.exists() else []
+        except ValueError:
+            fleet = path.read_text()  # a test stored raw text on purpose
+        yield fleet
+        if write:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(fleet))
+            tmp.replace(path)
+
+
+def raw_fleet_text() -> str:
+    path = HOME / "fleet.json"
+    return path.read_text() if path.exists() else "[]"
+
+
+# -- faults -------------------------------------------------------------------------------------
+
+
+def run_fault(behaviour: str, command: str, scenario: dict) -> int | None:
+    """Act out a fault scenario; ``None`` means: behave normally."""
+    if behaviour == "slow":
+        time.sleep(float(scenario.get("slow_seconds", 1.5)))
+        return None
+    fault = FAULTS.get(behaviour)
+    return fault(command) if fault else None
+
+
+def hang(_command: str) -> int:
+    time.sleep(3600)
+    return 0
+
+
+def hang_ignoring_sigterm(command: str) -> int:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return hang(command)
+
+
+def fail(command: str) -> int:
+    sys.stderr.write(
+        f"wisp: running {command}\n\nerror: sprites API unreachable (connection refused)\n\n"
+    )
+    return 3
+
+
+def fail_with_escapes(_command: str) -> int:
+    sys.stderr.write("error: \x1b[31mred alert\x1b[0m [bold]not markup[/bold]\x07\n")
+    return 1
+
+
+def print_garbage(_command: str) -> int:
+    sys.stdout.write("this is not JSON <<>> \x1b[2J\n")
+    return 0
+
+
+def print_nothing(_command: str) -> int:
+    return 0
+
+
+def write_forever(_command: str = "") -> int:
+    chunk = ('{"name": "x", "state": "running", "url": "' + "a" * 4000 + '"},').encode()
+    try:
+        sys.stdout.buffer.write(b"[")
+        for _ in range(100_000):  # ~400 MB at most, should nobody stop reading
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.write(b"{}]")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return 1
+    return 0
+
+
+def spawn_grandchild_holding_stdout() -> None:
+    """A grandchild that keeps our stdout open and ignores SIGTERM, like a careless daemon."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)",
+        ],
+        stdin=subprocess.DEVNULL,
+    )
+    record_pid(child.pid)
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def cmd_version(_args: list[str], _behaviour: str) -> int:
+    print(f"wisp version {VERSION} (fake)")
+    return 0
+
+
+def cmd_list(args: list[str], behaviour: str) -> int:
+    if args != ["--json"]:
+        print("wisp: list needs --json here", file=sys.stderr)
+        return 2
+    text = raw_fleet_text()
+    if behaviour == "wrapped":
+        text = '{"sprites": ' + text + ', "count": 1}'
+    elif behaviour == "truncated":
+        text = text[: max(len(text) // 2, 1)]
+    elif behaviour == "badbytes":
+        sys.stdout.buffer.write(b'[{"name": "bad-\xff\xfe-bytes", "state": "running"}]\n')
+        return 0
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+    if behaviour == "grandchild":
+        spawn_grandchild_holding_stdout()
+    return 0
+
+
+def cmd_start(args: list[str], _behaviour: str) -> int:
+    name, memory, cpus = args[0], option(args, "--memory"), option(args, "--cpus")
+    with locked_fleet(write=True) as fleet:
+        if any(sprite.get("name") == name for sprite in fleet):
+            print(f"error: sprite {name} already exists", file=sys.stderr)
+            return 1
+        sprite = {
+            "name": name,
+            "id": f"spr_{name}",
+            "state": "running",
+            "memory": memory,
+            "cpus": int(cpus),
+            "cpu_percent": 0,
+            "memory_used": "0MiB",
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "url": f"https://{name}.sprites.test",
+        }
+        fleet.append(sprite)
+    print(json.dumps(sprite))
+    return 0
+
+
+def cmd_kill(args: list[str], behaviour: str) -> int:
+    name = args[0]
+    with locked_fleet(write=True) as fleet:
+        found = [sprite for sprite in fleet if sprite.get("name") == name]
+        for sprite in found:
+            fleet.remove(sprite)
+    if not found or behaviour == "vanish":
+        print(f"error: no sprite named {name}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_attach(args: list[str], _behaviour: str) -> int:
+    """A tiny interactive session: echoes lines until ``exit`` or end of input."""
+    name = args[0]
+    with locked_fleet() as fleet:
+        if not any(sprite.get("name") == name for sprite in fleet):
+            print(f"error: no sprite named {name}", file=sys.stderr)
+            return 1
+    print(f"connected to {name}", flush=True)
+    for line in sys.stdin:
+        if line.strip() == "exit":
+            return 0
+        print(f"{name}> {line.strip()}", flush=True)
+    return 0
+
+
+def option(args: list[str], flag: str) -> str:
+    return args[args.index(flag) + 1]
+
+
+FAULTS = {
+    "hang": hang,
+    "hang-ignore-term": hang_ignoring_sigterm,
+    "fail": fail,
+    "ansi": fail_with_escapes,
+    "garbage": print_garbage,
+    "empty": print_nothing,
+    "huge": write_forever,
+}
+
+COMMANDS = {
+    "version": cmd_version,
+    "list": cmd_list,
+    "start": cmd_start,
+    "kill": cmd_kill,
+    "attach": cmd_attach,
+}
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

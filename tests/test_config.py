@@ -1,0 +1,99 @@
+"""Configuration: defaults, TOML file, environment, flags, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_cli
+from wreckit_tui.config import Config, config_path, load_config
+from wreckit_tui.errors import ConfigError
+
+
+def test_defaults_match_the_documented_values(isolated_config):
+    config = load_config()
+    assert config == Config()
+    assert (config.max_vms, config.default_memory, config.default_cpus) == (5, "512MiB", 1)
+    assert (config.timeout, config.list_timeout, config.kill_grace) == (300, 10, 5)
+    assert (config.poll_interval, config.max_output_bytes) == (2.0, 16 * 1024 * 1024)
+    assert config.wisp_path is None
+
+
+def test_file_then_env_then_flags(isolated_config, monkeypatch):
+    isolated_config.write_text('max_vms = 3\ndefault_memory = "1GiB"\ntimeout = 60\n')
+    monkeypatch.setenv("WRECKIT_TUI_MAX_VMS", "7")
+    monkeypatch.setenv("WRECKIT_TUI_TIMEOUT", "30")
+    config = load_config(flags={"timeout": "12"})
+    assert config.default_memory == "1GiB"  # file
+    assert config.max_vms == 7  # env beats file
+    assert config.timeout == 12  # flag beats env
+
+
+def test_config_path_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("WRECKIT_TUI_CONFIG", str(tmp_path / "env.toml"))
+    assert config_path() == tmp_path / "env.toml"
+    assert config_path(str(tmp_path / "flag.toml")) == tmp_path / "flag.toml"
+    monkeypatch.delenv("WRECKIT_TUI_CONFIG")
+    assert config_path().parts[-2:] == ("wreckit-tui", "config.toml")
+
+
+def test_poll_interval_has_a_floor(isolated_config):
+    isolated_config.write_text("poll_interval = 0.1\n")
+    assert load_config().poll_interval == 0.5
+
+
+def test_broken_toml_names_the_file_and_line(isolated_config):
+    isolated_config.write_text('max_vms = 3\ntheme = "unterminated\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    assert str(isolated_config) in caught.value.message
+    assert "line 2" in caught.value.message
+
+
+def test_invalid_value_names_the_file_key_and_line(isolated_config):
+    isolated_config.write_text('# settings\n\ndefault_memory = "lots"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    message = caught.value.message
+    assert str(isolated_config) in message
+    assert "(line 3): default_memory" in message
+
+
+def test_unknown_key_is_reported(isolated_config):
+    isolated_config.write_text("max_vm = 3\n")
+    with pytest.raises(ConfigError, match="max_vm: unknown key"):
+        load_config()
+
+
+def test_bad_environment_value_names_the_variable(monkeypatch):
+    monkeypatch.setenv("WRECKIT_TUI_MAX_VMS", "many")
+    with pytest.raises(ConfigError, match="environment variable WRECKIT_TUI_MAX_VMS: max_vms"):
+        load_config()
+
+
+def test_explicitly_named_missing_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(str(tmp_path / "nope.toml"))
+
+
+def test_cli_reports_a_broken_file_with_exit_2_and_never_rewrites_it(isolated_config, fake_wisp):
+    broken = "max_vms = [unclosed\n"
+    isolated_config.write_text(broken)
+    before = isolated_config.stat().st_mtime_ns
+    result = run_cli("--headless", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 2
+    assert str(isolated_config) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert isolated_config.read_text() == broken
+    assert isolated_config.stat().st_mtime_ns == before
+    assert fake_wisp.calls() == []
+
+
+def test_cli_set_flag_overrides_any_key(fake_wisp):
+    fake_wisp.set_fleet([{"name": f"s{i}", "state": "running"} for i in range(3)])
+    result = run_cli("start", "new", "--set", "max_vms=3", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 2
+    assert "quota" in result.stderr
+    bad = run_cli("--set", "nonsense=1", "--headless", "--wisp", str(fake_wisp.path))
+    assert bad.returncode == 2
+    assert "--set" in bad.stderr

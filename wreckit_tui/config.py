@@ -1,0 +1,136 @@
+"""Configuration: defaults, then the TOML file, then ``WRECKIT_TUI_<KEY>`` variables, then flags.
+
+The file lives at ``<user config dir>/wreckit-tui/config.toml`` (platformdirs) unless
+``WRECKIT_TUI_CONFIG`` or ``--config`` names another. It is only ever read, never written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from wreckit_tui.errors import ConfigError
+from wreckit_tui.models import MAX_CPUS, size_problem
+
+APP_NAME = "wreckit-tui"
+ENV_PREFIX = "WRECKIT_TUI_"
+CONFIG_ENV = "WRECKIT_TUI_CONFIG"
+MIN_POLL_INTERVAL = 0.5
+
+
+class Config(BaseModel):
+    """Every setting of wreckit-tui, with its default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    wisp_path: str | None = Field(
+        None, description="wisp program; unset: `wisp` on PATH, else the built-in provider"
+    )
+    max_vms: int = Field(5, ge=1, description="quota of sprites that are not stopped")
+    default_memory: str = Field("512MiB", description="memory of a new sprite (SIZE)")
+    default_cpus: int = Field(1, ge=1, le=MAX_CPUS, description="vCPUs of a new sprite")
+    timeout: float = Field(300, gt=0, description="seconds allowed for start and kill")
+    list_timeout: float = Field(10, gt=0, description="seconds allowed for list and --version")
+    kill_grace: float = Field(5, ge=0, description="seconds between SIGTERM and SIGKILL")
+    poll_interval: float = Field(2.0, gt=0, description="seconds between polls (floor 0.5)")
+    max_output_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="stdout cap of wisp")
+    theme: str = Field("textual-dark", description="Textual theme of the dashboard")
+    detach_key: str = Field("ctrl+]", description="key that detaches from an attached sprite")
+
+    @field_validator("default_memory")
+    @classmethod
+    def _check_memory(cls, value: str) -> str:
+        problem = size_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _floor_poll_interval(cls, value: float) -> float:
+        return max(value, MIN_POLL_INTERVAL)
+
+    @field_validator("wisp_path")
+    @classmethod
+    def _empty_path_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+
+KEYS = tuple(Config.model_fields)
+
+
+def default_config_path() -> Path:
+    """Where the config file is looked for when nothing names one."""
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME) / "config.toml"
+
+
+def config_path(explicit: str | None = None, environ: Mapping[str, str] = os.environ) -> Path:
+    """The config file in use: ``--config``, else ``WRECKIT_TUI_CONFIG``, else the default."""
+    chosen = explicit or environ.get(CONFIG_ENV)
+    return Path(chosen).expanduser() if chosen else default_config_path()
+
+
+def load_config(
+    explicit_path: str | None = None,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Config:
+    """Build the :class:`Config`; a bad file, variable or flag raises :class:`ConfigError`."""
+    path = config_path(explicit_path, environ)
+    must_exist = bool(explicit_path or environ.get(CONFIG_ENV))
+    text, values = _read_file(path, must_exist)
+    origins = dict.fromkeys(values, f"config file {path}")
+    for key in KEYS:
+        raw = environ.get(ENV_PREFIX + key.upper())
+        if raw:
+            values[key] = raw
+            origins[key] = f"environment variable {ENV_PREFIX}{key.upper()}"
+    for key, value in (flags or {}).items():
+        values[key] = value
+        origins[key] = f"command-line option for {key}"
+    try:
+        return Config.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, origins, text)) from None
+
+
+def _read_file(path: Path, must_exist: bool) -> tuple[str, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if must_exist:
+            raise ConfigError(f"config file {path} does not exist") from None
+        return "", {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _explain(exc: ValidationError, origins: Mapping[str, str], text: str) -> str:
+    problems = []
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error["loc"] else "?"
+        origin = origins.get(key, "configuration")
+        where = _line_of(key, text) if origin.startswith("config file") else ""
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        problems.append(f"{origin}{where}: {key}: {message}")
+    return "; ".join(problems)
+
+
+def _line_of(key: str, text: str) -> str:
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return f" (line {number})"
+    return ""
