@@ -1,0 +1,347 @@
+"""The wisp adapter: the only code in wreckit-tui that starts the ``wisp`` program.
+
+Every call runs an argv list (never a shell) with stdin from ``/dev/null`` in a process group of
+its own. On timeout the group gets SIGTERM, then SIGKILL after ``kill_grace`` seconds; a call that
+is cancelled kills its group at once. Exit is watched through a pidfd, not through the pipes, so
+a grandchild that keeps stdout open cannot hold the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wreckit_tui.errors import (
+    InvalidRequest,
+    SpriteNotFound,
+    WispBadOutput,
+    WispError,
+    WispFailed,
+    WispNotFound,
+    WispTimeout,
+)
+from wreckit_tui.models import Fleet, name_problem, parse_fleet, validate_request
+
+if TYPE_CHECKING:
+    from wreckit_tui.config import Config
+
+DRAIN_SECONDS = 0.5
+"""How long pipes may stay open after wisp exited before the group is killed (a grandchild)."""
+STDERR_KEEP = 64 * 1024
+_VERSION_RE = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?)")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The program that speaks the wisp CLI contract, and how to name it to a person."""
+
+    argv: tuple[str, ...]
+    label: str
+    builtin: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.argv[0] if not self.builtin else "built-in"
+
+
+def resolve_backend(wisp_path: str | None) -> Backend:
+    """``wisp_path`` when set, else ``wisp`` on PATH, else the built-in provider."""
+    if wisp_path:
+        program = os.path.expanduser(wisp_path)
+        if os.sep not in program:
+            program = shutil.which(program) or program
+        return Backend(argv=(program,), label=f"wisp {program}")
+    found = shutil.which("wisp")
+    if found:
+        return Backend(argv=(found,), label=f"wisp {found}")
+    return builtin_backend()
+
+
+def builtin_backend() -> Backend:
+    """The built-in local provider, run with this interpreter so no PATH is needed."""
+    if not _builtin_available():
+        return Backend(argv=("wisp",), label="wisp (not found on PATH)")
+    return Backend(
+        argv=(sys.executable, "-m", "wreckit_tui.sandbox"),
+        label="built-in sandbox provider",
+        builtin=True,
+    )
+
+
+def _builtin_available() -> bool:
+    return (Path(__file__).parent / "sandbox" / "__main__.py").exists()
+
+
+@dataclass
+class Completed:
+    """What a finished ``wisp`` call left behind."""
+
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+
+@dataclass
+class Wisp:
+    """Async client of one wisp-compatible program."""
+
+    backend: Backend
+    timeout: float = 300
+    list_timeout: float = 10
+    kill_grace: float = 5
+    max_output_bytes: int = 16 * 1024 * 1024
+    _quota_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _pending: set[str] = field(default_factory=set, repr=False)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Wisp:
+        return cls(
+            backend=resolve_backend(config.wisp_path),
+            timeout=config.timeout,
+            list_timeout=config.list_timeout,
+            kill_grace=config.kill_grace,
+            max_output_bytes=config.max_output_bytes,
+        )
+
+    async def version(self) -> str:
+        """The version that ``wisp --version`` prints."""
+        done = await self._call(["--version"], self.list_timeout)
+        match = _VERSION_RE.search(done.stdout.decode("utf-8", errors="replace"))
+        if not match:
+            raise WispBadOutput("`--version` printed no version number")
+        return match[1]
+
+    async def list(self) -> Fleet:
+        """The fleet as ``wisp list --json`` reports it."""
+        done = await self._call(["list", "--json"], self.list_timeout)
+        return await asyncio.to_thread(parse_fleet, done.stdout)
+
+    async def start(self, name: str, memory: str, cpus: int | str, *, max_vms: int) -> None:
+        """Start a sprite after checking the request, the name and the ``max_vms`` quota.
+
+        The quota is checked against a fresh list plus the starts still running, under a lock,
+        so two quick starts cannot pass the quota together. A refused request runs no start.
+        """
+        cpus = validate_request(name, memory, cpus)
+        async with self._quota_lock:
+            fleet = await self.list()
+            self._check_launch(fleet, name, max_vms)
+            self._pending.add(name)
+        try:
+            await self._call(["start", name, "--memory", memory, "--cpus", str(cpus)], self.timeout)
+        finally:
+            self._pending.discard(name)
+
+    async def kill(self, name: str) -> None:
+        """Kill a sprite; one that is not in the fleet is :class:`SpriteNotFound`."""
+        _require_valid_name(name)
+        try:
+            await self._call(["kill", name], self.timeout)
+        except WispFailed:
+            if await self._is_gone(name):
+                raise SpriteNotFound(name) from None
+            raise
+
+    def attach_argv(self, name: str) -> list[str]:
+        """The argv of ``wisp attach NAME``, to be run on a terminal by the caller."""
+        _require_valid_name(name)
+        return [*self.backend.argv, "attach", name]
+
+    def _check_launch(self, fleet: Fleet, name: str, max_vms: int) -> None:
+        if name in fleet.names() or name in self._pending:
+            raise InvalidRequest(f"a sprite named {name!r} already exists; choose another name")
+        in_use = fleet.active_count + len(self._pending - fleet.names())
+        if in_use >= max_vms:
+            raise InvalidRequest(
+                f"quota reached: {in_use} of max_vms {max_vms} sprites are not stopped; "
+                "kill one or raise max_vms"
+            )
+
+    async def _is_gone(self, name: str) -> bool:
+        try:
+            fleet = await self.list()
+        except WispError:
+            return False
+        return name not in fleet.names()
+
+    async def _call(self, args: list[str], timeout: float) -> Completed:
+        argv = [*self.backend.argv, *args]
+        label = " ".join(["wisp", *args])
+        done = await run_process(
+            argv,
+            label=label,
+            timeout=timeout,
+            grace=self.kill_grace,
+            max_stdout=self.max_output_bytes,
+        )
+        if done.returncode != 0:
+            raise WispFailed(label, done.returncode, done.stderr)
+        return done
+
+
+def _require_valid_name(name: str) -> None:
+    problem = name_problem(name)
+    if problem:
+        raise InvalidRequest(problem)
+
+
+# -- running one process ----------------------------------------------------------------------
+
+
+async def run_process(
+    argv: list[str], *, label: str, timeout: float, grace: float, max_stdout: int
+) -> Completed:
+    """Run ``argv`` to completion under the rules of the CLI contract."""
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except FileNotFoundError:
+        raise WispNotFound(argv[0]) from None
+    except PermissionError:
+        raise WispNotFound(argv[0], "is not executable") from None
+    except OSError as exc:
+        raise WispNotFound(argv[0], f"cannot be run ({exc.strerror})") from None
+    watch = _ProcessWatch(proc, max_stdout)
+    try:
+        return await watch.finish(label, timeout, grace)
+    finally:
+        watch.close()
+
+
+class _ProcessWatch:
+    """Event-loop readers for one child's stdout, stderr and exit."""
+
+    def __init__(self, proc: subprocess.Popen, max_stdout: int) -> None:
+        self.proc = proc
+        self.max_stdout = max_stdout
+        self.loop = asyncio.get_running_loop()
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.overflow = False
+        self.exited = asyncio.Event()
+        self.settled = asyncio.Event()  # exited, or stdout went over the cap
+        self.pipes_closed = asyncio.Event()
+        self._open = {proc.stdout.fileno(): self.stdout, proc.stderr.fileno(): self.stderr}
+        for fd in self._open:
+            os.set_blocking(fd, False)
+            self.loop.add_reader(fd, self._on_readable, fd)
+        self._pidfd = _watch_exit(self.loop, proc.pid, self._on_exit)
+
+    async def finish(self, label: str, timeout: float, grace: float) -> Completed:
+        deadline = self.loop.time() + timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self.settled.wait()
+        except TimeoutError:
+            await self._terminate(grace)
+            raise WispTimeout(label, timeout) from None
+        if not self.overflow:
+            drain = min(DRAIN_SECONDS, max(deadline - self.loop.time(), 0.05))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.pipes_closed.wait(), drain)
+        if self.overflow:
+            raise WispBadOutput(f"`{label}` printed more than {self.max_stdout} bytes")
+        return Completed(
+            returncode=self.proc.wait(),
+            stdout=bytes(self.stdout),
+            stderr=self.stderr.decode("utf-8", errors="replace"),
+        )
+
+    async def _terminate(self, grace: float) -> None:
+        """SIGTERM the group and give it ``grace`` seconds; ``close`` sends the SIGKILL."""
+        self._signal_group(signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.exited.wait(), grace)
+
+    def close(self) -> None:
+        """Kill what is left of the group unless it ended cleanly; reap; release every fd."""
+        if not (self.exited.is_set() and self.pipes_closed.is_set() and not self.overflow):
+            self._signal_group(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=2)
+        for fd in list(self._open):
+            self._close_pipe(fd)
+        self._stop_exit_watch()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe:
+                pipe.close()
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signum)
+
+    def _on_exit(self) -> None:
+        self._stop_exit_watch()
+        self.exited.set()
+        self.settled.set()
+
+    def _stop_exit_watch(self) -> None:
+        if self._pidfd is not None:
+            self.loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+
+    def _on_readable(self, fd: int) -> None:
+        buffer = self._open[fd]
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._close_pipe(fd)
+            return
+        buffer += chunk
+        if buffer is self.stdout and len(buffer) > self.max_stdout:
+            self.overflow = True
+            self.settled.set()
+            self._close_pipe(fd)
+        elif buffer is self.stderr and len(buffer) > 2 * STDERR_KEEP:
+            del buffer[:-STDERR_KEEP]
+
+    def _close_pipe(self, fd: int) -> None:
+        if self._open.pop(fd, None) is not None:
+            self.loop.remove_reader(fd)
+        if not self._open:
+            self.pipes_closed.set()
+
+
+def _watch_exit(
+    loop: asyncio.AbstractEventLoop, pid: int, callback: Callable[[], None]
+) -> int | None:
+    """Call ``callback`` when ``pid`` exits: a pidfd reader, or polling where pidfds are missing."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        _poll_exit(loop, pid, callback)
+        return None
+    loop.add_reader(pidfd, callback)
+    return pidfd
+
+
+def _poll_exit(loop: asyncio.AbstractEventLoop, pid: int, callback: Callable[[], None]) -> None:
+    try:
+        finished = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        finished = True
+    if finished:
+        callback()
+    else:
+        loop.call_later(0.02, _poll_exit, loop, pid, callback)
