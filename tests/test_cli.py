@@ -1,0 +1,241 @@
+"""The command line as a user runs it: real processes, real fake wisp, exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+FLEET = [
+    {
+        "name": "alpha",
+        "id": "spr_1",
+        "state": "running",
+        "cpus": 2,
+        "memory": "1GiB",
+        "cpu_percent": 12.5,
+        "memory_used": 300,
+        "uptime_seconds": 3700,
+        "created_at": "2026-11-25T10:00:00Z",
+        "url": "https://alpha.sprites.test",
+        "pid": 4242,
+    },
+    {"name": "evil[/b]-[red]x", "status": "cold"},
+]
+
+
+def test_headless_table_shows_every_column_backend_and_version(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    result = run_cli("--headless", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    for text in ("NAME", "STATE", "CPUS", "CPU %", "MEM USED", "MEMORY", "UPTIME", "URL"):
+        assert text in result.stdout
+    assert "alpha" in result.stdout
+    assert "12.5%" in result.stdout
+    assert "300MiB" in result.stdout
+    assert "1GiB" in result.stdout
+    assert "1h 1m" in result.stdout
+    assert "https://alpha.sprites.test" in result.stdout
+    assert f"wisp {fake_wisp.path} 0.3.1" in result.stdout
+    assert "2 sprites, 1 not stopped (max_vms 5)" in result.stdout
+
+
+def test_markup_and_escape_sequences_print_literally_without_control_characters(fake_wisp):
+    fake_wisp.set_fleet([{"name": "evil[/b]-[red]x", "state": "running\x1b[2J"}])
+    result = run_cli("list", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    assert "evil[/b]-[red]x" in result.stdout
+    assert "running[2J" in result.stdout
+    assert "\x1b" not in result.stdout
+
+
+def test_headless_json_has_exactly_the_documented_keys_in_wisp_order(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    result = run_cli("--headless", "--json", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    sprites = json.loads(result.stdout)
+    assert [s["name"] for s in sprites] == ["alpha", "evil[/b]-[red]x"]
+    keys = [
+        "name", "id", "state", "cpus", "memory_mib", "cpu_percent",
+        "memory_used_mib", "uptime_seconds", "created_at", "url",
+    ]  # fmt: skip
+    assert all(list(s) == keys for s in sprites)
+    assert sprites[0]["memory_mib"] == 1024
+    assert sprites[0]["created_at"] == "2026-11-25T10:00:00Z"
+    assert sprites[1]["state"] == "stopped"
+    assert sprites[1]["cpus"] is None
+    assert fake_wisp.calls() == [["list", "--json"]]
+
+
+def test_list_json_is_a_bare_array_even_when_wisp_wraps_it(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    fake_wisp.set_scenario(list="wrapped")
+    result = run_cli("list", "--json", "--wisp", str(fake_wisp.path))
+    assert isinstance(json.loads(result.stdout), list)
+
+
+def test_version_failure_is_only_a_warning(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    fake_wisp.set_scenario(version="fail")
+    result = run_cli("--headless", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0
+    assert "version unknown" in result.stdout
+    assert "warning: could not read the backend version" in result.stderr
+
+
+def test_wrong_typed_field_warns_on_stderr_and_keeps_the_row(fake_wisp):
+    fake_wisp.set_fleet([{"name": "alpha", "cpus": "lots"}])
+    result = run_cli("list", "--json", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0
+    assert json.loads(result.stdout)[0]["cpus"] is None
+    assert "field 'cpus' has an invalid value" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("scenario", "code", "message"),
+    [
+        ("fail", 4, "exit code 3: error: sprites API unreachable (connection refused)"),
+        ("garbage", 4, "not valid JSON"),
+        ("truncated", 4, "not valid JSON"),
+        ("empty", 4, "empty output"),
+        ("hang", 4, "timed out after 1s"),
+        ("hang-ignore-term", 4, "timed out after 1s"),
+        ("huge", 4, "printed more than 1048576 bytes"),
+        ("duplicate", 4, "two sprites are named 'alpha'"),
+    ],
+)
+def test_list_errors_exit_codes_and_one_line_messages(fake_wisp, scenario, code, message):
+    fake_wisp.set_fleet([*FLEET, FLEET[0]] if scenario == "duplicate" else FLEET)
+    fake_wisp.set_scenario(list=scenario)
+    limits = [
+        "--set",
+        "list_timeout=1",
+        "--set",
+        "kill_grace=0.3",
+        "--set",
+        "max_output_bytes=1048576",
+    ]
+    result = run_cli("list", "--wisp", str(fake_wisp.path), *limits)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert fake_wisp.alive_pids() == []
+
+
+@pytest.mark.parametrize("scenario", ["ok", "wrapped", "slow", "grandchild", "badbytes"])
+def test_list_scenarios_that_succeed_leave_nothing_running(fake_wisp, scenario):
+    fake_wisp.set_fleet(FLEET)
+    fake_wisp.set_scenario(list=scenario, slow_seconds=0.5)
+    result = run_cli("list", "--json", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["name"] in {"alpha", "bad-\ufffd\ufffd-bytes"}
+    assert fake_wisp.alive_pids() == []
+
+
+def test_not_executable_wisp_exits_3(fake_wisp):
+    fake_wisp.path.chmod(0o644)
+    result = run_cli("list", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 3
+    assert "is not executable" in result.stderr
+    assert str(fake_wisp.path) in result.stderr
+
+
+def test_missing_wisp_exits_3_and_says_what_to_do(tmp_path):
+    missing = tmp_path / "bin" / "wisp"
+    result = run_cli("--headless", "--wisp", str(missing))
+    assert result.returncode == 3
+    assert str(missing) in result.stderr
+    assert "wisp_path" in result.stderr
+
+
+def test_global_options_work_before_or_after_the_subcommand(fake_wisp):
+    before = run_cli("--wisp", str(fake_wisp.path), "start", "x")
+    after = run_cli("start", "y", "--wisp", str(fake_wisp.path), "--memory", "1GiB", "--cpus", "2")
+    assert (before.returncode, after.returncode) == (0, 0), before.stderr + after.stderr
+    assert "started y (1GiB, 2 vCPU)" in after.stdout
+    starts = [call for call in fake_wisp.calls() if call[0] == "start"]
+    assert starts == [
+        ["start", "x", "--memory", "512MiB", "--cpus", "1"],
+        ["start", "y", "--memory", "1GiB", "--cpus", "2"],
+    ]
+
+
+def test_start_json_prints_the_new_sprite(fake_wisp):
+    result = run_cli("start", "zulu", "--json", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    sprite = json.loads(result.stdout)
+    assert (sprite["name"], sprite["memory_mib"], sprite["cpus"]) == ("zulu", 512, 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["start", "Bad_Name"], "invalid name"),
+        (["start", "ok", "--memory", "12"], "invalid memory size"),
+        (["start", "ok", "--cpus", "0"], "invalid cpus"),
+    ],
+)
+def test_invalid_start_exits_2_without_running_wisp(fake_wisp, args, message):
+    result = run_cli(*args, "--wisp", str(fake_wisp.path))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert fake_wisp.calls() == []
+
+
+def test_quota_exits_2_and_never_runs_start(fake_wisp):
+    fake_wisp.set_fleet([{"name": f"s{i}", "state": "running"} for i in range(5)])
+    result = run_cli("start", "sixth", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 2
+    assert "quota reached: 5 of max_vms 5" in result.stderr
+    assert fake_wisp.calls() == [["list", "--json"]]
+
+
+def test_kill_and_kill_json(fake_wisp):
+    fake_wisp.set_fleet([{"name": "a"}, {"name": "b"}])
+    assert run_cli("kill", "a", "--wisp", str(fake_wisp.path)).stdout == "killed a\n"
+    result = run_cli("kill", "b", "--json", "--wisp", str(fake_wisp.path))
+    assert json.loads(result.stdout) == {"name": "b", "killed": True}
+    assert fake_wisp.fleet() == []
+
+
+def test_kill_of_a_vanished_sprite_exits_5(fake_wisp):
+    fake_wisp.set_fleet([{"name": "ghost", "state": "running"}])
+    fake_wisp.set_scenario(kill="vanish")
+    result = run_cli("kill", "ghost", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 5
+    assert "sprite 'ghost' not found" in result.stderr
+
+
+def test_kill_failure_exits_4(fake_wisp):
+    fake_wisp.set_fleet([{"name": "a"}])
+    fake_wisp.set_scenario(kill="fail")
+    result = run_cli("kill", "a", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 4
+    assert "sprites API unreachable" in result.stderr
+
+
+def test_usage_error_exits_2():
+    assert run_cli("start").returncode == 2
+
+
+def test_headless_path_never_imports_textual(fake_wisp):
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['wreckit-tui', '--headless', '--wisp', {str(fake_wisp.path)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('wreckit_tui', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "assert 'textual' not in sys.modules, sorted(m for m in sys.modules if 'textual' in m)\n"
+        "print('clean')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("clean")

@@ -1,0 +1,163 @@
+"""Command line: the dashboard, ``--headless`` output and the ``list``/``start``/``kill`` commands.
+
+Exit codes: 0 ok; 2 usage, config, invalid request or quota; 3 wisp not found; 4 wisp failed,
+timed out or gave bad output; 5 sprite not found. Errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from wreckit_tui import __version__
+from wreckit_tui.adapter import Wisp
+from wreckit_tui.config import KEYS, Config, load_config
+from wreckit_tui.errors import ConfigError, WispError, WreckitError
+from wreckit_tui.headless import caption_for, fleet_json, print_table, sprite_json
+from wreckit_tui.text import sanitize
+
+PROG = "wreckit-tui"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument(
+        "--wisp",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="wisp-compatible program to run (overrides wisp_path)",
+    )
+    shared.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file to read (overrides WRECKIT_TUI_CONFIG)",
+    )
+    shared.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=argparse.SUPPRESS,
+        dest="settings",
+        help="override any config key, e.g. --set max_vms=8",
+    )
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        parents=[shared],
+        description="Terminal dashboard for sprites managed by wisp.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "--headless", action="store_true", help="print the sprite table once and exit"
+    )
+    parser.add_argument("--json", action="store_true", help="with --headless: print JSON")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    listing = commands.add_parser("list", parents=[shared], help="print the sprites and exit")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    start = commands.add_parser("start", parents=[shared], help="start a sprite")
+    start.add_argument("name", metavar="NAME")
+    start.add_argument("--memory", metavar="SIZE", help="memory such as 512MiB or 2GiB")
+    start.add_argument("--cpus", metavar="N", help="vCPUs, 1..64")
+    start.add_argument("--json", action="store_true", help="print the new sprite as JSON")
+    kill = commands.add_parser("kill", parents=[shared], help="kill a sprite")
+    kill.add_argument("name", metavar="NAME")
+    kill.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wreckit-tui`` script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(getattr(args, "config", None), _flag_overrides(args))
+        return _dispatch(args, config)
+    except WreckitError as exc:
+        _error(exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for setting in getattr(args, "settings", []):
+        key, sep, value = setting.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in KEYS:
+            raise ConfigError(
+                f"--set {setting!r}: use KEY=VALUE with a key among {', '.join(KEYS)}"
+            )
+        overrides[key] = value
+    if getattr(args, "wisp", None):
+        overrides["wisp_path"] = args.wisp
+    return overrides
+
+
+def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    wisp = Wisp.from_config(config)
+    if args.command == "start":
+        return asyncio.run(_start(wisp, config, args))
+    if args.command == "kill":
+        return asyncio.run(_kill(wisp, args))
+    return asyncio.run(_list(wisp, config, as_json=args.json))
+
+
+async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
+    if as_json:
+        fleet = await wisp.list()
+        _warn_all(fleet.warnings)
+        print(fleet_json(fleet))
+        return 0
+    version_task = asyncio.ensure_future(_version_or_none(wisp))
+    try:
+        fleet = await wisp.list()
+    finally:
+        version = await version_task
+    _warn_all(fleet.warnings)
+    print_table(fleet, caption_for(wisp.backend.label, version, fleet, config.max_vms), sys.stdout)
+    return 0
+
+
+async def _start(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+    memory = args.memory or config.default_memory
+    cpus = args.cpus or config.default_cpus
+    await wisp.start(args.name, memory, cpus, max_vms=config.max_vms)
+    if args.json:
+        fleet = await wisp.list()
+        sprite = fleet.get(args.name)
+        print(sprite_json(sprite) if sprite else json.dumps({"name": args.name}))
+    else:
+        print(f"started {args.name} ({memory}, {cpus} vCPU)")
+    return 0
+
+
+async def _kill(wisp: Wisp, args: argparse.Namespace) -> int:
+    await wisp.kill(args.name)
+    print(json.dumps({"name": args.name, "killed": True}) if args.json else f"killed {args.name}")
+    return 0
+
+
+async def _version_or_none(wisp: Wisp) -> str | None:
+    """wisp's version; a failure is a warning, never fatal."""
+    try:
+        return await wisp.version()
+    except WispError as exc:
+        _warn(f"could not read the backend version: {exc.message}")
+        return None
+
+
+def _warn_all(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        _warn(warning)
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {sanitize(message)}", file=sys.stderr)
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {sanitize(message)}", file=sys.stderr)

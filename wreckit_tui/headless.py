@@ -1,0 +1,87 @@
+"""One-shot output without the dashboard: a rich table, or JSON. Never imports Textual."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, TYPE_CHECKING
+
+from wreckit_tui.models import Fleet, Sprite
+from wreckit_tui.text import UNKNOWN, format_duration, format_mib, format_number, sanitize
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+STATE_STYLES = {
+    "running": "green",
+    "starting": "yellow",
+    "stopping": "yellow",
+    "stopped": "dim",
+    "error": "bold red",
+}
+PIPE_WIDTH = 1000
+COLUMNS = ("NAME", "STATE", "CPUS", "CPU %", "MEM USED", "MEMORY", "UPTIME", "URL")
+
+
+def fleet_json(fleet: Fleet) -> str:
+    """The fleet as a JSON array of normalized sprites, in wisp's order."""
+    return json.dumps([sprite.public_dict() for sprite in fleet.sprites], indent=2)
+
+
+def sprite_json(sprite: Sprite) -> str:
+    return json.dumps(sprite.public_dict(), indent=2)
+
+
+def state_style(state: str | None) -> str:
+    return STATE_STYLES.get(state or "", "")
+
+
+def table_cells(sprite: Sprite) -> tuple[str, ...]:
+    """The text of each column for one sprite, sanitized for a terminal."""
+    return (
+        sanitize(sprite.name),
+        sanitize(sprite.state or UNKNOWN),
+        format_number(sprite.cpus),
+        format_number(sprite.cpu_percent, "%"),
+        format_mib(sprite.memory_used_mib),
+        format_mib(sprite.memory_mib),
+        format_duration(sprite.uptime_seconds),
+        sanitize(sprite.url or UNKNOWN),
+    )
+
+
+def fleet_table(fleet: Fleet) -> Table:
+    """A rich table of the fleet; every cell is literal text, never markup."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(header_style="bold")
+    for column in COLUMNS:
+        numeric = column in {"CPUS", "CPU %", "MEM USED", "MEMORY", "UPTIME"}
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    for sprite in fleet.sprites:
+        cells = [Text(cell) for cell in table_cells(sprite)]
+        cells[1].stylize(state_style(sprite.state))
+        table.add_row(*cells)
+    return table
+
+
+def print_table(fleet: Fleet, caption: str, file: IO[str]) -> None:
+    """Print the table and its caption; when ``file`` is not a terminal no cell is cut short."""
+    from rich.console import Console
+    from rich.text import Text
+
+    width = None if file.isatty() else PIPE_WIDTH
+    console = Console(file=file, width=width, highlight=False)
+    console.print(fleet_table(fleet))
+    console.print(Text(caption, style="dim"))
+
+
+def caption_for(backend_label: str, version: str | None, fleet: Fleet, max_vms: int) -> str:
+    """``wisp /usr/bin/wisp 0.3.1 · 3 sprites, 2 not stopped (max_vms 5)``."""
+    shown_version = version or "version unknown"
+    count = len(fleet.sprites)
+    noun = "sprite" if count == 1 else "sprites"
+    return (
+        f"{sanitize(backend_label)} {sanitize(shown_version)} · {count} {noun}, "
+        f"{fleet.active_count} not stopped (max_vms {max_vms})"
+    )
