@@ -3,23 +3,28 @@
 Every call runs an argv list (never a shell) with stdin from ``/dev/null`` in a process group of
 its own. On timeout the group gets SIGTERM, then SIGKILL after ``kill_grace`` seconds; a call that
 is cancelled kills its group at once. Exit is watched through a pidfd, not through the pipes, so
-a grandchild that keeps stdout open cannot hold the caller.
+a grandchild that keeps stdout open cannot hold the caller. Only ``wisp attach`` is interactive:
+:meth:`Wisp.spawn_attach` starts it on a pty of its own for :mod:`wreckit_tui.attach`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
+import pty
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wreckit_tui.errors import (
     InvalidRequest,
@@ -38,6 +43,8 @@ if TYPE_CHECKING:
 DRAIN_SECONDS = 0.5
 """How long pipes may stay open after wisp exited before the group is killed (a grandchild)."""
 STDERR_KEEP = 64 * 1024
+ATTACH_ENV_DROP = ("TMUX", "TMUX_PANE")
+"""Variables removed from the environment of ``wisp attach``: tmux refuses to nest while set."""
 _VERSION_RE = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?)")
 
 
@@ -89,6 +96,18 @@ class Completed:
     returncode: int
     stdout: bytes
     stderr: str
+
+
+@dataclass
+class PtyChild:
+    """A program running on a pty of its own: the process and the master end of the pty."""
+
+    process: subprocess.Popen
+    master_fd: int
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
 
 @dataclass
@@ -157,6 +176,35 @@ class Wisp:
         _require_valid_name(name)
         return [*self.backend.argv, "attach", name]
 
+    def spawn_attach(self, name: str, size: tuple[int, int] | None = None) -> PtyChild:
+        """Start ``wisp attach NAME`` on a new pty whose window is ``size`` (rows, columns).
+
+        The child leads a new session (its process group id is its pid) with the pty as its
+        controlling terminal, and runs without ``TMUX``/``TMUX_PANE``. The caller owns the
+        returned master fd and process. Raises :class:`InvalidRequest` for a bad name and
+        :class:`WispNotFound` when the program cannot be run.
+        """
+        argv = self.attach_argv(name)
+        master_fd, slave_fd = pty.openpty()
+        try:
+            if size:
+                fcntl.ioctl(slave_fd, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
+            process = _launch(
+                argv,
+                stdin=slave_fd,
+                stdout=slave_fd,
+                stderr=slave_fd,
+                start_new_session=True,
+                preexec_fn=_take_controlling_terminal,
+                env={k: v for k, v in os.environ.items() if k not in ATTACH_ENV_DROP},
+            )
+        except BaseException:
+            os.close(master_fd)
+            raise
+        finally:
+            os.close(slave_fd)
+        return PtyChild(process, master_fd)
+
     def _check_launch(self, fleet: Fleet, name: str, max_vms: int) -> None:
         if name in fleet.names() or name in self._pending:
             raise InvalidRequest(f"a sprite named {name!r} already exists; choose another name")
@@ -202,26 +250,36 @@ async def run_process(
     argv: list[str], *, label: str, timeout: float, grace: float, max_stdout: int
 ) -> Completed:
     """Run ``argv`` to completion under the rules of the CLI contract."""
+    proc = _launch(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    watch = _ProcessWatch(proc, max_stdout)
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            close_fds=True,
-        )
+        return await watch.finish(label, timeout, grace)
+    finally:
+        watch.close()
+
+
+def _launch(argv: list[str], **popen: Any) -> subprocess.Popen:
+    """Start ``argv`` with ``popen`` options and no inherited fds; one that cannot run is
+    :class:`WispNotFound`."""
+    try:
+        return subprocess.Popen(argv, close_fds=True, **popen)
     except FileNotFoundError:
         raise WispNotFound(argv[0]) from None
     except PermissionError:
         raise WispNotFound(argv[0], "is not executable") from None
     except OSError as exc:
         raise WispNotFound(argv[0], f"cannot be run ({exc.strerror})") from None
-    watch = _ProcessWatch(proc, max_stdout)
-    try:
-        return await watch.finish(label, timeout, grace)
-    finally:
-        watch.close()
+
+
+def _take_controlling_terminal() -> None:
+    """In the child, after ``setsid``: make its stdin (the pty) the controlling terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 class _ProcessWatch:
