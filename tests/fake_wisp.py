@@ -6,7 +6,7 @@ run (``argv[0]``), so a test can drop a launcher next to its own state.
 
 - ``fleet.json``     the sprites ``list --json`` prints, raw (any JSON the test wants)
 - ``scenario.json``  ``{"*": "ok", "list": "hang", ...}``: the behaviour of each command
-- ``calls.jsonl``    one line per run: ``{"argv": [...], "pid": N}``, appended
+- ``calls.jsonl``    one line per run: ``{"argv": [...], "pid": N, "t": start time}``
 - ``pids.txt``       every pid this fake started (itself and any grandchild), one per line
 
 Scenarios: ok, wrapped, hang, hang-ignore-term, grandchild, garbage, truncated, empty, fail,
@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
 
 def record_call(argv: list[str]) -> None:
     with (HOME / "calls.jsonl").open("a") as calls:
-        calls.write(json.dumps({"argv": argv, "pid": os.getpid()}) + "\n")
+        calls.write(json.dumps({"argv": argv, "pid": os.getpid(), "t": time.time()}) + "\n")
     record_pid(os.getpid())
 
 

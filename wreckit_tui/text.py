@@ -44,6 +44,15 @@ def format_mib(mib: float | None) -> str:
     return f"{mib:.0f}MiB"
 
 
+def format_mib_short(mib: float | None) -> str:
+    """A memory amount in few cells: ``300M``, ``1.5G``, ``2G``."""
+    if mib is None:
+        return UNKNOWN
+    if mib >= 1024:
+        return f"{mib / 1024:.1f}".removesuffix(".0") + "G"
+    return f"{mib:.0f}M"
+
+
 def format_number(value: float | None, suffix: str = "") -> str:
     """A number without a useless ``.0``, or the unknown marker."""
     if value is None:

@@ -1,0 +1,319 @@
+"""The live dashboard driven by Pilot against the real fake wisp."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import pytest
+from textual.widgets import Sparkline
+
+from tests.conftest import make_app, poll, screen_text, wait_until
+from wreckit_tui.screens.dashboard import FilterInput
+from wreckit_tui.screens.help import HelpScreen
+from wreckit_tui.widgets.status import StatusBar
+
+SIZE = (120, 32)
+
+
+def sprite(name: str, **fields: object) -> dict:
+    base = {"name": name, "state": "running", "cpus": 1, "memory": "512MiB"}
+    return {**base, "cpu_percent": 10, "memory_used": 100, "uptime_seconds": 90, **fields}
+
+
+FLEET = [
+    sprite("charlie", cpu_percent=80, cpus=2),
+    sprite("alpha", url="https://alpha.sprites.test"),
+    sprite("bravo", state="stopped", cpu_percent=None, memory_used=None),
+]
+
+
+def cell_text(table, row: str, column: str) -> str:
+    return table.get_cell(row, column).plain
+
+
+def status_text(app) -> str:
+    return str(app.dashboard.query_one(StatusBar).render())
+
+
+async def started(pilot) -> None:
+    """Wait for the first poll the dashboard starts on its own."""
+    await wait_until(pilot, lambda: pilot.app.state.polls >= 1 and not pilot.app.polling)
+    await pilot.pause()
+
+
+async def test_first_poll_fills_the_table_sorted_by_name(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        table = app.dashboard.table
+        assert table.shown_keys == ["alpha", "bravo", "charlie"]
+        assert cell_text(table, "charlie", "cpu").endswith("80%")
+        assert cell_text(table, "charlie", "memory").endswith("100M/512M")
+        assert cell_text(table, "bravo", "cpu").strip() == "—"
+        assert cell_text(table, "alpha", "url") == "https://alpha.sprites.test"
+        assert cell_text(table, "alpha", "uptime") == "1m 30s"
+        assert "wisp wisp 0.3.1" in status_text(app)
+        assert "3 sprites, 2 running" in status_text(app)
+
+
+async def test_external_text_is_drawn_literally_without_control_characters(fake_wisp):
+    fake_wisp.set_fleet([sprite("evil[/b]-[red]x", state="err\x1b[2Jor", url="vm[/x]\x07")])
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        table = app.dashboard.table
+        assert cell_text(table, "evil[/b]-[red]x", "name") == "evil[/b]-[red]x"
+        assert cell_text(table, "evil[/b]-[red]x", "state") == "err[2Jor"
+        assert cell_text(table, "evil[/b]-[red]x", "url") == "vm[/x]"
+        assert "evil[/b]-[red]x" in screen_text(app)
+        assert "\x1b" not in app.export_screenshot()
+
+
+async def test_refresh_updates_only_what_changed(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        table = app.dashboard.table
+        untouched = table.get_cell("alpha", "cpu")
+        fake_wisp.set_fleet([sprite("charlie", cpu_percent=20, cpus=2), FLEET[1], sprite("delta")])
+        await poll(pilot)
+        assert table.shown_keys == ["alpha", "charlie", "delta"]
+        assert cell_text(table, "charlie", "cpu").endswith("20%")
+        assert table.get_cell("alpha", "cpu") is untouched
+
+
+async def test_cursor_stays_on_its_sprite_across_refreshes_and_sorts(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        table = app.dashboard.table
+        await pilot.press("down", "down")
+        assert table.selected_key == "charlie"
+        fake_wisp.set_fleet([*FLEET, sprite("aaron"), sprite("abel")])
+        await poll(pilot)
+        assert table.shown_keys[:2] == ["aaron", "abel"]
+        assert table.selected_key == "charlie"
+        await pilot.press("s")
+        assert table.selected_key == "charlie"
+        await pilot.press("S")
+        assert table.selected_key == "charlie"
+
+
+async def test_sort_cycles_columns_and_reverses(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        table = app.dashboard.table
+        await pilot.press("s")  # state: running before stopped
+        assert table.shown_keys == ["alpha", "charlie", "bravo"]
+        assert table.columns[table.ordered_columns[2].key].label.plain == "STATE ▲"
+        await pilot.press("s", "s")  # CPU %
+        assert table.shown_keys == ["alpha", "charlie", "bravo"]
+        await pilot.press("S")
+        assert table.shown_keys == ["bravo", "charlie", "alpha"]
+        assert table.ordered_columns[4].label.plain == "CPU % ▼"
+
+
+async def test_filter_applies_on_enter_and_escape_clears_it(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        table = app.dashboard.table
+        await pilot.press("slash")
+        assert app.focused is app.dashboard.query_one(FilterInput)
+        await pilot.press("A", "r", "l", "enter")
+        assert table.shown_keys == ["charlie"]
+        assert app.focused is table
+        assert "filter: Arl" in status_text(app)
+        fake_wisp.set_fleet([*FLEET, sprite("carla")])
+        await poll(pilot)
+        assert table.shown_keys == ["carla", "charlie"]
+        await pilot.press("slash", "escape")
+        assert table.shown_keys == ["alpha", "bravo", "carla", "charlie"]
+        assert app.focused is table
+        assert not app.dashboard.query_one(FilterInput).display
+
+
+@pytest.mark.parametrize(
+    ("scenario", "message"),
+    [
+        ("fail", "exit code 3: error: sprites API unreachable (connection refused)"),
+        ("garbage", "not valid JSON"),
+        ("truncated", "not valid JSON"),
+        ("empty", "empty output"),
+        ("hang", "timed out after 1s"),
+        ("huge", "printed more than 1048576 bytes"),
+    ],
+)
+async def test_failed_poll_keeps_the_last_table_marked_stale(fake_wisp, scenario, message):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp, list_timeout=1, kill_grace=0.2, max_output_bytes=1 << 20)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        fake_wisp.set_scenario(list=scenario)
+        await poll(pilot)
+        assert app.dashboard.table.shown_keys == ["alpha", "bravo", "charlie"]
+        assert "STALE" in status_text(app)
+        assert message in status_text(app)
+        assert app.dashboard.has_class("-stale")
+        fake_wisp.set_scenario()
+        await poll(pilot)
+        assert "STALE" not in status_text(app)
+        assert not app.dashboard.has_class("-stale")
+    assert fake_wisp.alive_pids() == []
+
+
+async def test_missing_wisp_shows_what_to_do_and_keeps_running(tmp_path):
+    missing = tmp_path / "nowhere" / "wisp"
+    app = make_app(missing)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        text = status_text(app)
+        assert "STALE" in text
+        assert f"wisp not found: tried '{missing}'" in text
+        assert "wisp_path" in text
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_keys_stay_responsive_while_wisp_hangs(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp, list_timeout=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        fake_wisp.set_scenario(list="hang-ignore-term")
+        app.poll_now()
+        await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) == 2)
+        began = time.monotonic()
+        await pilot.press("s", "down", "slash", "c", "enter")
+        assert time.monotonic() - began < 1.0
+        assert app.polling
+        assert app.dashboard.table.shown_keys == ["charlie"]
+    assert fake_wisp.alive_pids() == []  # quitting killed the hung poll
+
+
+async def test_polls_never_overlap(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    fake_wisp.set_scenario(list="slow", slow_seconds=0.6)
+    app = make_app(fake_wisp, poll_interval=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) >= 3, timeout=15)
+        app.poll_now()  # asked while a poll runs: queued, not run alongside
+        await pilot.pause(0.1)
+    starts = fake_wisp.call_times("list")
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert all(gap >= 0.6 for gap in gaps), gaps
+
+
+async def test_polling_pauses_while_a_modal_is_open(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp, poll_interval=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: not app.polling)
+        calls = len(fake_wisp.call_times("list"))
+        await pilot.pause(1.5)
+        assert len(fake_wisp.call_times("list")) == calls
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) > calls, timeout=3)
+
+
+async def test_detail_pane_shows_every_field_and_history(fake_wisp):
+    fake_wisp.set_fleet([sprite("alpha", pid=42, id="spr_1", address="10.0.0.2")])
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        for cpu in (30, 50):
+            fake_wisp.set_fleet([sprite("alpha", cpu_percent=cpu, pid=42, id="spr_1")])
+            await poll(pilot)
+        text = screen_text(app)
+        for label, value in [
+            ("id", "spr_1"),
+            ("pid", "42"),
+            ("memory", "512MiB"),
+            ("memory used", "100MiB"),
+            ("uptime", "1m 30s"),
+        ]:
+            assert re.search(rf"{label} +{value}", text), (label, value)
+        assert "CPU % over the last 3 polls" in text
+        assert "now 50%, peak 50%" in text
+        assert app.dashboard.query_one("#cpu-spark", Sparkline).data == [10.0, 30.0, 50.0]
+
+
+async def test_command_palette_jumps_to_a_sprite(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"sprite charlie")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.dashboard.table.selected_key == "charlie")
+
+
+async def test_command_palette_offers_the_dashboard_actions(fake_wisp):
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert {"Refresh", "Filter", "Sort", "Reverse sort", "Help", "Quit"} <= titles
+
+
+async def test_help_lists_every_binding(fake_wisp):
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for key, words in [
+            ("/", "filter by name"),
+            ("s", "sort by the next column"),
+            ("S", "reverse the sort order"),
+            ("r", "poll wisp now"),
+            ("?", "show this list of keys"),
+            ("q", "quit the dashboard"),
+            ("ctrl+p", "command palette"),
+        ]:
+            assert re.search(rf"{re.escape(key)} +{words}", text), key
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_clicking_a_row_selects_it(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        table = app.dashboard.table
+        await pilot.click(table, offset=(5, 3))
+        assert table.selected_key == "charlie"
+
+
+async def test_gauges_say_what_full_means(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp, max_vms=4)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        text = screen_text(app)
+        for expected in ("VMs 2/4", "100% = max_vms", "vCPUs 3/2", "100% = 2 host cores", "1GiB/4GiB"):
+            assert expected in text
+
+
+async def test_quitting_during_a_poll_leaves_no_process(fake_wisp):
+    fake_wisp.set_scenario(list="hang-ignore-term")
+    app = make_app(fake_wisp, list_timeout=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: bool(fake_wisp.pids()))
+        await pilot.press("q")
+    await asyncio.sleep(0)
+    assert fake_wisp.alive_pids() == []

@@ -1,0 +1,210 @@
+"""The Textual dashboard: polls the fleet in the background and never waits for wisp."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+
+from wreckit_tui.adapter import Wisp
+from wreckit_tui.config import Config
+from wreckit_tui.errors import WispError
+from wreckit_tui.fleet_view import FleetState, Host, build_rows
+from wreckit_tui.screens.dashboard import DashboardScreen
+from wreckit_tui.screens.help import HelpScreen
+from wreckit_tui.text import sanitize
+
+
+def styles_dir() -> Path:
+    """``styles/`` inside the installed package, or at the top of a source checkout."""
+    packaged = Path(__file__).parent / "styles"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "styles"
+
+
+class SpriteCommands(Provider):
+    """Command palette entries that jump to a sprite by name."""
+
+    app: WreckitApp
+
+    def _names(self) -> list[str]:
+        return [sprite.name for sprite in self.app.state.fleet.sprites]
+
+    async def discover(self) -> Hits:
+        for name in self._names()[:50]:
+            yield DiscoveryHit(Text(f"Sprite {sanitize(name)}"), partial(self.app.select, name))
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name in self._names():
+            score = matcher.match(f"sprite {name}")
+            if score > 0:
+                display = Text(f"Sprite {sanitize(name)}")
+                yield Hit(score, display, partial(self.app.select, name), text=f"sprite {name}")
+
+
+class WreckitApp(App[int]):
+    """The dashboard. ``clock`` and ``host`` are injectable for deterministic tests."""
+
+    CSS_PATH = str(styles_dir() / "app.tcss")
+    TITLE = "wreckit"
+    COMMANDS = App.COMMANDS | {SpriteCommands}
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", tooltip="show this list of keys"),
+        Binding("q", "quit", "Quit", tooltip="quit the dashboard"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        wisp: Wisp,
+        *,
+        clock: Callable[[], float] = time.time,
+        host: Host | None = None,
+        autopoll: bool = True,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.wisp = wisp
+        self.clock = clock
+        self.host = host or Host.detect()
+        self.autopoll = autopoll
+        self.state = FleetState()
+        self.backend_version: str | None = None
+        self._poll_timer = None
+        self._polling = False
+        self._poll_again = False
+        self._paused = True
+        self._last_poll_end = 0.0
+
+    def get_default_screen(self) -> Screen:
+        return DashboardScreen()
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        return self.screen_stack[0]
+
+    def on_mount(self) -> None:
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+        else:
+            theme = sanitize(self.config.theme)
+            self.notify(f"unknown theme {theme!r}", severity="warning", markup=False)
+        self.run_worker(self._fetch_version(), group="version", exit_on_error=False)
+
+    def backend_description(self) -> str:
+        """``wisp /usr/bin/wisp 0.3.1``, ``built-in sandbox provider 0.1.0 (isolation: bwrap)``."""
+        version = self.backend_version or ""
+        isolation = sorted({s.isolation for s in self.state.fleet.sprites if s.isolation})
+        label = f"{self.wisp.backend.label} {version}".rstrip()
+        return f"{label} (isolation: {', '.join(isolation)})" if isolation else label
+
+    async def _fetch_version(self) -> None:
+        try:
+            self.backend_version = await self.wisp.version()
+        except WispError:
+            self.backend_version = "(version unknown)"
+        self.dashboard.show_status()
+
+    # -- polling ---------------------------------------------------------------------------
+
+    @property
+    def polling(self) -> bool:
+        """Whether a poll is in flight."""
+        return self._polling
+
+    def resume_polling(self) -> None:
+        """Poll now if a poll is due, else when it falls due; then every ``poll_interval``."""
+        self._paused = False
+        if self.autopoll and self._poll_timer is None and not self._polling:
+            elapsed = time.monotonic() - self._last_poll_end
+            self._schedule_poll(max(self.config.poll_interval - elapsed, 0))
+
+    def pause_polling(self) -> None:
+        """No new poll starts until ``resume_polling``; one in flight finishes."""
+        self._paused = True
+        self._cancel_timer()
+
+    def poll_now(self) -> None:
+        """Start a poll at once, or right after the one that is running."""
+        if self._polling:
+            self._poll_again = True
+            return
+        self._cancel_timer()
+        self._start_poll()
+
+    def _schedule_poll(self, delay: float) -> None:
+        self._cancel_timer()
+        if delay <= 0:
+            self._start_poll()
+        else:
+            self._poll_timer = self.set_timer(delay, self._start_poll)
+
+    def _cancel_timer(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+
+    def _start_poll(self) -> None:
+        self._poll_timer = None
+        if self._polling:
+            return
+        self._polling = True
+        self.run_worker(self._poll(), group="poll", exit_on_error=False)
+
+    async def _poll(self) -> None:
+        try:
+            fleet = await self.wisp.list()
+            rows = await asyncio.to_thread(build_rows, fleet)
+        except WispError as exc:
+            self.state.failed(exc.message)
+        except Exception as exc:  # the dashboard outlives any bug in a poll
+            self.state.failed(f"unexpected error while polling: {exc!r}")
+        else:
+            self.state.succeeded(fleet, rows, self.clock())
+        finally:
+            self._polling = False
+            self._last_poll_end = time.monotonic()
+        self.dashboard.show_state(self.state)
+        self._after_poll()
+
+    def _after_poll(self) -> None:
+        if self._poll_again:
+            self._poll_again = False
+            self._start_poll()
+        elif not self._paused and self.autopoll:
+            self._schedule_poll(self.config.poll_interval)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def select(self, name: str) -> None:
+        self.dashboard.select(name)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self._all_bindings()))
+
+    def _all_bindings(self) -> list[Binding]:
+        return [*DashboardScreen.BINDINGS, *self.BINDINGS]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        dashboard = self.dashboard
+        yield SystemCommand("Refresh", "Poll wisp now", self.poll_now)
+        yield SystemCommand("Filter", "Filter sprites by name", dashboard.action_filter)
+        yield SystemCommand("Sort", "Sort by the next column", dashboard.action_cycle_sort)
+        yield SystemCommand("Reverse sort", "Reverse the sort order", dashboard.action_reverse_sort)
+        yield SystemCommand("Help", "Show every key binding", self.action_help)
+
+
+def run_dashboard(config: Config, wisp: Wisp) -> int:
+    """Run the dashboard until the user quits; returns the exit code."""
+    app = WreckitApp(config, wisp)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,264 @@
+"""What the dashboard shows, computed without Textual: table rows, sort keys, gauges, history.
+
+Rows are plain, hashable data so a refresh can be diffed cheaply: only cells whose text or style
+changed are handed to the table. Everything here may run off the UI thread.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wreckit_tui.models import Fleet, Sprite
+from wreckit_tui.text import (
+    UNKNOWN,
+    format_duration,
+    format_mib,
+    format_mib_short,
+    format_number,
+    sanitize,
+)
+
+HISTORY_LENGTH = 60
+BAR_WIDTH = 4
+_EIGHTHS = " ▏▎▍▌▋▊▉█"
+STATE_STYLES = {
+    "running": "green",
+    "starting": "yellow",
+    "stopping": "yellow",
+    "stopped": "dim",
+    "error": "bold red",
+}
+_STATE_ORDER = {"error": 0, "starting": 1, "running": 2, "stopping": 3, "stopped": 4, "": 6}
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """The text of one table cell and its Rich style."""
+
+    text: str
+    style: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    render: Callable[[Sprite], Cell]
+    sort_key: Callable[[Sprite], Any]
+    numeric: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One sprite as the table shows it: its key, its cells and its sort keys."""
+
+    key: str
+    cells: tuple[Cell, ...]
+    sort_keys: tuple[Any, ...]
+
+
+def bar(fraction: float | None, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of ``width`` cells drawn with eighth blocks."""
+    if fraction is None:
+        return " " * width
+    eighths = round(min(max(fraction, 0.0), 1.0) * width * 8)
+    full, rest = divmod(eighths, 8)
+    partial = _EIGHTHS[rest] if rest else ""
+    return ("█" * full + partial).ljust(width)
+
+
+def level_style(fraction: float | None) -> str:
+    if fraction is None:
+        return ""
+    if fraction >= 0.9:
+        return "red"
+    return "yellow" if fraction >= 0.7 else "green"
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    if part is None or not whole:
+        return None
+    return part / whole
+
+
+def _nulls_last(value: float | str | None) -> tuple[bool, float | str]:
+    return (value is None, value if value is not None else 0)
+
+
+def _name_cell(sprite: Sprite) -> Cell:
+    return Cell(sanitize(sprite.name), "bold")
+
+
+def _state_cell(sprite: Sprite) -> Cell:
+    state = sanitize(sprite.state or UNKNOWN)
+    return Cell(state, STATE_STYLES.get(sprite.state or "", ""))
+
+
+def _cpus_cell(sprite: Sprite) -> Cell:
+    return Cell(format_number(sprite.cpus))
+
+
+def _cpu_cell(sprite: Sprite) -> Cell:
+    """A bar against the sprite's vCPUs and the number (100 % = one vCPU)."""
+    if sprite.cpu_percent is None:
+        return Cell(f"{bar(None)} {UNKNOWN:>4}", "dim")
+    fraction = _ratio(sprite.cpu_percent, (sprite.cpus or 1) * 100)
+    return Cell(f"{bar(fraction)} {sprite.cpu_percent:>3.0f}%", level_style(fraction))
+
+
+def _memory_cell(sprite: Sprite) -> Cell:
+    used, total = sprite.memory_used_mib, sprite.memory_mib
+    fraction = _ratio(used, total)
+    text = f"{bar(fraction)} {format_mib_short(used)}/{format_mib_short(total)}"
+    return Cell(text, level_style(fraction) if fraction is not None else "dim")
+
+
+def _uptime_cell(sprite: Sprite) -> Cell:
+    return Cell(format_duration(sprite.uptime_seconds))
+
+
+def _url_cell(sprite: Sprite) -> Cell:
+    return Cell(sanitize(sprite.url or UNKNOWN), "" if sprite.url else "dim")
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "NAME", _name_cell, lambda s: s.name),
+    Column("state", "STATE", _state_cell, lambda s: (_STATE_ORDER.get(s.state or "", 5), s.state)),
+    Column("cpus", "CPUS", _cpus_cell, lambda s: _nulls_last(s.cpus), numeric=True),
+    Column("cpu", "CPU %", _cpu_cell, lambda s: _nulls_last(s.cpu_percent), numeric=True),
+    Column("memory", "MEMORY", _memory_cell, lambda s: _nulls_last(s.memory_used_mib)),
+    Column("uptime", "UPTIME", _uptime_cell, lambda s: _nulls_last(s.uptime_seconds), True),
+    Column("url", "URL", _url_cell, lambda s: _nulls_last(s.url)),
+)
+COLUMN_KEYS = tuple(column.key for column in COLUMNS)
+
+
+def build_row(sprite: Sprite) -> Row:
+    """The table row of one sprite."""
+    return Row(
+        key=sprite.name,
+        cells=tuple(column.render(sprite) for column in COLUMNS),
+        sort_keys=tuple(column.sort_key(sprite) for column in COLUMNS),
+    )
+
+
+def build_rows(fleet: Fleet) -> tuple[Row, ...]:
+    """Rows of every sprite, in wisp's order."""
+    return tuple(build_row(sprite) for sprite in fleet.sprites)
+
+
+def matches(name: str, query: str) -> bool:
+    """The filter: a case-insensitive substring of the name."""
+    return query.casefold() in name.casefold()
+
+
+# -- fleet-wide figures ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Host:
+    """The machine the gauges compare against."""
+
+    cores: int
+    memory_mib: float
+
+    @classmethod
+    def detect(cls) -> Host:
+        import psutil
+
+        return cls(cores=psutil.cpu_count() or 1, memory_mib=psutil.virtual_memory().total / 2**20)
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """One fleet gauge: a value against a total, and what 100 % means."""
+
+    label: str
+    value: float
+    total: float
+    text: str
+    meaning: str
+
+    @property
+    def fraction(self) -> float:
+        return self.value / self.total if self.total else 0.0
+
+
+def _of(value: float, total: float) -> str:
+    return f"{format_number(value)}/{format_number(total)}"
+
+
+def fleet_gauges(fleet: Fleet, host: Host, max_vms: int) -> tuple[Gauge, ...]:
+    """VMs against the quota, vCPUs and memory against the host, and CPU in use."""
+    sprites = [sprite for sprite in fleet.sprites if sprite.active]
+    vcpus = sum(sprite.cpus or 0 for sprite in sprites)
+    memory = sum(sprite.memory_mib or 0 for sprite in sprites)
+    cpu = sum(sprite.cpu_percent or 0 for sprite in sprites)
+    cores = f"{host.cores} host core{'s' if host.cores != 1 else ''}"
+    return (
+        Gauge("VMs", len(sprites), max_vms, f"{len(sprites)}/{max_vms}", "100% = max_vms"),
+        Gauge("vCPUs", vcpus, host.cores, _of(vcpus, host.cores), f"100% = {cores}"),
+        Gauge(
+            "Memory",
+            memory,
+            host.memory_mib,
+            f"{format_mib(memory)}/{format_mib(host.memory_mib)}",
+            "100% = host memory",
+        ),
+        Gauge("CPU in use", cpu, host.cores * 100, f"{cpu:.0f}%", f"100% = {cores}"),
+    )
+
+
+@dataclass
+class History:
+    """CPU and memory of each sprite over its last ``HISTORY_LENGTH`` polls."""
+
+    length: int = HISTORY_LENGTH
+    cpu: dict[str, deque[float]] = field(default_factory=dict)
+    memory: dict[str, deque[float]] = field(default_factory=dict)
+
+    def record(self, fleet: Fleet) -> None:
+        names = fleet.names()
+        for series in (self.cpu, self.memory):
+            for gone in series.keys() - names:
+                del series[gone]
+        for sprite in fleet.sprites:
+            self._append(self.cpu, sprite.name, sprite.cpu_percent)
+            self._append(self.memory, sprite.name, sprite.memory_used_mib)
+
+    def _append(self, series: dict[str, deque[float]], name: str, value: float | None) -> None:
+        points = series.get(name)
+        if points is None:
+            points = series[name] = deque(maxlen=self.length)
+        points.append(float(value or 0))
+
+
+@dataclass
+class FleetState:
+    """The last good fleet, its rows and history, and the error of the last poll if it failed."""
+
+    fleet: Fleet = field(default_factory=Fleet)
+    rows: tuple[Row, ...] = ()
+    by_name: dict[str, Sprite] = field(default_factory=dict)
+    history: History = field(default_factory=History)
+    error: str | None = None
+    last_ok: float | None = None
+    polls: int = 0
+
+    def succeeded(self, fleet: Fleet, rows: tuple[Row, ...], now: float) -> None:
+        self.fleet, self.rows, self.error, self.last_ok = fleet, rows, None, now
+        self.by_name = {sprite.name: sprite for sprite in fleet.sprites}
+        self.history.record(fleet)
+        self.polls += 1
+
+    def failed(self, message: str) -> None:
+        """Keep the last good fleet; remember what went wrong."""
+        self.error = message
+        self.polls += 1
+
+    @property
+    def running(self) -> int:
+        return sum(1 for sprite in self.fleet.sprites if sprite.state == "running")

@@ -1,0 +1,74 @@
+"""The detail pane: every field of the selected sprite and sparklines of its last polls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Label, Sparkline, Static
+
+from wreckit_tui.models import Sprite
+from wreckit_tui.text import UNKNOWN, format_duration, format_mib, format_number, sanitize
+
+
+def sprite_fields(sprite: Sprite) -> list[tuple[str, str]]:
+    """Every field of ``sprite`` as label and literal text."""
+
+    def text(value: object) -> str:
+        return UNKNOWN if value is None else sanitize(str(value))
+
+    return [
+        ("name", sanitize(sprite.name)),
+        ("state", text(sprite.state)),
+        ("id", text(sprite.id)),
+        ("cpus", format_number(sprite.cpus)),
+        ("CPU in use", format_number(sprite.cpu_percent, "%") + " (100% = 1 vCPU)"),
+        ("memory", format_mib(sprite.memory_mib)),
+        ("memory used", format_mib(sprite.memory_used_mib)),
+        ("uptime", format_duration(sprite.uptime_seconds)),
+        ("created", text(sprite.created_at)),
+        ("url", text(sprite.url)),
+        ("pid", text(sprite.pid)),
+        ("address", text(sprite.address)),
+        ("isolation", text(sprite.isolation)),
+    ]
+
+
+def fields_table(sprite: Sprite | None) -> Table | Text:
+    if sprite is None:
+        return Text("No sprite selected.", style="dim")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in sprite_fields(sprite):
+        grid.add_row(label, Text(value))
+    return grid
+
+
+class SpriteDetail(Vertical):
+    """Fields of the selected sprite, with CPU and memory over its last 60 polls."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="fields")
+        yield Label(id="cpu-label", classes="spark-label")
+        yield Sparkline([], id="cpu-spark")
+        yield Label(id="memory-label", classes="spark-label")
+        yield Sparkline([], id="memory-spark")
+
+    def show(self, sprite: Sprite | None, cpu: Sequence[float], memory: Sequence[float]) -> None:
+        self.query_one("#fields", Static).update(fields_table(sprite))
+        self._show_series("cpu", "CPU %", cpu, lambda value: f"{value:.0f}%")
+        self._show_series("memory", "memory used", memory, format_mib)
+
+    def _show_series(
+        self, key: str, title: str, points: Sequence[float], unit: Callable[[float], str]
+    ) -> None:
+        """A sparkline needs two points; its label gives the scale (now and peak)."""
+        label = f"{title} over the last {len(points)} polls"
+        if points:
+            label += f"\nnow {unit(points[-1])}, peak {unit(max(points))}"
+        self.query_one(f"#{key}-label", Label).update(label)
+        self.query_one(f"#{key}-spark", Sparkline).data = list(points) if len(points) > 1 else []

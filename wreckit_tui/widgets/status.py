@@ -1,0 +1,50 @@
+"""The header line: backend, fleet counts, freshness, and the stale/error marker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+from wreckit_tui.text import format_duration, sanitize
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything the header shows, as plain data."""
+
+    backend: str
+    sprites: int = 0
+    running: int = 0
+    seconds_since_refresh: float | None = None
+    error: str | None = None
+    filter: str = ""
+
+
+def status_text(status: Status) -> Text:
+    text = Text()
+    text.append(" wreckit ", style="bold reverse")
+    text.append(f" {sanitize(status.backend)}", style="bold")
+    noun = "sprite" if status.sprites == 1 else "sprites"
+    text.append(f" │ {status.sprites} {noun}, {status.running} running")
+    if status.filter:
+        text.append(f" │ filter: {sanitize(status.filter)}", style="cyan")
+    if status.seconds_since_refresh is None:
+        text.append(" │ waiting for the first poll", style="dim")
+    else:
+        ago = format_duration(status.seconds_since_refresh)
+        text.append(f" │ updated {ago} ago", style="dim")
+    if status.error:
+        text.append(" │ ")
+        text.append(" STALE ", style="bold white on red")
+        text.append(f"\n {sanitize(status.error)}", style="red")
+    return text
+
+
+class StatusBar(Static):
+    """The dashboard's header."""
+
+    def show(self, status: Status) -> None:
+        self.set_class(status.error is not None, "-stale")
+        self.update(status_text(status))
