@@ -1,0 +1,140 @@
+"""Metrics of every sandbox from one psutil pass over the process table.
+
+``memory_used`` is the resident memory summed over the sandbox's processes, in MiB.
+
+``cpu_percent`` is a current rate, 100 = one core: the CPU seconds the sandbox used since a
+reference sample, over the time since. Every ``list`` is a fresh process, so each one stores a
+sample per sandbox on disk (CPU seconds, and a monotonic time). The reference is the newest stored
+sample at least ``MIN_WINDOW`` seconds old, else the oldest one kept. The first ``list`` after
+``start`` finds none stored and measures from the start (the sandbox then had used no CPU): it
+reports the average since start, which for a dashboard polling a new sandbox is the last seconds.
+
+CPU seconds come from the ``cpu.stat`` counter of the sandbox's cgroup v2 where there is one: it
+keeps the time of processes that exited between two lists. Elsewhere they are summed per process
+(user + system), compared pid by pid so that a process that exits takes its own time with it
+instead of making the rate negative; the time of a process that lived between two lists is lost.
+
+The processes of a sandbox are the members of its tracking cgroup, or, where there is no cgroup,
+the process trees of its pane and of each ``exec``.
+"""
+
+from __future__ import annotations
+
+from wreckit_tui.sandbox.store import read_json, write_json_atomic
+
+MIN_WINDOW = 1.0
+MAX_SAMPLES = 16
+MIB = 1 << 20
+
+ProcessTable = dict[int, tuple[int, float, int]]
+"""pid -> (parent pid, CPU seconds, resident bytes)."""
+
+
+def process_table() -> ProcessTable:
+    """One pass over every process: its parent, CPU seconds (user + system) and resident memory."""
+    import psutil
+
+    table: ProcessTable = {}
+    for process in psutil.process_iter(["ppid", "cpu_times", "memory_info"]):
+        info = process.info
+        times, memory = info["cpu_times"], info["memory_info"]
+        if times is not None and memory is not None:
+            table[process.pid] = (info["ppid"], times.user + times.system, memory.rss)
+    return table
+
+
+def descendants(roots: list[int], table: ProcessTable) -> set[int]:
+    """``roots`` that exist and all their descendants."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _cpu, _rss) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found: set[int] = set()
+    pending = [pid for pid in roots if pid in table]
+    while pending:
+        pid = pending.pop()
+        if pid not in found:
+            found.add(pid)
+            pending.extend(children.get(pid, ()))
+    return found
+
+
+def memory_used_mib(pids: set[int], table: ProcessTable) -> float:
+    return round(sum(table[pid][2] for pid in pids if pid in table) / MIB, 1)
+
+
+def cpu_seconds(pids: set[int], table: ProcessTable) -> dict[str, float]:
+    """CPU seconds of each live process, by pid."""
+    return {str(pid): table[pid][1] for pid in pids if pid in table}
+
+
+def cgroup_cpu_seconds(cgroup: str) -> dict[str, float] | None:
+    """The CPU seconds a cgroup v2 has used, exited processes included (under the key
+    ``cgroup``), or ``None`` where the cgroup has no such counter."""
+    try:
+        with open(f"{cgroup}/cpu.stat") as stat:
+            for line in stat:
+                key, _, value = line.partition(" ")
+                if key == "usage_usec":
+                    return {"cgroup": int(value) / 1e6}
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class Samples:
+    """The stored CPU samples of every sandbox, read once and written once per ``list``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        stored = read_json(path, {})
+        self.stored: dict = stored if isinstance(stored, dict) else {}
+        self.updated: dict[str, list[dict]] = {}
+
+    def cpu_percent(
+        self, sandbox_id: str, started: float, now: float, current: dict[str, float]
+    ) -> float:
+        """The rate since the reference sample; records ``current`` as the newest sample."""
+        history = _valid_history(self.stored.get(sandbox_id)) or [{"t": started, "cpu": {}}]
+        rate = rate_since(reference(history, now), now, current)
+        self.updated[sandbox_id] = prune([*history, {"t": now, "cpu": current}], now)
+        return rate
+
+    def save(self) -> None:
+        """Keep the samples of the sandboxes seen by this ``list``, dropping all others."""
+        write_json_atomic(self.path, self.updated)
+
+
+def reference(history: list[dict], now: float) -> dict:
+    """The newest sample at least ``MIN_WINDOW`` old, else the oldest one."""
+    old_enough = [sample for sample in history if now - sample["t"] >= MIN_WINDOW]
+    return old_enough[-1] if old_enough else history[0]
+
+
+def rate_since(reference: dict, now: float, current: dict[str, float]) -> float:
+    """CPU percent between ``reference`` and ``current``; a pid new since then counts in full."""
+    elapsed = now - reference["t"]
+    if elapsed <= 0:
+        return 0.0
+    before = reference["cpu"]
+    used = sum(max(0.0, seconds - before.get(pid, 0.0)) for pid, seconds in current.items())
+    return round(100 * used / elapsed, 1)
+
+
+def prune(history: list[dict], now: float) -> list[dict]:
+    """Drop samples older than the one the next ``list`` would use as its reference."""
+    old_enough = [index for index, sample in enumerate(history) if now - sample["t"] >= MIN_WINDOW]
+    first = old_enough[-1] if old_enough else 0
+    return history[first:][-MAX_SAMPLES:]
+
+
+def _valid_history(history: object) -> list[dict] | None:
+    if not isinstance(history, list) or not history:
+        return None
+    for sample in history:
+        if not (
+            isinstance(sample, dict)
+            and isinstance(sample.get("t"), int | float)
+            and isinstance(sample.get("cpu"), dict)
+        ):
+            return None
+    return history

@@ -1,0 +1,161 @@
+"""State on disk: one directory per sandbox under the provider's home, and the locks around it.
+
+Layout of ``WRECKIT_SANDBOX_HOME``::
+
+    .server.lock        held while the tmux server is started or stopped
+    .samples.json       the last cpu samples of every sandbox (see ``metrics``)
+    NAME/.lock          held exclusively by start and kill, shared by exec
+    NAME/sandbox.json   metadata, replaced atomically
+    NAME/workspace/     the sandbox's working directory, its only writable place
+    NAME/bwrap.json     what bubblewrap reports once the namespaces exist
+    NAME/ready          written by the launcher when there is no bubblewrap
+    NAME/execs          ``pid starttime`` of each exec when no cgroup tracks the sandbox
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from wreckit_tui.sandbox.errors import AlreadyExists, NotFound
+from wreckit_tui.sandbox.spec import is_name
+
+HOME_ENV = "WRECKIT_SANDBOX_HOME"
+META = "sandbox.json"
+WORKSPACE = "workspace"
+BWRAP_INFO = "bwrap.json"
+READY = "ready"
+EXECS = "execs"
+LOCK = ".lock"
+SERVER_LOCK = ".server.lock"
+SAMPLES = ".samples.json"
+
+Meta = dict[str, Any]
+
+
+def default_home() -> str:
+    """The platformdirs user state dir of wreckit-tui, plus ``sandboxes``."""
+    from platformdirs import user_state_dir
+
+    return os.path.join(user_state_dir("wreckit-tui"), "sandboxes")
+
+
+class Home:
+    """The provider's state directory."""
+
+    def __init__(self, path: str) -> None:
+        self.path = os.path.realpath(os.path.expanduser(path))
+        self.key = hashlib.sha256(self.path.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_env(cls) -> Home:
+        return cls(os.environ.get(HOME_ENV) or default_home())
+
+    def ensure(self) -> None:
+        os.makedirs(self.path, mode=0o700, exist_ok=True)
+
+    def dir(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def file(self, name: str, leaf: str) -> str:
+        return os.path.join(self.path, name, leaf)
+
+    def workspace(self, name: str) -> str:
+        return self.file(name, WORKSPACE)
+
+    def names(self) -> list[str]:
+        """Every sandbox directory, by name."""
+        try:
+            entries = os.listdir(self.path)
+        except FileNotFoundError:
+            return []
+        return sorted(
+            entry for entry in entries if is_name(entry) and os.path.isdir(self.dir(entry))
+        )
+
+    def claim(self, name: str) -> None:
+        """Create the sandbox's directory: of two concurrent claims exactly one succeeds."""
+        self.ensure()
+        try:
+            os.mkdir(self.dir(name), 0o700)
+        except FileExistsError:
+            raise AlreadyExists(name) from None
+
+    def read_meta(self, name: str) -> Meta | None:
+        """The metadata, or ``None`` while ``start`` has not written it (or it is unreadable)."""
+        try:
+            with open(self.file(name, META), "rb") as handle:
+                meta = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        return meta if isinstance(meta, dict) else None
+
+    def write_meta(self, name: str, meta: Meta) -> None:
+        write_json_atomic(self.file(name, META), meta)
+
+    @contextlib.contextmanager
+    def sandbox_lock(self, name: str, *, exclusive: bool) -> Iterator[None]:
+        """The sandbox's lock; :class:`NotFound` when its directory does not exist."""
+        try:
+            fd = os.open(self.file(name, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(name) from None
+        with _locked(fd, exclusive):
+            yield
+
+    @contextlib.contextmanager
+    def server_lock(self) -> Iterator[None]:
+        """Serializes starting and stopping the tmux server of this home."""
+        self.ensure()
+        fd = os.open(os.path.join(self.path, SERVER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+        with _locked(fd, exclusive=True):
+            yield
+
+    def samples_path(self) -> str:
+        return os.path.join(self.path, SAMPLES)
+
+
+@contextlib.contextmanager
+def _locked(fd: int, exclusive: bool) -> Iterator[None]:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: str, data: Any) -> None:
+    """Write JSON through a temporary file and a rename, so readers never see half of it."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w") as handle:
+        json.dump(data, handle, separators=(",", ":"))
+    os.replace(temporary, path)
+
+
+def read_json(path: str, default: Any) -> Any:
+    try:
+        with open(path, "rb") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return default
+
+
+def process_start(pid: int) -> str | None:
+    """The start time of ``pid`` in clock ticks since boot, or ``None`` if it does not exist.
+
+    A pid together with its start time names one process even after the pid is reused.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    if fields[0] == b"Z":
+        return None
+    return fields[19].decode()
