@@ -77,11 +77,17 @@ def print_table(fleet: Fleet, caption: str, file: IO[str]) -> None:
 
 
 def caption_for(backend_label: str, version: str | None, fleet: Fleet, max_vms: int) -> str:
-    """``wisp /usr/bin/wisp 0.3.1 · 3 sprites, 2 not stopped (max_vms 5)``."""
+    """``wisp /usr/bin/wisp 0.3.1 · 3 sprites, 2 not stopped (max_vms 5)``.
+
+    Sprites that report their isolation add it: ``built-in sandbox provider 0.1.0
+    (isolation: bwrap) · ...``.
+    """
     shown_version = version or "version unknown"
     count = len(fleet.sprites)
     noun = "sprite" if count == 1 else "sprites"
+    isolation = sorted({sanitize(s.isolation) for s in fleet.sprites if s.isolation})
+    shown_isolation = f" (isolation: {', '.join(isolation)})" if isolation else ""
     return (
-        f"{sanitize(backend_label)} {sanitize(shown_version)} · {count} {noun}, "
+        f"{sanitize(backend_label)} {sanitize(shown_version)}{shown_isolation} · {count} {noun}, "
         f"{fleet.active_count} not stopped (max_vms {max_vms})"
     )

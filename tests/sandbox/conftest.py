@@ -1,0 +1,193 @@
+"""Fixtures of the built-in provider: a home (and so a tmux socket) per test, and a full cleanup.
+
+Every test gets its own ``WRECKIT_SANDBOX_HOME``, which names its own tmux socket and cgroups.
+After the test, every sandbox left is killed through the provider, and the teardown fails the
+test if that left a tmux server, a socket, a cgroup or a process behind (they are removed
+either way).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from wreckit_tui.sandbox import limits
+from wreckit_tui.sandbox.store import Home
+from wreckit_tui.sandbox.tmux import socket_path
+
+PROVIDER = [sys.executable, "-m", "wreckit_tui.sandbox"]
+
+
+class SandboxHome:
+    """A provider home for one test, and helpers that run the provider as a real process."""
+
+    def __init__(self, path: Path, env: dict[str, str]) -> None:
+        self.path = path
+        self.env = {**os.environ, **env, "WRECKIT_SANDBOX_HOME": str(path)}
+        self.key = Home(str(path)).key
+        self.socket = socket_path(self.key)
+
+    def run(
+        self, *args: str, timeout: float = 30, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*PROVIDER, *args],
+            env={**self.env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [*PROVIDER, *args],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def start(self, name: str, *flags: str) -> dict:
+        done = self.run("start", name, *flags)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def list(self) -> list[dict]:
+        done = self.run("list", "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def record(self, name: str) -> dict:
+        return next(record for record in self.list() if record["name"] == name)
+
+    def exec(self, name: str, *command: str, timeout: float = 30):
+        return self.run("exec", name, "--", *command, timeout=timeout)
+
+    def kill(self, name: str) -> None:
+        done = self.run("kill", name)
+        assert done.returncode == 0, done.stderr
+
+    def meta(self, name: str) -> dict:
+        return json.loads((self.path / name / "sandbox.json").read_text())
+
+    def cgroups(self) -> list[str]:
+        """Every cgroup directory of this home, on any hierarchy."""
+        v2, v1 = limits.hierarchies()
+        mounts = {mount for mount in (v2, *v1.values()) if mount}
+        prefix = f"{limits.PREFIX}{self.key}."
+        return sorted(
+            os.path.join(mount, entry)
+            for mount in mounts
+            for entry in os.listdir(mount)
+            if entry.startswith(prefix)
+        )
+
+    def server_pid(self) -> int | None:
+        done = subprocess.run(
+            ["tmux", "-S", self.socket, "display-message", "-p", "#{pid}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={k: v for k, v in os.environ.items() if k != "TMUX"},
+        )
+        return int(done.stdout) if done.returncode == 0 and done.stdout.strip() else None
+
+    def sandbox_pids(self, name: str) -> set[int]:
+        """Host pids of every process of a sandbox: its cgroup members, and the process trees of
+        its pane and of each exec."""
+        meta = self.meta(name)
+        pids = {meta["pid"], meta["namespaces"].get("child-pid", meta["pid"])}
+        for path in meta["limits"]["cgroups"]:
+            pids |= set(limits.members(path))
+        execs = self.path / name / "execs"
+        roots = [meta["pid"]]
+        if execs.exists():
+            roots += [int(line.split()[0]) for line in execs.read_text().splitlines()]
+        for root in roots:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                pids |= {root} | {child.pid for child in psutil.Process(root).children(True)}
+        return {pid for pid in pids if alive(pid)}
+
+    def leftovers(self) -> list[str]:
+        """What a clean provider would not leave behind once every sandbox is killed."""
+        found = [f"cgroup {path}" for path in self.cgroups()]
+        if os.path.exists(self.socket):
+            found.append(f"socket {self.socket}")
+        found += [f"sandbox directory {name}" for name in Home(str(self.path)).names()]
+        return found
+
+    def force_cleanup(self) -> None:
+        if self.server_pid():
+            subprocess.run(["tmux", "-S", self.socket, "kill-server"], check=False)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket)
+        paths = self.cgroups()
+        limits.kill_members(paths)
+        limits.remove(paths)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped counts as gone)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.fixture
+def make_home(tmp_path: Path) -> Iterator:
+    """``make_home(**env)``: a fresh home whose provider runs with ``env`` added."""
+    homes: list[SandboxHome] = []
+
+    def make(directory: str = "home", **env: str) -> SandboxHome:
+        home = SandboxHome(tmp_path / directory, env)
+        homes.append(home)
+        return home
+
+    yield make
+    problems = []
+    for home in homes:
+        for name in Home(str(home.path)).names():
+            home.run("kill", name)
+        problems += home.leftovers()
+        home.force_cleanup()
+    assert not problems, f"the provider left these behind: {problems}"
+
+
+@pytest.fixture
+def sandboxes(make_home) -> SandboxHome:
+    return make_home()
+
+
+@pytest.fixture
+def path_without_bwrap(tmp_path: Path) -> str:
+    """A PATH holding tmux and the shell tools the provider uses, but no bubblewrap."""
+    bin_dir = tmp_path / "bin-without-bwrap"
+    bin_dir.mkdir()
+    for program in ("tmux", "bash", "sh", "taskset", "nsenter", "setpriv"):
+        found = shutil.which(program)
+        if found:
+            (bin_dir / program).symlink_to(found)
+    return str(bin_dir)
