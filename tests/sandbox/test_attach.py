@@ -1,0 +1,70 @@
+"""``attach`` on a real terminal: the shell of the sandbox answers, and detaching returns."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import struct
+import termios
+import time
+
+from tests.sandbox.conftest import PROVIDER
+
+DETACH = b"\x02d"  # tmux's default prefix, then d
+
+
+def read_until(fd: int, needle: bytes, timeout: float = 10.0) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def spawn_on_pty(argv: list[str], env: dict[str, str]) -> tuple[int, int]:
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(argv[0], argv, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    return pid, fd
+
+
+def test_attach_reaches_the_sandbox_shell_even_from_inside_tmux_and_detaches(sandboxes):
+    sandboxes.start("term")
+    env = {**sandboxes.env, "TMUX": "/tmp/some-other-tmux,1,0", "TERM": "xterm"}
+    pid, fd = spawn_on_pty([*PROVIDER, "attach", "term"], env)
+    try:
+        time.sleep(0.3)
+        os.write(fd, b"echo answer-$((6*7)) from $(hostname)\r")
+        assert b"answer-42 from term" in read_until(fd, b"answer-42 from term")
+        os.write(fd, DETACH)
+        assert b"detached" in read_until(fd, b"detached")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        os.close(fd)
+    assert sandboxes.record("term")["state"] == "running"
+
+
+def test_attach_returns_when_the_sandbox_shell_exits(sandboxes):
+    sandboxes.start("brief")
+    pid, fd = spawn_on_pty([*PROVIDER, "attach", "brief"], {**sandboxes.env, "TERM": "xterm"})
+    try:
+        time.sleep(0.3)
+        os.write(fd, b"exit\r")
+        read_until(fd, b"exited", timeout=5)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        os.close(fd)
+    assert sandboxes.record("brief")["state"] == "stopped"

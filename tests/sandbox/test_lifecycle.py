@@ -1,0 +1,143 @@
+"""Start, list and kill as a user sees them: real tmux, real bubblewrap, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.sandbox.conftest import alive, wait_until
+
+LIST_FIELDS = {
+    "name": str,
+    "state": str,
+    "cpus": int,
+    "memory": str,
+    "cpu_percent": float,
+    "memory_used": float,
+    "pid": int,
+    "created_at": str,
+    "isolation": str,
+}
+
+
+def test_a_started_sandbox_is_listed_running_with_every_field(sandboxes):
+    started = sandboxes.start("alpha", "--memory", "256MiB", "--cpus", "2")
+    record = sandboxes.record("alpha")
+    for field, kind in LIST_FIELDS.items():
+        assert isinstance(record[field], kind), (field, record[field])
+    assert record["state"] == "running"
+    assert (record["cpus"], record["memory"]) == (2, "256MiB")
+    assert record["isolation"] == "bwrap"
+    assert record["pid"] == started["pid"]
+    assert alive(record["pid"])
+    assert record["created_at"].endswith("Z")
+    assert record["memory_used"] > 0
+    assert record["limits"] == {"memory": "cgroup1", "cpus": "cgroup1"}
+
+
+def test_start_of_an_existing_name_fails_and_says_it_exists(sandboxes):
+    sandboxes.start("alpha")
+    done = sandboxes.run("start", "alpha")
+    assert done.returncode == 1
+    assert "sandbox 'alpha' already exists" in done.stderr
+    assert [record["name"] for record in sandboxes.list()] == ["alpha"]
+
+
+def test_of_concurrent_starts_of_one_name_exactly_one_wins(sandboxes):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: sandboxes.run("start", "race"), range(4)))
+    winners = [result for result in results if result.returncode == 0]
+    losers = [result for result in results if result.returncode != 0]
+    assert len(winners) == 1, [result.stderr for result in results]
+    assert all("already exists" in result.stderr for result in losers)
+    assert [(r["name"], r["state"]) for r in sandboxes.list()] == [("race", "running")]
+
+
+def test_concurrent_starts_of_different_names_share_one_tmux_server(sandboxes):
+    names = ["one", "two", "three"]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda name: sandboxes.run("start", name), names))
+    assert [result.returncode for result in results] == [0, 0, 0], [r.stderr for r in results]
+    assert {r["name"]: r["state"] for r in sandboxes.list()} == dict.fromkeys(names, "running")
+
+
+@pytest.mark.parametrize("cgroups", ["on", "off"])
+def test_kill_ends_every_process_and_leaves_nothing_behind(make_home, cgroups):
+    home = make_home(WRECKIT_SANDBOX_CGROUPS=cgroups)
+    home.start("doomed")
+    server = home.server_pid()
+    background = home.exec("doomed", "sh", "-c", "sleep 300 > /dev/null 2>&1 & echo started")
+    assert background.stdout.strip() == "started"
+    foreground = home.popen("exec", "doomed", "--", "sleep", "300")
+    assert wait_until(lambda: len(home.sandbox_pids("doomed")) >= 6)
+    pids = home.sandbox_pids("doomed")
+
+    home.kill("doomed")
+
+    assert foreground.wait(timeout=10) != 0
+    assert [pid for pid in pids | {server} if alive(pid)] == []
+    assert home.leftovers() == []
+    assert home.list() == []
+
+
+def test_killing_one_sandbox_leaves_the_others_running(sandboxes):
+    sandboxes.start("keep")
+    sandboxes.start("drop")
+    sandboxes.kill("drop")
+    assert [(r["name"], r["state"]) for r in sandboxes.list()] == [("keep", "running")]
+    assert sandboxes.exec("keep", "true").returncode == 0
+    assert os.path.exists(sandboxes.socket)
+
+
+def test_a_session_killed_from_outside_shows_as_stopped_and_kill_cleans_it_up(sandboxes):
+    sandboxes.start("victim")
+    pid = sandboxes.record("victim")["pid"]
+    env = {key: value for key, value in os.environ.items() if key != "TMUX"}
+    subprocess.run(
+        ["tmux", "-S", sandboxes.socket, "kill-session", "-t", "=victim"], env=env, check=True
+    )
+    assert wait_until(lambda: not alive(pid))
+    record = sandboxes.record("victim")
+    assert record["state"] == "stopped"
+    assert record["pid"] is None
+    for command in (["exec", "victim", "--", "true"], ["attach", "victim"]):
+        done = sandboxes.run(*command)
+        assert done.returncode != 0
+        assert "is not running" in done.stderr
+    sandboxes.kill("victim")
+    assert sandboxes.list() == []
+
+
+def test_a_dead_tmux_server_is_no_crash(sandboxes):
+    sandboxes.start("orphan")
+    env = {key: value for key, value in os.environ.items() if key != "TMUX"}
+    subprocess.run(["tmux", "-S", sandboxes.socket, "kill-server"], env=env, check=True)
+    assert wait_until(lambda: sandboxes.record("orphan")["state"] == "stopped")
+    sandboxes.kill("orphan")
+
+
+def test_a_home_too_deep_for_a_unix_socket_still_works(make_home):
+    home = make_home("d" * 60 + "/" + "e" * 60 + "/home")
+    assert len(str(home.path)) > 107
+    home.start("deep")
+    assert home.exec("deep", "pwd").stdout.strip() == str(home.path / "deep" / "workspace")
+    assert len(home.socket) < 107
+
+
+def test_start_prints_the_new_sandbox_as_json(sandboxes):
+    done = sandboxes.run("start", "shown")
+    assert done.returncode == 0
+    printed = json.loads(done.stdout)
+    assert printed["name"] == "shown"
+    assert printed["state"] == "running"
+
+
+def test_start_takes_well_under_a_second(sandboxes):
+    began = time.monotonic()
+    sandboxes.start("quick")
+    assert time.monotonic() - began < 1.0

@@ -1,0 +1,110 @@
+"""Pure parts of the provider: validation, paths, command lines."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wreckit_tui import models
+from wreckit_tui.sandbox import isolation, limits, spec
+from wreckit_tui.sandbox.errors import InvalidRequest
+from wreckit_tui.sandbox.store import Home, default_home, process_start
+from wreckit_tui.sandbox.tmux import socket_path
+
+names = st.one_of(st.from_regex(r"[a-z][a-z0-9-]{0,62}", fullmatch=True), st.text(max_size=70))
+sizes = st.one_of(st.from_regex(r"[0-9]{1,10}(MiB|GiB|MB)", fullmatch=True), st.text(max_size=12))
+
+
+@given(names)
+def test_name_rules_match_the_dashboards(name):
+    valid = models.name_problem(name) is None
+    assert spec.is_name(name) == valid
+
+
+@given(sizes)
+def test_size_rules_match_the_dashboards(size):
+    try:
+        mib = spec.memory_mib(size)
+    except InvalidRequest:
+        assert models.size_problem(size) is not None
+    else:
+        assert models.size_problem(size) is None
+        assert mib == models.size_to_mib(size)
+
+
+@given(st.one_of(st.integers(-5, 70).map(str), st.text(max_size=4)))
+def test_cpu_rules_match_the_dashboards(cpus):
+    try:
+        spec.check_cpus(cpus)
+    except InvalidRequest:
+        assert models.cpus_problem(cpus) is not None
+    else:
+        assert models.cpus_problem(cpus) is None
+
+
+def test_the_socket_path_stays_short_for_any_home():
+    home = Home("/" + "x" * 200 + "/home")
+    assert len(socket_path(home.key)) < 60
+    assert socket_path(home.key) != socket_path(Home("/elsewhere").key)
+
+
+def test_the_default_home_is_the_platformdirs_state_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_home() == str(tmp_path / "wreckit-tui" / "sandboxes")
+    assert Home.from_env().path == str(tmp_path / "wreckit-tui" / "sandboxes")
+
+
+def test_the_launcher_joins_the_cgroups_before_anything_else_runs():
+    argv = isolation.launcher_argv(
+        cgroup_procs=["/cg/a/cgroup.procs", "/cg/b/cgroup.procs"],
+        rlimit_kib=262144,
+        cpu_list=None,
+        ready_file="/home/x/ready",
+        bwrap_info=None,
+        command=["/bin/bash", "-i"],
+    )
+    script = argv[2].splitlines()
+    assert argv[:2] == ["/bin/sh", "-c"]
+    assert script[:2] == [
+        "echo $$ > /cg/a/cgroup.procs || exit 1",
+        "echo $$ > /cg/b/cgroup.procs || exit 1",
+    ]
+    assert "ulimit -v 262144 || exit 1" in script
+    assert script[-1] == 'exec "$@"'
+    assert argv[-2:] == ["/bin/bash", "-i"]
+
+
+def test_bubblewrap_hides_the_home_and_binds_only_the_workspace():
+    argv = isolation.bwrap_argv(
+        "/usr/bin/bwrap",
+        name="n",
+        home="/state",
+        workspace="/state/n/workspace",
+        network=False,
+        command=["sh"],
+    )
+    text = " ".join(argv)
+    assert "--ro-bind / /" in text
+    assert "--tmpfs /tmp" in text
+    assert "--tmpfs /state --bind /state/n/workspace /state/n/workspace" in text
+    assert "--chdir /state/n/workspace" in text
+    for flag in ("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net"):
+        assert flag in argv
+    assert "--die-with-parent" in argv
+    assert argv[-1] == "sh"
+
+
+def test_affinity_picks_that_many_distinct_allowed_cores():
+    allowed = os.sched_getaffinity(0)
+    assert limits.affinity("some-name", len(allowed)) is None
+    if len(allowed) > 1:
+        picked = limits.affinity("some-name", len(allowed) - 1)
+        assert picked and len(set(picked)) == len(allowed) - 1 and set(picked) <= allowed
+
+
+def test_process_start_names_a_live_process_and_nothing_else():
+    assert process_start(os.getpid()) is not None
+    assert process_start(os.getpid()) == process_start(os.getpid())
+    assert process_start(2**22 + 1) is None
