@@ -11,7 +11,8 @@ run (``argv[0]``), so a test can drop a launcher next to its own state.
 
 Scenarios: ok, wrapped, hang, hang-ignore-term, grandchild, garbage, truncated, empty, fail,
 huge, slow (``slow_seconds`` in scenario.json), badbytes, vanish (kill: the sprite disappears
-and the kill fails), ansi (stderr with escape sequences on failure).
+and the kill fails), ansi (stderr with escape sequences on failure); for attach also fail-fast,
+ignore-hup and flood (see ``cmd_attach``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import os
 import signal
 import subprocess
 import sys
+import termios
 import time
+import tty
 from pathlib import Path
 
 HOME = Path(os.environ.get("FAKE_WISP_HOME") or Path(sys.argv[0]).absolute().parent)
@@ -219,18 +222,96 @@ def cmd_kill(args: list[str], behaviour: str) -> int:
     return 0
 
 
-def cmd_attach(args: list[str], _behaviour: str) -> int:
-    """A tiny interactive session: echoes lines until ``exit`` or end of input."""
+def cmd_attach(args: list[str], behaviour: str) -> int:
+    """An interactive session on the terminal it was given, like a shell in the sprite.
+
+    Prints ``connected to NAME`` and a ``NAME$ `` prompt, then runs one command a line:
+    ``exit [N]``; ``stty ARGS`` (the real stty on this terminal); ``env VAR``; ``keys`` (says
+    when it is in raw mode, then prints the bytes of each read as hex until a ``q``); anything
+    else comes back as ``NAME> LINE``. Ctrl+C prints ``interrupted`` and a new prompt.
+
+    Scenarios: ``fail-fast`` prints a few lines and exits 7 at once; ``ignore-hup`` ignores
+    SIGHUP and SIGTERM and never ends by itself; ``flood`` writes ``flood_bytes`` bytes
+    (scenario.json) and exits 0.
+    """
     name = args[0]
     with locked_fleet() as fleet:
         if not any(sprite.get("name") == name for sprite in fleet):
             print(f"error: no sprite named {name}", file=sys.stderr)
             return 1
-    print(f"connected to {name}", flush=True)
-    for line in sys.stdin:
-        if line.strip() == "exit":
+    if behaviour == "fail-fast":
+        return attach_fails_fast(name)
+    if behaviour == "flood":
+        return flood(int(load_scenario().get("flood_bytes", 8 << 20)))
+    if behaviour == "ignore-hup":
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+    return attach_session(name, stubborn=behaviour == "ignore-hup")
+
+
+def attach_session(name: str, *, stubborn: bool) -> int:
+    prompt = f"{name}$ ".encode()
+
+    def on_interrupt(_signum: int, _frame: object) -> None:
+        os.write(1, b"\ninterrupted\n" + prompt)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    os.write(1, f"connected to {name}\n".encode() + prompt)
+    while True:
+        try:
+            line = os.read(0, 4096).decode(errors="replace")
+        except OSError:
+            line = ""
+        if not line:  # the terminal hung up
+            if stubborn:
+                time.sleep(3600)
             return 0
-        print(f"{name}> {line.strip()}", flush=True)
+        words = line.split()
+        if words[:1] == ["exit"]:
+            return int(words[1]) if len(words) > 1 else 0
+        attach_command(name, words, line.strip())
+        os.write(1, prompt)
+
+
+def attach_command(name: str, words: list[str], line: str) -> None:
+    if words[:1] == ["stty"]:
+        subprocess.run(["stty", *words[1:]], check=False)
+    elif words[:1] == ["env"] and len(words) == 2:
+        os.write(1, f"{words[1]}={os.environ.get(words[1], '(unset)')}\n".encode())
+    elif words == ["keys"]:
+        show_keys()
+    elif line:
+        os.write(1, f"{name}> {line}\n".encode())
+
+
+def show_keys() -> None:
+    """Raw mode: print every read as hex until one holds ``q``."""
+    saved = termios.tcgetattr(0)
+    tty.setraw(0)
+    os.write(1, b"keys: raw mode, q ends\r\n")
+    try:
+        while True:
+            data = os.read(0, 1024)
+            os.write(1, f"keys {data.hex(' ')}\r\n".encode())
+            if not data or b"q" in data:
+                return
+    finally:
+        termios.tcsetattr(0, termios.TCSANOW, saved)
+
+
+def attach_fails_fast(name: str) -> int:
+    os.write(1, f"connecting to {name} ...\n".encode())
+    os.write(1, b"\x1b[31merror:\x1b[0m sprite is not answering\n")
+    os.write(1, f"hint: wisp kill {name}, then start it again\n".encode())
+    return 7
+
+
+def flood(size: int) -> int:
+    line = b"x" * 79 + b"\n"
+    block = line * (65536 // len(line))
+    sent = 0
+    while sent < size:
+        sent += os.write(1, block[: size - sent])
     return 0
 
 
