@@ -1,7 +1,9 @@
-"""Command line: the dashboard, ``--headless`` output and the ``list``/``start``/``kill`` commands.
+"""Command line: the dashboard, ``--headless`` output and the ``list``/``start``/``kill``/``attach``
+commands.
 
 Exit codes: 0 ok; 2 usage, config, invalid request or quota; 3 wisp not found; 4 wisp failed,
-timed out or gave bad output; 5 sprite not found. Errors are one line on stderr.
+timed out or gave bad output; 5 sprite not found. Errors are one line on stderr. ``attach``
+exits with the status of ``wisp attach`` (0 after a detach).
 """
 
 from __future__ import annotations
@@ -9,15 +11,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from wreckit_tui import __version__
 from wreckit_tui.adapter import Wisp
+from wreckit_tui.attach import attach, detach_byte
 from wreckit_tui.config import KEYS, Config, load_config
-from wreckit_tui.errors import ConfigError, WispError, WreckitError
+from wreckit_tui.errors import (
+    ConfigError,
+    InvalidRequest,
+    SpriteNotFound,
+    WispError,
+    WreckitError,
+)
 from wreckit_tui.headless import caption_for, fleet_json, print_table, sprite_json
+from wreckit_tui.models import name_problem
 from wreckit_tui.text import sanitize
 
 PROG = "wreckit-tui"
@@ -66,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     kill = commands.add_parser("kill", parents=[shared], help="kill a sprite")
     kill.add_argument("name", metavar="NAME")
     kill.add_argument("--json", action="store_true", help="print the result as JSON")
+    attaching = commands.add_parser(
+        "attach", parents=[shared], help="attach this terminal to a sprite (detach_key detaches)"
+    )
+    attaching.add_argument("name", metavar="NAME")
     return parser
 
 
@@ -103,6 +118,8 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return asyncio.run(_start(wisp, config, args))
     if args.command == "kill":
         return asyncio.run(_kill(wisp, args))
+    if args.command == "attach":
+        return _attach(wisp, config, args.name)
     return asyncio.run(_list(wisp, config, as_json=args.json))
 
 
@@ -139,6 +156,26 @@ async def _kill(wisp: Wisp, args: argparse.Namespace) -> int:
     await wisp.kill(args.name)
     print(json.dumps({"name": args.name, "killed": True}) if args.json else f"killed {args.name}")
     return 0
+
+
+def _attach(wisp: Wisp, config: Config, name: str) -> int:
+    """Attach this terminal to sprite ``name``; the exit status is the child's."""
+    detach_byte(config.detach_key)
+    problem = name_problem(name)
+    if problem:
+        raise InvalidRequest(problem)
+    if name not in asyncio.run(wisp.list()).names():
+        raise SpriteNotFound(name)
+    outcome = attach(wisp, name, detach_key=config.detach_key)
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.problem:
+        for line in outcome.tail[:-1]:
+            print(line, file=sys.stderr)
+        _error(outcome.problem)
+    if outcome.stop_signal is not None:
+        signal.raise_signal(outcome.stop_signal)
+    return outcome.exit_code
 
 
 async def _version_or_none(wisp: Wisp) -> str | None:
