@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.sandbox.conftest import wait_until
@@ -84,6 +85,21 @@ def test_a_sandbox_cannot_read_another_sandboxes_workspace(alpha):
         "..",
         "workspace",
     ]
+
+
+def test_the_shell_gets_the_callers_environment_without_it_showing_in_ps(make_home):
+    home = make_home(AGENT_API_KEY="sk-not-in-ps")
+    home.start("keyed")
+    init = home.meta("keyed")["namespaces"]["child-pid"]
+    shell = psutil.Process(init).children()[0]
+    environ = shell.environ()
+    assert environ["AGENT_API_KEY"] == "sk-not-in-ps"
+    assert environ["HOME"] == str(home.path / "keyed" / "workspace")
+    assert environ["WRECKIT_SANDBOX"] == "keyed"
+    assert "TMUX" not in environ
+    assert not (home.path / "keyed" / "env").exists()
+    command_lines = [" ".join(p.info["cmdline"] or []) for p in psutil.process_iter(["cmdline"])]
+    assert not [line for line in command_lines if "sk-not-in-ps" in line]
 
 
 def test_the_providers_tmux_socket_is_out_of_reach(alpha):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,6 +59,7 @@ def test_the_default_home_is_the_platformdirs_state_dir(monkeypatch, tmp_path):
 
 def test_the_launcher_joins_the_cgroups_before_anything_else_runs():
     argv = isolation.launcher_argv(
+        env_file="/home/x/env",
         cgroup_procs=["/cg/a/cgroup.procs", "/cg/b/cgroup.procs"],
         rlimit_kib=262144,
         cpu_list=None,
@@ -71,9 +73,21 @@ def test_the_launcher_joins_the_cgroups_before_anything_else_runs():
         "echo $$ > /cg/a/cgroup.procs || exit 1",
         "echo $$ > /cg/b/cgroup.procs || exit 1",
     ]
+    assert ". /home/x/env || exit 1" in script
     assert "ulimit -v 262144 || exit 1" in script
     assert script[-1] == 'exec "$@"'
     assert argv[-2:] == ["/bin/bash", "-i"]
+
+
+def test_the_env_file_holds_every_exportable_variable_quoted(tmp_path):
+    path = tmp_path / "env"
+    env = {"PLAIN": "a b", "QUOTE": "it's\n$x", "not-a-name": "skip", "_OK1": ""}
+    isolation.write_env_file(str(path), env)
+    assert path.stat().st_mode & 0o777 == 0o600
+    script = f'set -e; . {path}; printf \'%s|\' "$PLAIN" "$QUOTE" "$_OK1"'
+    done = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout == "a b|it's\n$x||"
+    assert "not-a-name" not in path.read_text()
 
 
 def test_bubblewrap_hides_the_home_and_binds_only_the_workspace():

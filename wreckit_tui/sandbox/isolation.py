@@ -75,8 +75,26 @@ def bwrap_argv(
     return argv
 
 
+def write_env_file(path: str, env: dict[str, str]) -> None:
+    """Write ``env`` as shell exports only this user can read, for the launcher to source.
+
+    The environment travels through a file, not the command line, which anyone can read in ps.
+    """
+    lines = [
+        f"export {key}={shlex.quote(value)}\n" for key, value in env.items() if _is_shell_name(key)
+    ]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.writelines(lines)
+
+
+def _is_shell_name(key: str) -> bool:
+    return key.replace("_", "a").isalnum() and key.isascii() and not key[0].isdigit()
+
+
 def launcher_argv(
     *,
+    env_file: str,
     cgroup_procs: list[str],
     rlimit_kib: int | None,
     cpu_list: list[int] | None,
@@ -87,11 +105,13 @@ def launcher_argv(
     """The pane's command: join the cgroups and apply the fallback limits, then exec ``command``.
 
     Joining happens in the pane's first process, before anything else is forked, so nothing of
-    the sandbox ever runs outside its cgroups. ``ready_file`` is written once that is done (with
+    the sandbox ever runs outside its cgroups. The environment is the caller's, read from
+    ``env_file``. ``ready_file`` is written once that is done (with
     bubblewrap, ``bwrap_info`` is the readiness signal instead, written once the namespaces exist).
     """
     lines = [f"echo $$ > {shlex.quote(path)} || exit 1" for path in cgroup_procs]
     lines.append("unset TMUX TMUX_PANE")
+    lines.append(f". {shlex.quote(env_file)} || exit 1")
     if rlimit_kib:
         lines.append(f"ulimit -v {rlimit_kib} || exit 1")
     if bwrap_info:

@@ -20,6 +20,7 @@ from wreckit_tui.sandbox.errors import (
 from wreckit_tui.sandbox.spec import check_cpus, check_name, memory_mib
 from wreckit_tui.sandbox.store import (
     BWRAP_INFO,
+    ENV_FILE,
     EXECS,
     HOME_ENV,
     META,
@@ -94,7 +95,10 @@ class Provider:
                 bwrap, name=name, home=self.home.path, workspace=workspace, network=network,
                 command=shell,
             )  # fmt: skip
+        env_file = self.home.file(name, ENV_FILE)
+        isolation.write_env_file(env_file, isolation.sandbox_env(dict(os.environ), name, workspace))
         launcher = isolation.launcher_argv(
+            env_file=env_file,
             cgroup_procs=[os.path.join(path, "cgroup.procs") for path in limited.dirs],
             rlimit_kib=limits.rlimit_kib(mib) if limited.memory == "rlimit" else None,
             cpu_list=cpu_list,
@@ -102,13 +106,13 @@ class Provider:
             bwrap_info=self.home.file(name, BWRAP_INFO) if bwrap else None,
             command=command,
         )
-        env = isolation.sandbox_env(dict(os.environ), name, workspace)
         with self.home.server_lock():
             pane = self.tmux.new_session(
-                name, workspace, env, launcher, self._window_command(name, shell)
+                name, workspace, launcher, self._window_command(name, shell)
             )
         meta.update(pid=pane, pid_start=process_start(pane))
         namespaces = self._wait_ready(name, pane, command if bwrap else None)
+        os.unlink(env_file)
         meta.update(namespaces=namespaces)
         if namespaces:
             meta["ns_start"] = process_start(namespaces["child-pid"])

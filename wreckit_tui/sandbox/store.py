@@ -8,6 +8,7 @@ Layout of ``WRECKIT_SANDBOX_HOME``::
     NAME/sandbox.json   metadata, replaced atomically
     NAME/workspace/     the sandbox's working directory, its only writable place
     NAME/bwrap.json     what bubblewrap reports once the namespaces exist
+    NAME/env            the caller's environment for the launcher (0600), deleted once it is up
     NAME/ready          written by the launcher when there is no bubblewrap
     NAME/execs          ``pid starttime`` of each exec when no cgroup tracks the sandbox
 """
@@ -30,6 +31,7 @@ META = "sandbox.json"
 WORKSPACE = "workspace"
 BWRAP_INFO = "bwrap.json"
 READY = "ready"
+ENV_FILE = "env"
 EXECS = "execs"
 LOCK = ".lock"
 SERVER_LOCK = ".server.lock"

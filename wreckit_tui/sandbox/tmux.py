@@ -59,19 +59,15 @@ class Tmux:
             check=False,
         )
 
-    def new_session(
-        self, name: str, cwd: str, env: dict[str, str], argv: list[str], window_command: str
-    ) -> int:
+    def new_session(self, name: str, cwd: str, argv: list[str], window_command: str) -> int:
         """Start a detached session running ``argv``; returns the pid of its first pane.
 
         ``window_command`` becomes the session's ``default-command``, so that a window the user
         opens later runs inside the sandbox too.
         """
         _ensure_private_dir(socket_dir())
-        environment = [flag for key, value in env.items() for flag in ("-e", f"{key}={value}")]
         done = self.call(
             *("new-session", "-d", "-s", name, "-c", cwd, "-P", "-F", "#{pane_pid}"),
-            *environment,
             *("--", *argv),
             ";",
             *("set-option", "-t", f"={name}:", "default-command", window_command),
