@@ -57,6 +57,8 @@ QUICK_EXIT_SECONDS = 5.0
 """A non-zero exit sooner than this after the start is reported as an error, with the tail."""
 TAIL_LINES = 5
 READ_SIZE = 1 << 16
+READS_PER_WAKEUP = 8
+"""Reads of the child's output in a row before the keyboard is looked at again."""
 REAP_SECONDS = 0.05
 RESIZE_POLL_SECONDS = 0.25
 """Off the main thread no signal handler can run: the window size is checked this often."""
@@ -408,17 +410,18 @@ class _Copy:
             self._flush_keys()
         if not events & (select.POLLIN | select.POLLHUP | select.POLLERR):
             return
-        try:
-            data = os.read(self.master, READ_SIZE)
-        except BlockingIOError:
-            return
-        except OSError:  # EIO: every end of the child's pty is closed
-            data = b""
-        if not data:
-            self.done = True
-            return
-        _write_all(self.session.stdout_fd, data)
-        self.session.keep(data)
+        for _ in range(READS_PER_WAKEUP):
+            try:
+                data = os.read(self.master, READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError:  # EIO: every end of the child's pty is closed
+                data = b""
+            if not data:
+                self.done = True
+                return
+            _write_all(self.session.stdout_fd, data)
+            self.session.keep(data)
 
     def _on_exit(self, _events: int) -> None:
         """The child exited: read what it left in the pty for at most the grace period."""

@@ -1,0 +1,160 @@
+"""Attach speed: time to the sprite's prompt, detach time, and passthrough throughput.
+
+Run ``python bench/attach_bench.py`` from the repository root; :func:`run` returns the numbers.
+The sprite is ``tests/fake_wisp.py`` on a real pty; the user's terminal is another real pty.
+
+- ``attach_ms``: from calling :func:`wreckit_tui.attach.attach` to the first prompt byte of the
+  child on the user's terminal (it includes starting the fake wisp, a Python program).
+- ``detach_ms``: from typing the detach key to :func:`attach` returning.
+- ``passthrough_mb_s``: a child writes ``flood_mb`` MiB to its pty, copied by :func:`attach` to
+  ``/dev/null``; ``direct_pty_mb_s``: the same child read by a minimal loop straight from the
+  pty master into ``/dev/null``. Both subtract their own time for a child that writes nothing.
+
+Every figure is the median over ``repeat`` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.attach_pty import Terminal  # noqa: E402
+from wreckit_tui.adapter import Backend, Wisp  # noqa: E402
+from wreckit_tui.attach import attach, detach_byte  # noqa: E402
+
+FAKE_WISP = REPO / "tests" / "fake_wisp.py"
+NAME = "bench"
+MIB = 1 << 20
+
+
+def run(repeat: int = 7, flood_mb: int = 32) -> dict[str, float]:
+    """Medians over ``repeat`` runs of each measurement, in ms and MB/s (MB = 10**6 bytes)."""
+    saved_home = os.environ.get("FAKE_WISP_HOME")
+    try:
+        with tempfile.TemporaryDirectory(prefix="attach-bench-") as home:
+            fake = _FakeWisp(Path(home))
+            latencies = [_attach_and_detach(fake) for _ in range(repeat)]
+            passthrough, direct = _throughput(fake, repeat, flood_mb * MIB)
+    finally:
+        if saved_home is None:
+            os.environ.pop("FAKE_WISP_HOME", None)
+        else:
+            os.environ["FAKE_WISP_HOME"] = saved_home
+    return {
+        "attach_ms": statistics.median(a for a, _ in latencies),
+        "detach_ms": statistics.median(d for _, d in latencies),
+        "passthrough_mb_s": passthrough,
+        "direct_pty_mb_s": direct,
+    }
+
+
+class _FakeWisp:
+    """The fake wisp run by path, with its state in ``home``."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        (home / "fleet.json").write_text(json.dumps([{"name": NAME, "state": "running"}]))
+        os.environ["FAKE_WISP_HOME"] = str(home)
+        self.wisp = Wisp(Backend(argv=(sys.executable, "-I", str(FAKE_WISP)), label="fake"))
+
+    def scenario(self, behaviour: str, flood_bytes: int = 0) -> None:
+        scenario = {"*": "ok", "attach": behaviour, "flood_bytes": flood_bytes}
+        (self.home / "scenario.json").write_text(json.dumps(scenario))
+
+
+def _attach_and_detach(fake: _FakeWisp) -> tuple[float, float]:
+    """One attach: (ms to the prompt, ms from the detach key to the return)."""
+    fake.scenario("ok")
+    terminal = Terminal()
+    marks: dict[str, float] = {}
+
+    def user() -> None:
+        terminal.expect(f"{NAME}$ ")
+        marks["prompt"] = time.perf_counter()
+        marks["key"] = time.perf_counter()
+        terminal.type(detach_byte("ctrl+]"))
+
+    thread = threading.Thread(target=user)
+    try:
+        thread.start()
+        start = time.perf_counter()
+        outcome = attach(fake.wisp, NAME, stdin_fd=terminal.slave, stdout_fd=terminal.slave)
+        back = time.perf_counter()
+        thread.join()
+    finally:
+        terminal.close()
+    if outcome.error or not outcome.detached:
+        raise RuntimeError(f"attach did not detach: {outcome}")
+    return (marks["prompt"] - start) * 1000, (back - marks["key"]) * 1000
+
+
+def _throughput(fake: _FakeWisp, repeat: int, size: int) -> tuple[float, float]:
+    """MB/s through :func:`attach` and through a direct loop, runs interleaved so that a busy
+    machine slows both alike; each takes off its own time for a child that writes nothing."""
+    terminal = Terminal()
+    sink = os.open(os.devnull, os.O_WRONLY)
+
+    def passthrough() -> None:
+        outcome = attach(fake.wisp, NAME, stdin_fd=terminal.slave, stdout_fd=sink)
+        if outcome.error or outcome.status != 0:
+            raise RuntimeError(f"flood through attach failed: {outcome}")
+
+    def direct() -> None:
+        _direct_copy(fake.wisp, sink)
+
+    times: dict[tuple[str, int], list[float]] = {}
+    try:
+        for _ in range(repeat):
+            for flood_bytes in (0, size):
+                for label, copy in (("passthrough", passthrough), ("direct", direct)):
+                    fake.scenario("flood", flood_bytes)
+                    start = time.perf_counter()
+                    copy()
+                    times.setdefault((label, flood_bytes), []).append(time.perf_counter() - start)
+    finally:
+        os.close(sink)
+        terminal.close()
+
+    def rate(label: str) -> float:
+        spent = statistics.median(times[label, size]) - statistics.median(times[label, 0])
+        return size / max(spent, 1e-9) / 1e6
+
+    return rate("passthrough"), rate("direct")
+
+
+def _direct_copy(wisp: Wisp, sink: int) -> None:
+    """The baseline: read the child's pty until it ends, write each chunk to ``sink``."""
+    child = wisp.spawn_attach(NAME, (24, 80))
+    try:
+        while True:
+            try:
+                data = os.read(child.master_fd, 1 << 16)
+            except OSError:
+                break
+            if not data:
+                break
+            os.write(sink, data)
+    finally:
+        os.close(child.master_fd)
+        child.process.wait()
+
+
+def main() -> None:
+    results = run()
+    for key, value in results.items():
+        print(f"{key:>18}: {value:8.1f}")
+    ratio = results["passthrough_mb_s"] / results["direct_pty_mb_s"]
+    print(f"{'passthrough/direct':>18}: {ratio:8.0%}")
+
+
+if __name__ == "__main__":
+    main()
