@@ -13,10 +13,20 @@ from pathlib import Path
 
 import psutil
 import pytest
+from pytest_textual_snapshot import SVGImageExtension
 
 TESTS = Path(__file__).parent
 FAKE_WISP = TESTS / "fake_wisp.py"
 REPO = TESTS.parent
+SNAPSHOTS = REPO / "snapshots"
+
+
+def _snapshot_dirname(cls, *, test_location) -> str:
+    """Keep SVG snapshots under the top-level ``snapshots/``, one folder per test file."""
+    return str(SNAPSHOTS / Path(test_location.filepath).stem)
+
+
+SVGImageExtension.dirname = classmethod(_snapshot_dirname)
 
 
 @dataclass
@@ -145,7 +155,7 @@ def make_app(fake: FakeWisp | Path, **settings: object):
     path = fake.path if isinstance(fake, FakeWisp) else fake
     config = Config(**{"poll_interval": 60, "list_timeout": 5, "kill_grace": 0.5, **settings})
     wisp = Wisp(
-        Backend(argv=(str(path),), label=f"wisp {path.name}"),
+        Backend(argv=(str(path),), label="wisp"),
         timeout=config.timeout,
         list_timeout=config.list_timeout,
         kill_grace=config.kill_grace,

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Footer, Input, Static
 
 from wreckit_tui.fleet_view import COLUMNS, FleetState, fleet_gauges, matches
 from wreckit_tui.widgets.detail import SpriteDetail
@@ -56,7 +56,9 @@ class DashboardScreen(Screen[None]):
         yield FleetGauges(id="gauges")
         yield FilterInput(placeholder="filter: part of a sprite name", id="filter", compact=True)
         with Horizontal(id="main"):
-            yield SpriteTable(id="sprites")
+            with Vertical(id="table-pane"):
+                yield SpriteTable(id="sprites")
+                yield Static(id="empty-hint")
             yield SpriteDetail(id="detail")
         yield Footer()
 
@@ -80,12 +82,21 @@ class DashboardScreen(Screen[None]):
         rows = [row for row in state.rows if matches(row.key, query)] if query else state.rows
         with self.app.batch_update():
             self.table.show(rows)
+            self._show_empty_hint(state, shown=len(rows))
             self.query_one(FleetGauges).show(
                 fleet_gauges(state.fleet, self.app.host, self.app.config.max_vms)
             )
             self.show_status()
             self.show_detail()
         self.set_class(state.error is not None, "-stale")
+
+    def _show_empty_hint(self, state: FleetState, shown: int) -> None:
+        hint = self.query_one("#empty-hint", Static)
+        self.query_one("#table-pane").set_class(shown == 0 and state.last_ok is not None, "-empty")
+        if state.fleet.sprites:
+            hint.update("No sprite matches the filter. Press / then esc to clear it.")
+        else:
+            hint.update("No sprites yet.")
 
     def show_status(self) -> None:
         state = self.app.state

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Sparkline, Static
 
 from wreckit_tui.models import Sprite
@@ -48,27 +48,36 @@ def fields_table(sprite: Sprite | None) -> Table | Text:
     return grid
 
 
-class SpriteDetail(Vertical):
+def series_label(title: str, points: Sequence[float], unit: Callable[[float], str]) -> str:
+    """``CPU % now 60%, peak 120%``: the scale a sparkline does not show."""
+    if not points:
+        return title
+    return f"{title} now {unit(points[-1])}, peak {unit(max(points))}"
+
+
+class SpriteDetail(VerticalScroll):
     """Fields of the selected sprite, with CPU and memory over its last 60 polls."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="fields")
-        yield Label(id="cpu-label", classes="spark-label")
-        yield Sparkline([], id="cpu-spark")
-        yield Label(id="memory-label", classes="spark-label")
-        yield Sparkline([], id="memory-spark")
+        with Vertical(id="history"):
+            yield Label(id="history-title")
+            yield Label(id="cpu-label", classes="spark-label")
+            yield Sparkline([], id="cpu-spark")
+            yield Label(id="memory-label", classes="spark-label")
+            yield Sparkline([], id="memory-spark")
 
     def show(self, sprite: Sprite | None, cpu: Sequence[float], memory: Sequence[float]) -> None:
         self.query_one("#fields", Static).update(fields_table(sprite))
+        self.query_one("#history").display = sprite is not None
+        polls = "1 poll" if len(cpu) == 1 else f"{len(cpu)} polls"
+        self.query_one("#history-title", Label).update(f"History, last {polls}")
         self._show_series("cpu", "CPU %", cpu, lambda value: f"{value:.0f}%")
-        self._show_series("memory", "memory used", memory, format_mib)
+        self._show_series("memory", "memory", memory, format_mib)
 
     def _show_series(
         self, key: str, title: str, points: Sequence[float], unit: Callable[[float], str]
     ) -> None:
-        """A sparkline needs two points; its label gives the scale (now and peak)."""
-        label = f"{title} over the last {len(points)} polls"
-        if points:
-            label += f"\nnow {unit(points[-1])}, peak {unit(max(points))}"
-        self.query_one(f"#{key}-label", Label).update(label)
+        """A sparkline needs two points to say anything."""
+        self.query_one(f"#{key}-label", Label).update(series_label(title, points, unit))
         self.query_one(f"#{key}-spark", Sparkline).data = list(points) if len(points) > 1 else []

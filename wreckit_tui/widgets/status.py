@@ -31,13 +31,15 @@ def status_text(status: Status) -> Text:
     if status.filter:
         text.append(f" │ filter: {sanitize(status.filter)}", style="cyan")
     if status.seconds_since_refresh is None:
-        text.append(" │ waiting for the first poll", style="dim")
+        pending = "no successful poll yet" if status.error else "waiting for the first poll"
+        text.append(f" │ {pending}", style="dim")
     else:
         ago = format_duration(status.seconds_since_refresh)
         text.append(f" │ updated {ago} ago", style="dim")
     if status.error:
         text.append(" │ ")
-        text.append(" STALE ", style="bold white on red")
+        marker = " ERROR " if status.seconds_since_refresh is None else " STALE "
+        text.append(marker, style="bold white on red")
         text.append(f"\n {sanitize(status.error)}", style="red")
     return text
 

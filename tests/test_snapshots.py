@@ -1,0 +1,99 @@
+"""Snapshot tests of the dashboard's screens (SVGs under the top-level snapshots/).
+
+Deterministic: a fixed clock and host, animations off, polls driven by the test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import make_app, poll, wait_until
+
+SIZE = (120, 32)
+MIXED_FLEET = [
+    {
+        "name": "agent-alpha",
+        "id": "spr_01",
+        "state": "running",
+        "cpus": 2,
+        "memory": "2GiB",
+        "cpu_percent": 145.5,
+        "memory_used": "1536MiB",
+        "uptime_seconds": 93_784,
+        "url": "https://agent-alpha.sprites.test",
+        "pid": 4242,
+    },
+    {
+        "name": "agent-bravo",
+        "state": "running",
+        "cpus": 1,
+        "memory": "512MiB",
+        "cpu_percent": 12,
+        "memory_used": 96,
+        "uptime_seconds": 754,
+        "url": "https://agent-bravo.sprites.test",
+    },
+    {"name": "builder", "state": "starting", "cpus": 4, "memory": "4GiB"},
+    {"name": "cold-one", "status": "cold", "cpus": 1, "memory": "1GiB"},
+    {"name": "evil[/b]-[red]x", "state": "error", "cpus": "lots", "memory": 256},
+]
+
+
+async def settled(pilot) -> None:
+    """First poll applied and the backend version known."""
+    app = pilot.app
+    await wait_until(pilot, lambda: app.state.polls >= 1 and not app.polling)
+    await wait_until(pilot, lambda: app.backend_version is not None)
+    await pilot.pause()
+
+
+def test_mixed_fleet(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    assert snap_compare(make_app(fake_wisp), terminal_size=SIZE, run_before=settled)
+
+
+def test_empty_fleet(snap_compare, fake_wisp):
+    assert snap_compare(make_app(fake_wisp), terminal_size=SIZE, run_before=settled)
+
+
+def test_wisp_missing(snap_compare):
+    app = make_app(Path("/nonexistent/bin/wisp"))
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled)
+
+
+def test_stale_after_failed_poll(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+
+    async def fail_second_poll(pilot) -> None:
+        await settled(pilot)
+        fake_wisp.set_scenario(list="fail")
+        await poll(pilot)
+
+    app = make_app(fake_wisp)
+    assert snap_compare(app, terminal_size=SIZE, run_before=fail_second_poll)
+
+
+def test_filter_applied(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    app = make_app(fake_wisp)
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=settled, press=["slash", "a", "g", "e", "enter"]
+    )
+
+
+def test_help_screen(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    app = make_app(fake_wisp)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled, press=["question_mark"])
+
+
+def test_detail_pane_with_history(snap_compare, fake_wisp):
+    async def several_polls(pilot) -> None:
+        await settled(pilot)
+        for cpu, used in [(40, 200), (95, 310), (70, 280), (120, 400), (60, 350)]:
+            fake_wisp.set_fleet([{**MIXED_FLEET[0], "cpu_percent": cpu, "memory_used": used}])
+            await poll(pilot)
+
+    fake_wisp.set_fleet([{**MIXED_FLEET[0], "cpu_percent": 10, "memory_used": 150}])
+    app = make_app(fake_wisp)
+    assert snap_compare(app, terminal_size=SIZE, run_before=several_polls)
