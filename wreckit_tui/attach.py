@@ -110,7 +110,7 @@ _REFUSED = {
     "left_square_bracket": "it is Escape, which starts every arrow and function key",
     "c": "Ctrl+C must reach the sprite",
     "i": "it is Tab",
-    "j": "it is Enter on many terminals",
+    "j": "it is a line feed, Enter to many programs",
     "m": "it is Enter",
 }
 
