@@ -113,12 +113,15 @@ def test_a_session_killed_from_outside_shows_as_stopped_and_kill_cleans_it_up(sa
     assert sandboxes.list() == []
 
 
-def test_a_dead_tmux_server_is_no_crash(sandboxes):
+def test_a_dead_tmux_server_is_no_crash_and_the_next_start_brings_a_new_one(sandboxes):
     sandboxes.start("orphan")
     env = {key: value for key, value in os.environ.items() if key != "TMUX"}
     subprocess.run(["tmux", "-S", sandboxes.socket, "kill-server"], env=env, check=True)
     assert wait_until(lambda: sandboxes.record("orphan")["state"] == "stopped")
+    sandboxes.start("successor")
+    assert sandboxes.record("successor")["state"] == "running"
     sandboxes.kill("orphan")
+    assert [(r["name"], r["state"]) for r in sandboxes.list()] == [("successor", "running")]
 
 
 def test_a_home_too_deep_for_a_unix_socket_still_works(make_home):

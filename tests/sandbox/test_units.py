@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import string
 import subprocess
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -35,7 +37,7 @@ def test_size_rules_match_the_dashboards(size):
         assert mib == models.size_to_mib(size)
 
 
-@given(st.one_of(st.integers(-5, 70).map(str), st.text(max_size=4)))
+@given(st.one_of(st.integers(-5, 70).map(str), st.text(string.printable, max_size=4)))
 def test_cpu_rules_match_the_dashboards(cpus):
     try:
         spec.check_cpus(cpus)
@@ -43,6 +45,12 @@ def test_cpu_rules_match_the_dashboards(cpus):
         assert models.cpus_problem(cpus) is not None
     else:
         assert models.cpus_problem(cpus) is None
+
+
+@pytest.mark.parametrize("cpus", ["¹", "٣", "", " ", "1.5", "+1"])
+def test_cpu_counts_that_are_not_plain_ascii_digits_are_refused(cpus):
+    with pytest.raises(InvalidRequest):
+        spec.check_cpus(cpus)
 
 
 def test_the_socket_path_stays_short_for_any_home():

@@ -70,34 +70,59 @@ class Provider:
     ) -> Meta:
         workspace = self.home.workspace(name)
         os.mkdir(workspace)
-        meta: Meta = {
-            "id": os.urandom(6).hex(),
-            "name": name,
-            "memory": memory,
-            "memory_mib": mib,
-            "cpus": cpus,
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "started": time.monotonic(),
-            "isolation": isolation.ISOLATION_BWRAP if bwrap else isolation.ISOLATION_NONE,
-            "network": network,
-        }
+        meta = _new_meta(name, memory, mib, cpus, network=network, bwrap=bwrap)
         self.home.write_meta(name, meta)
-        limited = limits.create(self.home.key, name, mib, cpus)
-        cpu_list = limits.affinity(name, cpus) if limited.cpus == "affinity" else None
-        if cpu_list and not shutil.which("taskset"):
-            limited.cpus, cpu_list = "none", None
+        limited, cpu_list = self._limit(name, mib, cpus)
         meta.update(limits=limited.to_json(), cpu_list=cpu_list)
         self.home.write_meta(name, meta)
         shell = [isolation.find_shell(), "-i"]
         command = shell
         if bwrap:
             command = isolation.bwrap_argv(
-                bwrap, name=name, home=self.home.path, workspace=workspace, network=network,
+                bwrap,
+                name=name,
+                home=self.home.path,
+                workspace=workspace,
+                network=network,
                 command=shell,
-            )  # fmt: skip
+            )
+        launcher = self._launcher(name, limited, cpu_list, mib, command, bwrap=bool(bwrap))
+        with self.home.server_lock():
+            pane = self.tmux.new_session(
+                name, workspace, launcher, self._window_command(name, shell)
+            )
+        meta.update(pid=pane, pid_start=process_start(pane))
+        namespaces = self._wait_ready(name, pane, command if bwrap else None)
+        os.unlink(self.home.file(name, ENV_FILE))
+        meta.update(namespaces=namespaces)
+        if namespaces:
+            meta["ns_start"] = process_start(namespaces["child-pid"])
+        self.home.write_meta(name, meta)
+        return meta
+
+    def _limit(self, name: str, mib: int, cpus: int) -> tuple[limits.Limits, list[int] | None]:
+        """The sandbox's cgroups and limits, and the cores to pin it to where cgroups fail."""
+        limited = limits.create(self.home.key, name, mib, cpus)
+        cpu_list = limits.affinity(name, cpus) if limited.cpus == "affinity" else None
+        if cpu_list and not shutil.which("taskset"):
+            limited.cpus, cpu_list = "none", None
+        return limited, cpu_list
+
+    def _launcher(
+        self,
+        name: str,
+        limited: limits.Limits,
+        cpu_list: list[int] | None,
+        mib: int,
+        command: list[str],
+        *,
+        bwrap: bool,
+    ) -> list[str]:
+        """The pane's command, with the caller's environment written for it to read."""
         env_file = self.home.file(name, ENV_FILE)
-        isolation.write_env_file(env_file, isolation.sandbox_env(dict(os.environ), name, workspace))
-        launcher = isolation.launcher_argv(
+        env = isolation.sandbox_env(dict(os.environ), name, self.home.workspace(name))
+        isolation.write_env_file(env_file, env)
+        return isolation.launcher_argv(
             env_file=env_file,
             cgroup_procs=[os.path.join(path, "cgroup.procs") for path in limited.dirs],
             rlimit_kib=limits.rlimit_kib(mib) if limited.memory == "rlimit" else None,
@@ -106,18 +131,6 @@ class Provider:
             bwrap_info=self.home.file(name, BWRAP_INFO) if bwrap else None,
             command=command,
         )
-        with self.home.server_lock():
-            pane = self.tmux.new_session(
-                name, workspace, launcher, self._window_command(name, shell)
-            )
-        meta.update(pid=pane, pid_start=process_start(pane))
-        namespaces = self._wait_ready(name, pane, command if bwrap else None)
-        os.unlink(env_file)
-        meta.update(namespaces=namespaces)
-        if namespaces:
-            meta["ns_start"] = process_start(namespaces["child-pid"])
-        self.home.write_meta(name, meta)
-        return meta
 
     def _window_command(self, name: str, shell: list[str]) -> str:
         """What a new tmux window of the session runs: a shell inside the same sandbox."""
@@ -244,7 +257,7 @@ class Provider:
         limits.kill_members(dirs)
         if "pid" in meta and not dirs:
             self._kill_trees(meta)
-        _wait_gone(_anchors(meta))
+        _wait_gone(_pane(meta) + _namespace_init(meta))
         with self.home.server_lock():
             self.tmux.kill_session(name)
         stuck = limits.remove(dirs)
@@ -319,13 +332,19 @@ class Provider:
         return meta
 
 
-def _anchors(meta: Meta) -> list[tuple[int, str | None]]:
-    """The pane and the pid namespace's init: (pid, start time) of each that was recorded."""
-    anchors = [(meta["pid"], meta.get("pid_start"))] if "pid" in meta else []
+Anchor = tuple[int, str | None]
+"""A process as (pid, start time), so that a reused pid is never mistaken for it."""
+
+
+def _pane(meta: Meta) -> list[Anchor]:
+    return [(meta["pid"], meta.get("pid_start"))] if "pid" in meta else []
+
+
+def _namespace_init(meta: Meta) -> list[Anchor]:
     namespaces = meta.get("namespaces") or {}
-    if "child-pid" in namespaces:
-        anchors.append((namespaces["child-pid"], meta.get("ns_start")))
-    return anchors
+    if "child-pid" not in namespaces:
+        return []
+    return [(namespaces["child-pid"], meta.get("ns_start"))]
 
 
 def _kill_namespace(meta: Meta) -> None:
@@ -334,19 +353,35 @@ def _kill_namespace(meta: Meta) -> None:
     This comes before the cgroup is killed so that an exec's nsenter, outside the namespace,
     is still there to reap its child; the init cannot finish exiting before that.
     """
-    init = _anchors(meta)[1:]
+    init = _namespace_init(meta)
     for pid, start in init:
         if start and process_start(pid) == start:
             limits.send_kill(pid)
     _wait_gone(init)
 
 
-def _wait_gone(anchors: list[tuple[int, str | None]]) -> None:
+def _wait_gone(anchors: list[Anchor]) -> None:
     """Wait for processes killed already to be gone: a namespace's init takes a moment."""
     deadline = time.monotonic() + limits.KILL_TIMEOUT
     for pid, start in anchors:
         while start and process_start(pid) == start and time.monotonic() < deadline:
             time.sleep(0.002)
+
+
+def _new_meta(
+    name: str, memory: str, mib: int, cpus: int, *, network: bool, bwrap: str | None
+) -> Meta:
+    return {
+        "id": os.urandom(6).hex(),
+        "name": name,
+        "memory": memory,
+        "memory_mib": mib,
+        "cpus": cpus,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started": time.monotonic(),
+        "isolation": isolation.ISOLATION_BWRAP if bwrap else isolation.ISOLATION_NONE,
+        "network": network,
+    }
 
 
 def _read_info(path: str) -> dict | None:

@@ -46,6 +46,6 @@ def memory_mib(size: str) -> int:
 def check_cpus(text: str) -> int:
     """A cpu count of 1..64 given as text, or :class:`InvalidRequest`."""
     text = text.strip()
-    if text.isdigit() and 1 <= int(text) <= MAX_CPUS:
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_CPUS:
         return int(text)
     raise InvalidRequest(f"invalid cpus {text!r}: use a whole number from 1 to {MAX_CPUS}")
