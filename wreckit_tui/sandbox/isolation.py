@@ -106,8 +106,8 @@ def launcher_argv(
 
     Joining happens in the pane's first process, before anything else is forked, so nothing of
     the sandbox ever runs outside its cgroups. The environment is the caller's, read from
-    ``env_file``. ``ready_file`` is written once that is done (with
-    bubblewrap, ``bwrap_info`` is the readiness signal instead, written once the namespaces exist).
+    ``env_file``. ``ready_file`` is written once all that is done; with bubblewrap the signal
+    is ``bwrap_info`` instead, which bubblewrap writes once the namespaces exist.
     """
     lines = [f"echo $$ > {shlex.quote(path)} || exit 1" for path in cgroup_procs]
     lines.append("unset TMUX TMUX_PANE")

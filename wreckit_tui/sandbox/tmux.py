@@ -88,6 +88,8 @@ class Tmux:
 
     def kill_session(self, name: str) -> None:
         """Kill the session ``name`` if it exists; stop the server if no session is left."""
+        if not self.program:
+            return
         server_pid = self.sessions().get(name)
         self.call("kill-session", "-t", f"={name}")
         if not self.sessions():
