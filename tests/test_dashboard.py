@@ -267,7 +267,8 @@ async def test_command_palette_offers_the_dashboard_actions(fake_wisp):
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         titles = {command.title for command in app.get_system_commands(app.screen)}
-        assert {"Refresh", "Filter", "Sort", "Reverse sort", "Help", "Quit"} <= titles
+        expected = {"Refresh", "Filter", "Sort", "Reverse sort", "Launch", "Kill", "Help", "Quit"}
+        assert expected <= titles
 
 
 async def test_help_lists_every_binding(fake_wisp):
@@ -278,6 +279,9 @@ async def test_help_lists_every_binding(fake_wisp):
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
         for key, words in [
+            ("n", "launch a new sprite"),
+            ("d", "kill the marked sprites, or the selected one"),
+            ("space", "mark or unmark the selected sprite"),
             ("/", "filter by name"),
             ("s", "sort by the next column"),
             ("S", "reverse the sort order"),

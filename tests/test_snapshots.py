@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import Input
+
 from tests.conftest import make_app, poll, wait_until
 
 SIZE = (120, 32)
@@ -97,3 +99,48 @@ def test_detail_pane_with_history(snap_compare, fake_wisp):
     fake_wisp.set_fleet([{**MIXED_FLEET[0], "cpu_percent": 10, "memory_used": 150}])
     app = make_app(fake_wisp)
     assert snap_compare(app, terminal_size=SIZE, run_before=several_polls)
+
+
+async def no_blink(pilot) -> None:
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
+def test_launch_form(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+
+    async def open_form(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("n")
+        await no_blink(pilot)
+
+    app = make_app(fake_wisp, max_vms=10)
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_form)
+
+
+def test_launch_form_with_an_error(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+
+    async def bad_name(pilot) -> None:
+        await settled(pilot)
+        await pilot.press("n")
+        await no_blink(pilot)
+        pilot.app.screen.query_one("#name", Input).value = ""
+        await pilot.press(*"Agent_X")
+
+    app = make_app(fake_wisp, max_vms=10)
+    assert snap_compare(app, terminal_size=SIZE, run_before=bad_name)
+
+
+def test_confirm_kill_one(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    app = make_app(fake_wisp)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled, press=["down", "d"])
+
+
+def test_confirm_kill_marked(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    app = make_app(fake_wisp)
+    keys = ["space", "space", "down", "space", "d"]
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled, press=keys)

@@ -35,7 +35,13 @@ from wreckit_tui.errors import (
     WispNotFound,
     WispTimeout,
 )
-from wreckit_tui.models import Fleet, name_problem, parse_fleet, validate_request
+from wreckit_tui.models import (
+    Fleet,
+    name_problem,
+    parse_fleet,
+    quota_problem,
+    validate_request,
+)
 
 if TYPE_CHECKING:
     from wreckit_tui.config import Config
@@ -208,12 +214,9 @@ class Wisp:
     def _check_launch(self, fleet: Fleet, name: str, max_vms: int) -> None:
         if name in fleet.names() or name in self._pending:
             raise InvalidRequest(f"a sprite named {name!r} already exists; choose another name")
-        in_use = fleet.active_count + len(self._pending - fleet.names())
-        if in_use >= max_vms:
-            raise InvalidRequest(
-                f"quota reached: {in_use} of max_vms {max_vms} sprites are not stopped; "
-                "kill one or raise max_vms"
-            )
+        problem = quota_problem(fleet.active_count + len(self._pending - fleet.names()), max_vms)
+        if problem:
+            raise InvalidRequest(problem)
 
     async def _is_gone(self, name: str) -> bool:
         try:

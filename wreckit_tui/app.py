@@ -16,11 +16,23 @@ from textual.screen import Screen
 
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.config import Config
-from wreckit_tui.errors import WispError
+from wreckit_tui.errors import SpriteNotFound, WispError, WreckitError
 from wreckit_tui.fleet_view import FleetState, Host, build_rows
+from wreckit_tui.models import Sprite, quota_problem, size_to_mib
+from wreckit_tui.screens.confirm import ConfirmKillScreen
 from wreckit_tui.screens.dashboard import DashboardScreen
 from wreckit_tui.screens.help import HelpScreen
+from wreckit_tui.screens.launch import LaunchRequest, LaunchScreen
 from wreckit_tui.text import sanitize
+
+ERROR_TOAST = {"severity": "error", "timeout": 15, "markup": False}
+
+
+def describe(error: BaseException) -> str:
+    """What went wrong, in words for a person."""
+    if isinstance(error, WreckitError):
+        return error.message
+    return f"unexpected error: {error!r}"
 
 
 def styles_dir() -> Path:
@@ -83,6 +95,9 @@ class WreckitApp(App[int]):
         self._poll_again = False
         self._paused = True
         self._last_poll_end = 0.0
+        self.starting: dict[str, Sprite] = {}
+        self.stopping: set[str] = set()
+        self._settle_after_poll: set[str] = set()
 
     def get_default_screen(self) -> Screen:
         return DashboardScreen()
@@ -166,9 +181,10 @@ class WreckitApp(App[int]):
         except WispError as exc:
             self.state.failed(exc.message)
         except Exception as exc:  # the dashboard outlives any bug in a poll
-            self.state.failed(f"unexpected error while polling: {exc!r}")
+            self.state.failed(describe(exc))
         else:
             self.state.succeeded(fleet, rows, self.clock())
+            self._settle_pending()
         finally:
             self._polling = False
             self._last_poll_end = time.monotonic()
@@ -181,6 +197,89 @@ class WreckitApp(App[int]):
             self._start_poll()
         elif not self._paused and self.autopoll:
             self._schedule_poll(self.config.poll_interval)
+
+    # -- launch and kill --------------------------------------------------------------------
+
+    def in_use(self) -> int:
+        """Sprites counting against the quota: not stopped, plus starts not yet listed."""
+        unlisted = self.starting.keys() - self.state.by_name.keys()
+        return self.state.fleet.active_count + len(unlisted)
+
+    def action_launch(self) -> None:
+        """Open the launch form, unless the quota is reached."""
+        problem = quota_problem(self.in_use(), self.config.max_vms)
+        if problem:
+            self.notify(problem, severity="warning", timeout=8)
+            return
+        taken = self.state.by_name.keys() | self.starting.keys()
+        form = LaunchScreen(taken, self.config.default_memory, self.config.default_cpus)
+        self.push_screen(form, callback=self._launch)
+
+    def _launch(self, request: LaunchRequest | None) -> None:
+        if request is None:
+            return
+        self.starting[request.name] = Sprite(
+            name=request.name,
+            state="starting",
+            cpus=request.cpus,
+            memory_mib=size_to_mib(request.memory),
+        )
+        self.dashboard.show_state(self.state)
+        self.run_worker(self._start(request), group="start", exit_on_error=False)
+
+    async def _start(self, request: LaunchRequest) -> None:
+        name = request.name
+        try:
+            await self.wisp.start(name, request.memory, request.cpus, max_vms=self.config.max_vms)
+        except WreckitError as exc:
+            self.starting.pop(name, None)
+            self.notify(f"could not launch {name}: {exc.message}", **ERROR_TOAST)
+            self.dashboard.show_state(self.state)
+        else:
+            self._settle_after_poll.add(name)
+            self.notify(f"launched {name}", timeout=4)
+        self.poll_now()
+
+    def action_kill(self) -> None:
+        """Ask, then kill the marked sprites, or the one under the cursor."""
+        names = self.dashboard.kill_targets()
+        if names:
+            self.push_screen(ConfirmKillScreen(names), callback=partial(self._kill, names))
+
+    def _kill(self, names: list[str], confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        self.stopping.update(names)
+        self.dashboard.show_state(self.state)
+        self.run_worker(self._kill_all(names), group="kill", exit_on_error=False)
+
+    async def _kill_all(self, names: list[str]) -> None:
+        """Kill concurrently and report each result; a vanished sprite is not a failure."""
+        results = await asyncio.gather(*(self.wisp.kill(n) for n in names), return_exceptions=True)
+        done, gone = [], []
+        for name, result in zip(names, results, strict=True):
+            if result is None:
+                done.append(name)
+            elif isinstance(result, SpriteNotFound):
+                gone.append(name)
+            else:
+                self.stopping.discard(name)
+                self.notify(f"could not kill {name}: {describe(result)}", **ERROR_TOAST)
+        if done:
+            self.notify(f"killed {', '.join(done)}", timeout=4, markup=False)
+        if gone:
+            self.notify(f"already gone: {', '.join(gone)}", severity="warning", markup=False)
+        self._settle_after_poll.update(done + gone)
+        self.dashboard.unmark(names)
+        self.dashboard.show_state(self.state)
+        self.poll_now()
+
+    def _settle_pending(self) -> None:
+        """Drop the placeholders of finished starts and kills once a poll shows the truth."""
+        for name in self._settle_after_poll:
+            self.starting.pop(name, None)
+            self.stopping.discard(name)
+        self._settle_after_poll.clear()
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -200,6 +299,8 @@ class WreckitApp(App[int]):
         yield SystemCommand("Filter", "Filter sprites by name", dashboard.action_filter)
         yield SystemCommand("Sort", "Sort by the next column", dashboard.action_cycle_sort)
         yield SystemCommand("Reverse sort", "Reverse the sort order", dashboard.action_reverse_sort)
+        yield SystemCommand("Launch", "Launch a new sprite", self.action_launch)
+        yield SystemCommand("Kill", "Kill the marked sprites or the selected one", self.action_kill)
         yield SystemCommand("Help", "Show every key binding", self.action_help)
 
 

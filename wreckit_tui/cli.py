@@ -120,7 +120,11 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return asyncio.run(_kill(wisp, args))
     if args.command == "attach":
         return _attach(wisp, config, args.name)
-    return asyncio.run(_list(wisp, config, as_json=args.json))
+    if args.command == "list" or args.headless:
+        return asyncio.run(_list(wisp, config, as_json=args.json))
+    from wreckit_tui.app import run_dashboard
+
+    return run_dashboard(config, wisp)
 
 
 async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:

@@ -7,7 +7,7 @@ changed are handed to the table. Everything here may run off the UI thread.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +148,25 @@ def build_row(sprite: Sprite) -> Row:
 def build_rows(fleet: Fleet) -> tuple[Row, ...]:
     """Rows of every sprite, in wisp's order."""
     return tuple(build_row(sprite) for sprite in fleet.sprites)
+
+
+def with_pending(
+    rows: Sequence[Row],
+    by_name: Mapping[str, Sprite],
+    starting: Mapping[str, Sprite],
+    stopping: Collection[str],
+) -> Sequence[Row]:
+    """``rows`` with sprites being killed shown as ``stopping`` and starts not yet listed."""
+    if not starting and not stopping:
+        return rows
+    shown = [
+        build_row(by_name[row.key].model_copy(update={"state": "stopping"}))
+        if row.key in stopping
+        else row
+        for row in rows
+    ]
+    shown.extend(build_row(sprite) for name, sprite in starting.items() if name not in by_name)
+    return shown
 
 
 def matches(name: str, query: str) -> bool:

@@ -80,6 +80,16 @@ def cpus_problem(cpus: int | str) -> str | None:
     return f"invalid cpus {sanitize(text)!r}: use a whole number from 1 to {MAX_CPUS}"
 
 
+def quota_problem(in_use: int, max_vms: int) -> str | None:
+    """Why one more sprite would pass the ``max_vms`` quota, or ``None``."""
+    if in_use < max_vms:
+        return None
+    return (
+        f"quota reached: {in_use} of max_vms {max_vms} sprites are not stopped; "
+        "kill one or raise max_vms"
+    )
+
+
 def validate_request(name: str, memory: str, cpus: int | str) -> int:
     """Check a start request; return cpus as an int or raise :class:`InvalidRequest`."""
     for problem in (name_problem(name), size_problem(memory), cpus_problem(cpus)):

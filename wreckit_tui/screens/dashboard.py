@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from wreckit_tui.fleet_view import COLUMNS, FleetState, fleet_gauges, matches
+from wreckit_tui.fleet_view import COLUMNS, FleetState, fleet_gauges, matches, with_pending
 from wreckit_tui.widgets.detail import SpriteDetail
 from wreckit_tui.widgets.gauges import FleetGauges
 from wreckit_tui.widgets.sprite_table import SpriteTable
@@ -34,19 +34,13 @@ class DashboardScreen(Screen[None]):
     """The fleet at a glance. Polling runs only while this screen is the one shown."""
 
     BINDINGS = [
-        Binding(
-            "slash", "filter", "Filter", tooltip="filter by name; enter keeps it, esc clears it"
-        ),
-        Binding(
-            "s",
-            "cycle_sort",
-            "Sort",
-            tooltip="sort by the next column (name, state, cpus, CPU %, memory, uptime, url)",
-        ),
+        Binding("n", "app.launch", "Launch", tooltip="launch a new sprite (max_vms applies)"),
+        Binding("d", "app.kill", "Kill", tooltip="kill the marked sprites, or the selected one"),
+        Binding("space", "toggle_mark", "Mark", tooltip="mark or unmark the selected sprite"),
+        Binding("slash", "filter", "Filter", tooltip="filter by name; enter keeps it, esc clears"),
+        Binding("s", "cycle_sort", "Sort", tooltip="sort by the next column"),
         Binding("S", "reverse_sort", "Reverse", tooltip="reverse the sort order"),
-        Binding(
-            "r", "refresh", "Refresh", tooltip="poll wisp now instead of waiting for the next poll"
-        ),
+        Binding("r", "refresh", "Refresh", tooltip="poll wisp now"),
     ]
 
     app: WreckitApp
@@ -79,7 +73,11 @@ class DashboardScreen(Screen[None]):
     def show_state(self, state: FleetState) -> None:
         """Bring every widget up to date with ``state``; only changed table cells are redrawn."""
         query = self.filter_text
-        rows = [row for row in state.rows if matches(row.key, query)] if query else state.rows
+        app = self.app
+        rows = with_pending(state.rows, state.by_name, app.starting, app.stopping)
+        if query:
+            rows = [row for row in rows if matches(row.key, query)]
+        self.table.marks &= state.by_name.keys() | app.starting.keys()
         with self.app.batch_update():
             self.table.show(rows)
             self._show_empty_hint(state, shown=len(rows))
@@ -96,7 +94,7 @@ class DashboardScreen(Screen[None]):
         if state.fleet.sprites:
             hint.update("No sprite matches the filter. Press / then esc to clear it.")
         else:
-            hint.update("No sprites yet.")
+            hint.update("No sprites yet. Press n to launch one.")
 
     def show_status(self) -> None:
         state = self.app.state
@@ -172,3 +170,19 @@ class DashboardScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.app.poll_now()
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the sprite under the cursor and move to the next one."""
+        name = self.table.selected_key
+        if name is not None:
+            self.table.toggle_mark(name)
+            self.table.action_cursor_down()
+
+    def kill_targets(self) -> list[str]:
+        """The marked sprites (hidden by a filter or not), else the selected one."""
+        selected = self.table.selected_key
+        return sorted(self.table.marks) or ([selected] if selected else [])
+
+    def unmark(self, names: list[str]) -> None:
+        for name in self.table.marks.intersection(names):
+            self.table.toggle_mark(name)

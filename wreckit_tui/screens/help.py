@@ -44,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
         self._listed = list(bindings)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help-box"):
-            yield Static("Keys", id="help-title")
+        with Vertical(id="help-box", classes="dialog"):
+            yield Static("Keys", classes="dialog-title")
             yield Static(bindings_table(self._listed))
-            yield Static("esc, q or ? closes this screen", id="help-hint")
+            yield Static("esc, q or ? closes this screen", classes="dialog-hint")

@@ -76,7 +76,6 @@ class SpriteTable(DataTable):
             self._shown = wanted
             if resort:
                 self._sort()
-        self.marks &= wanted.keys()
         self._restore_cursor(selected)
 
     def sort_by(self, column: int, reverse: bool) -> None:
@@ -96,8 +95,10 @@ class SpriteTable(DataTable):
         self.refresh()
 
     def toggle_mark(self, key: str) -> None:
+        """Mark or unmark ``key``; marks outlive a filter that hides their row."""
         self.marks ^= {key}
-        self.update_cell(key, "mark", self._mark_text(key))
+        if key in self._shown:
+            self.update_cell(key, "mark", self._mark_text(key))
 
     def _rebuild(self, rows: Sequence[Row]) -> None:
         self.clear()

@@ -1,0 +1,252 @@
+"""Launching and killing from the dashboard: form, validation, quota, confirmation, marks.
+
+Every test checks the exact argv the fake wisp received, or that it received none.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from tests.conftest import make_app, poll, screen_text, wait_until
+from wreckit_tui.screens.confirm import ConfirmKillScreen
+from wreckit_tui.screens.launch import LaunchScreen
+
+SIZE = (120, 32)
+FLEET = [
+    {"name": "alpha", "state": "running", "cpus": 1, "memory": "512MiB"},
+    {"name": "bravo", "state": "running", "cpus": 1, "memory": "512MiB"},
+    {"name": "charlie", "state": "stopped", "cpus": 1, "memory": "512MiB"},
+]
+
+
+def starts(fake) -> list[list[str]]:
+    return [call for call in fake.calls() if call[0] == "start"]
+
+
+def kills(fake) -> list[list[str]]:
+    return [call for call in fake.calls() if call[0] == "kill"]
+
+
+def notifications(app) -> list[str]:
+    return [str(notification.message) for notification in app._notifications]
+
+
+async def started(pilot) -> None:
+    await wait_until(pilot, lambda: pilot.app.state.polls >= 1 and not pilot.app.polling)
+
+
+async def open_form(pilot) -> LaunchScreen:
+    await pilot.press("n")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LaunchScreen))
+    return pilot.app.screen
+
+
+async def type_into(pilot, field: str, text: str) -> None:
+    widget = pilot.app.screen.query_one(f"#{field}", Input)
+    widget.focus()
+    widget.value = ""
+    await pilot.press(*text)
+
+
+def error_of(screen: LaunchScreen, field: str) -> str:
+    return str(screen.query_one(f"#{field}-error").render())
+
+
+async def test_valid_launch_runs_start_and_shows_the_row_at_once(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    fake_wisp.set_scenario(start="slow", slow_seconds=1.0)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        form = await open_form(pilot)
+        assert form.query_one("#name", Input).value == "sprite-4"
+        assert app.focused is form.query_one("#name", Input)
+        assert (form.query_one("#memory", Input).value, form.query_one("#cpus", Input).value) == (
+            "512MiB",
+            "1",
+        )
+        await type_into(pilot, "name", "delta")
+        await type_into(pilot, "cpus", "2")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "delta" in app.dashboard.table.shown_keys)
+        assert app.dashboard.table.get_cell("delta", "state").plain == "starting"
+        await pilot.press("down")  # the UI stays live while the start runs
+        await wait_until(pilot, lambda: any(c[1:2] == ["delta"] for c in starts(fake_wisp)))
+        await wait_until(pilot, lambda: "delta" in app.state.by_name, timeout=15)
+        assert starts(fake_wisp) == [["start", "delta", "--memory", "512MiB", "--cpus", "2"]]
+        assert app.dashboard.table.get_cell("delta", "state").plain == "running"
+        assert "launched delta" in notifications(app)
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "problem"),
+    [
+        ("name", "Bad Name", "invalid name"),
+        ("name", "alpha", "a sprite named 'alpha' already exists"),
+        ("memory", "512MB", "invalid memory size"),
+        ("cpus", "65", "invalid cpus"),
+    ],
+)
+async def test_invalid_field_shows_the_problem_and_runs_nothing(fake_wisp, field, text, problem):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        form = await open_form(pilot)
+        await type_into(pilot, field, text)
+        assert problem in error_of(form, field)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.screen is form
+        assert app.focused is form.query_one(f"#{field}", Input)
+        assert starts(fake_wisp) == []
+
+
+async def test_escape_cancels_the_form(fake_wisp):
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await open_form(pilot)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, LaunchScreen)
+        await pilot.pause(0.3)
+        assert starts(fake_wisp) == []
+
+
+async def test_quota_reached_opens_no_form(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp, max_vms=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, LaunchScreen)
+        assert any("quota" in text and "2 of max_vms 2" in text for text in notifications(app))
+        assert starts(fake_wisp) == []
+
+
+async def test_quota_is_checked_again_right_before_start(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp, max_vms=3)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await open_form(pilot)
+        fake_wisp.set_fleet([*FLEET, {"name": "other", "state": "running"}])  # filled meanwhile
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any("quota" in t for t in notifications(app)))
+        assert starts(fake_wisp) == []
+        await wait_until(pilot, lambda: "sprite-4" not in app.dashboard.table.shown_keys)
+
+
+async def test_failed_start_removes_the_placeholder_and_shows_wisps_reason(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    fake_wisp.set_scenario(start="fail")
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await open_form(pilot)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: starts(fake_wisp) != [])
+        assert starts(fake_wisp) == [["start", "sprite-4", "--memory", "512MiB", "--cpus", "1"]]
+        reason = "error: sprites API unreachable (connection refused)"
+        await wait_until(pilot, lambda: any(reason in text for text in notifications(app)))
+        error = next(n for n in app._notifications if reason in str(n.message))
+        assert error.severity == "error"
+        assert error.timeout >= 10
+        assert "sprite-4" not in app.dashboard.table.shown_keys
+
+
+async def test_kill_one_asks_with_the_name_and_kills_on_y(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("down", "d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
+        assert "Kill sprite bravo?" in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "bravo" not in app.state.by_name)
+        assert kills(fake_wisp) == [["kill", "bravo"]]
+        assert "bravo" not in app.dashboard.table.shown_keys
+        assert "killed bravo" in notifications(app)
+
+
+@pytest.mark.parametrize("keys", [["n"], ["escape"]])
+async def test_kill_cancelled_runs_nothing(fake_wisp, keys):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
+        await pilot.press(*keys)
+        assert not isinstance(app.screen, ConfirmKillScreen)
+        await pilot.pause(0.3)
+        assert kills(fake_wisp) == []
+
+
+async def test_enter_on_yes_kills(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: kills(fake_wisp) == [["kill", "alpha"]])
+
+
+async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    fake_wisp.set_scenario(kill="slow", slow_seconds=1.0)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("space", "space", "space")
+        assert app.dashboard.table.marks == {"alpha", "bravo", "charlie"}
+        assert app.dashboard.table.get_cell("bravo", "mark").plain == "●"
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
+        text = screen_text(app)
+        assert "Kill 3 sprites?" in text
+        assert all(f"• {name}" in text for name in ("alpha", "bravo", "charlie"))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: len(kills(fake_wisp)) == 3)
+        assert app.dashboard.table.get_cell("alpha", "state").plain == "stopping"
+        await wait_until(pilot, lambda: app.state.fleet.sprites == (), timeout=15)
+        assert sorted(kills(fake_wisp)) == [
+            ["kill", "alpha"],
+            ["kill", "bravo"],
+            ["kill", "charlie"],
+        ]
+        times = fake_wisp.call_times("kill")
+        assert max(times) - min(times) < 0.9  # all three ran at once, not one after another
+        assert "killed alpha, bravo, charlie" in notifications(app)
+        assert app.dashboard.table.marks == set()
+
+
+async def test_sprite_that_vanished_is_reported_as_already_gone(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    fake_wisp.set_scenario(kill="vanish")
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("d", "y")
+        await wait_until(pilot, lambda: any("already gone" in t for t in notifications(app)))
+        assert kills(fake_wisp) == [["kill", "alpha"]]
+        assert "already gone: alpha" in notifications(app)
+        assert not any("could not kill" in text for text in notifications(app))
+
+
+async def test_failed_kill_is_reported_and_the_row_returns(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    fake_wisp.set_scenario(kill="fail")
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("d", "y")
+        await wait_until(pilot, lambda: any("could not kill" in t for t in notifications(app)))
+        await poll(pilot)
+        assert app.dashboard.table.get_cell("alpha", "state").plain == "running"
+        assert "sprites API unreachable" in next(t for t in notifications(app) if "could not" in t)

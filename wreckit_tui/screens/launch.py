@@ -1,0 +1,101 @@
+"""The launch form: name, memory and cpus, validated as you type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Input, Label, Static
+
+from wreckit_tui.models import cpus_problem, name_problem, size_problem
+
+TITLE = "Launch sprite"
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    name: str
+    memory: str
+    cpus: int
+
+
+class Problem(Validator):
+    """A validator around a function that returns what is wrong, or None."""
+
+    def __init__(self, problem: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self.problem = problem
+
+    def validate(self, value: str) -> ValidationResult:
+        problem = self.problem(value.strip())
+        return self.failure(problem) if problem else self.success()
+
+
+def suggest_name(taken: Collection[str]) -> str:
+    """The first free ``sprite-N``, counting from the size of the fleet."""
+    number = len(taken) + 1
+    while f"sprite-{number}" in taken:
+        number += 1
+    return f"sprite-{number}"
+
+
+class LaunchScreen(ModalScreen[LaunchRequest | None]):
+    """Enter submits when every field is valid; escape cancels; nothing runs until then."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, taken: Collection[str], memory: str, cpus: int) -> None:
+        super().__init__()
+        self.taken = set(taken)
+        self.defaults = (suggest_name(self.taken), memory, str(cpus))
+
+    def compose(self) -> ComposeResult:
+        name, memory, cpus = self.defaults
+        with Vertical(id="launch-box", classes="dialog"):
+            yield Static(TITLE, classes="dialog-title")
+            yield from self._field("name", name, Problem(self._name_problem))
+            yield from self._field("memory", memory, Problem(size_problem))
+            yield from self._field("cpus", cpus, Problem(cpus_problem))
+            yield Static("enter launches · esc cancels", classes="dialog-hint")
+
+    def _field(self, key: str, value: str, validator: Validator) -> ComposeResult:
+        yield Label(key, classes="field-label")
+        yield Input(value, id=key, validators=[validator], validate_on=["changed", "submitted"])
+        yield Static("", id=f"{key}-error", classes="field-error")
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    def _name_problem(self, name: str) -> str | None:
+        if name in self.taken:
+            return f"a sprite named {name!r} already exists"
+        return name_problem(name)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._show_problem(event.input, event.validation_result)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        invalid = [field for field in self.query(Input) if not self._check(field)]
+        if invalid:
+            invalid[0].focus()
+            return
+        name, memory, cpus = (field.value.strip() for field in self.query(Input))
+        self.dismiss(LaunchRequest(name, memory, int(cpus)))
+
+    def _check(self, field: Input) -> bool:
+        result = field.validate(field.value)
+        self._show_problem(field, result)
+        return result is None or result.is_valid
+
+    def _show_problem(self, field: Input, result: ValidationResult | None) -> None:
+        message = "" if result is None or result.is_valid else result.failure_descriptions[0]
+        self.query_one(f"#{field.id}-error", Static).update(message)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
