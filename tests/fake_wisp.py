@@ -11,8 +11,9 @@ run (``argv[0]``), so a test can drop a launcher next to its own state.
 
 Scenarios: ok, wrapped, hang, hang-ignore-term, grandchild, garbage, truncated, empty, fail,
 huge, slow (``slow_seconds`` in scenario.json), badbytes, vanish (kill: the sprite disappears
-and the kill fails), ansi (stderr with escape sequences on failure); for attach also fail-fast,
-ignore-hup and flood (see ``cmd_attach``).
+and the kill fails), ansi (stderr with escape sequences on failure), duplicate and wrong-type
+(list: every sprite twice, or ``cpus`` spoiled), random (any of these, per call); for attach
+also fail-fast, ignore-hup and flood (see ``cmd_attach``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -39,6 +41,8 @@ def main(argv: list[str]) -> int:
     command = "version" if argv[:1] == ["--version"] else (argv[0] if argv else "")
     scenario = load_scenario()
     behaviour = scenario.get(command, scenario.get("*", "ok"))
+    if behaviour == "random":
+        behaviour = random.choice(RANDOM_BEHAVIOURS)
     special = run_fault(behaviour, command, scenario)
     if special is not None:
         return special
@@ -178,6 +182,10 @@ def cmd_list(args: list[str], behaviour: str) -> int:
         text = '{"sprites": ' + text + ', "count": 1}'
     elif behaviour == "truncated":
         text = text[: max(len(text) // 2, 1)]
+    elif behaviour == "duplicate":
+        text = json.dumps(json.loads(text) * 2)
+    elif behaviour == "wrong-type":
+        text = json.dumps([{**sprite, "cpus": "lots"} for sprite in json.loads(text)])
     elif behaviour == "badbytes":
         sys.stdout.buffer.write(b'[{"name": "bad-\xff\xfe-bytes", "state": "running"}]\n')
         return 0
@@ -328,6 +336,11 @@ FAULTS = {
     "empty": print_nothing,
     "huge": write_forever,
 }
+
+RANDOM_BEHAVIOURS = (
+    "ok", "wrapped", "hang", "hang-ignore-term", "grandchild", "garbage", "truncated", "empty",
+    "fail", "ansi", "huge", "slow", "badbytes", "duplicate", "wrong-type",
+)  # fmt: skip
 
 COMMANDS = {
     "version": cmd_version,

@@ -130,6 +130,8 @@ def test_public_dict_has_exactly_the_documented_keys_and_wisp_data():
         ("ok", "512MiB", 0),
         ("ok", "512MiB", 65),
         ("ok", "512MiB", "two"),
+        ("ok", "512MiB", "¹"),
+        ("ok", "５１２MiB", 1),
     ],
 )
 def test_invalid_requests_are_refused(name, memory, cpus):

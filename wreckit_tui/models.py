@@ -75,7 +75,7 @@ def size_problem(size: str) -> str | None:
 def cpus_problem(cpus: int | str) -> str | None:
     """Why ``cpus`` is not a valid vCPU count, or ``None`` when it is."""
     text = str(cpus).strip()
-    if text.isdigit() and 1 <= int(text) <= MAX_CPUS:
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_CPUS:
         return None
     return f"invalid cpus {sanitize(text)!r}: use a whole number from 1 to {MAX_CPUS}"
 
