@@ -85,6 +85,25 @@ async def test_refresh_updates_only_what_changed(fake_wisp):
         assert table.shown_keys == ["alpha", "charlie", "delta"]
         assert cell_text(table, "charlie", "cpu").endswith("20%")
         assert table.get_cell("alpha", "cpu") is untouched
+        fake_wisp.set_fleet([sprite("charlie", cpu_percent=55, cpus=2), FLEET[1], sprite("delta")])
+        await poll(pilot)  # only charlie's row is repainted: the screen must still be right
+        lines = [line for line in screen_text(app).splitlines() if "/512M" in line]
+        assert [line.split()[0] for line in lines] == ["alpha", "charlie", "delta"]
+        assert "55%" in lines[1]
+        assert "10%" in lines[0]
+
+
+async def test_rows_move_on_screen_when_their_sort_value_changes(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("s", "s", "s")  # by CPU %, ascending
+        fake_wisp.set_fleet([sprite("charlie", cpu_percent=5, cpus=2), *FLEET[1:]])
+        await poll(pilot)
+        assert app.dashboard.table.shown_keys == ["charlie", "alpha", "bravo"]
+        names = [line.split()[0] for line in screen_text(app).splitlines() if "/512M" in line]
+        assert names == ["charlie", "alpha", "bravo"]
 
 
 async def test_cursor_stays_on_its_sprite_across_refreshes_and_sorts(fake_wisp):

@@ -17,8 +17,8 @@ from textual.screen import Screen
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.config import Config
 from wreckit_tui.errors import SpriteNotFound, WispError, WreckitError
-from wreckit_tui.fleet_view import FleetState, Host, build_rows
-from wreckit_tui.models import Sprite, quota_problem, size_to_mib
+from wreckit_tui.fleet_view import FleetState, FleetView, Host, view_of
+from wreckit_tui.models import Fleet, Sprite, quota_problem, size_to_mib
 from wreckit_tui.screens.confirm import ConfirmKillScreen
 from wreckit_tui.screens.dashboard import DashboardScreen
 from wreckit_tui.screens.help import HelpScreen
@@ -88,7 +88,7 @@ class WreckitApp(App[int]):
         self.clock = clock
         self.host = host or Host.detect()
         self.autopoll = autopoll
-        self.state = FleetState()
+        self.state = FleetState(view=view_of(Fleet(), self.host, config.max_vms))
         self.backend_version: str | None = None
         self._poll_timer = None
         self._polling = False
@@ -117,7 +117,7 @@ class WreckitApp(App[int]):
     def backend_description(self) -> str:
         """``wisp /usr/bin/wisp 0.3.1``, ``built-in sandbox provider 0.1.0 (isolation: bwrap)``."""
         version = self.backend_version or ""
-        isolation = sorted({s.isolation for s in self.state.fleet.sprites if s.isolation})
+        isolation = sorted({s.isolation for s in self.state.fleet.sprites[:50] if s.isolation})
         label = f"{self.wisp.backend.label} {version}".rstrip()
         return f"{label} (isolation: {', '.join(isolation)})" if isolation else label
 
@@ -177,19 +177,24 @@ class WreckitApp(App[int]):
     async def _poll(self) -> None:
         try:
             fleet = await self.wisp.list()
-            rows = await asyncio.to_thread(build_rows, fleet)
+            view = await asyncio.to_thread(self._prepare, fleet)
         except WispError as exc:
             self.state.failed(exc.message)
         except Exception as exc:  # the dashboard outlives any bug in a poll
             self.state.failed(describe(exc))
         else:
-            self.state.succeeded(fleet, rows, self.clock())
+            self.state.succeeded(view, self.clock())
             self._settle_pending()
         finally:
             self._polling = False
             self._last_poll_end = time.monotonic()
         self.dashboard.show_state(self.state)
         self._after_poll()
+
+    def _prepare(self, fleet: Fleet) -> FleetView:
+        """Off the UI thread: record the history and build everything the screen shows."""
+        self.state.history.record(fleet)
+        return view_of(fleet, self.host, self.config.max_vms, previous=self.state.view)
 
     def _after_poll(self) -> None:
         if self._poll_again:

@@ -6,10 +6,11 @@ changed are handed to the table. Everything here may run off the UI thread.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.text import (
@@ -34,8 +35,7 @@ STATE_STYLES = {
 _STATE_ORDER = {"error": 0, "starting": 1, "running": 2, "stopping": 3, "stopped": 4, "": 6}
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(NamedTuple):
     """The text of one table cell and its Rich style."""
 
     text: str
@@ -51,9 +51,11 @@ class Column:
     numeric: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One sprite as the table shows it: its key, its cells and its sort keys."""
+class Row(NamedTuple):
+    """One sprite as the table shows it: its key, its cells and its sort keys.
+
+    Plain tuples all the way down, so comparing two polls' rows runs at C speed.
+    """
 
     key: str
     cells: tuple[Cell, ...]
@@ -231,22 +233,32 @@ def fleet_gauges(fleet: Fleet, host: Host, max_vms: int) -> tuple[Gauge, ...]:
     )
 
 
-@dataclass
 class History:
-    """CPU and memory of each sprite over its last ``HISTORY_LENGTH`` polls."""
+    """CPU and memory of each sprite over its last ``HISTORY_LENGTH`` polls.
 
-    length: int = HISTORY_LENGTH
-    cpu: dict[str, deque[float]] = field(default_factory=dict)
-    memory: dict[str, deque[float]] = field(default_factory=dict)
+    Recorded by the poll worker off the UI thread and read by the UI, hence the lock.
+    """
+
+    def __init__(self, length: int = HISTORY_LENGTH) -> None:
+        self.length = length
+        self._cpu: dict[str, deque[float]] = {}
+        self._memory: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
 
     def record(self, fleet: Fleet) -> None:
         names = fleet.names()
-        for series in (self.cpu, self.memory):
-            for gone in series.keys() - names:
-                del series[gone]
-        for sprite in fleet.sprites:
-            self._append(self.cpu, sprite.name, sprite.cpu_percent)
-            self._append(self.memory, sprite.name, sprite.memory_used_mib)
+        with self._lock:
+            for series in (self._cpu, self._memory):
+                for gone in series.keys() - names:
+                    del series[gone]
+            for sprite in fleet.sprites:
+                self._append(self._cpu, sprite.name, sprite.cpu_percent)
+                self._append(self._memory, sprite.name, sprite.memory_used_mib)
+
+    def series(self, name: str) -> tuple[list[float], list[float]]:
+        """CPU % and memory used of ``name``, oldest first."""
+        with self._lock:
+            return list(self._cpu.get(name, ())), list(self._memory.get(name, ()))
 
     def _append(self, series: dict[str, deque[float]], name: str, value: float | None) -> None:
         points = series.get(name)
@@ -255,29 +267,90 @@ class History:
         points.append(float(value or 0))
 
 
-@dataclass
-class FleetState:
-    """The last good fleet, its rows and history, and the error of the last poll if it failed."""
+@dataclass(frozen=True)
+class FleetView:
+    """One good poll made ready for the screen, built off the UI thread."""
 
     fleet: Fleet = field(default_factory=Fleet)
     rows: tuple[Row, ...] = ()
-    by_name: dict[str, Sprite] = field(default_factory=dict)
+    by_name: Mapping[str, Sprite] = field(default_factory=dict)
+    gauges: tuple[Gauge, ...] = ()
+    running: int = 0
+    delta: RowDelta | None = None
+
+
+class RowDelta(NamedTuple):
+    """How ``rows`` differ from ``base``: keys gone, rows added, rows changed."""
+
+    base: Sequence[Row]
+    removed: tuple[str, ...]
+    added: tuple[Row, ...]
+    changed: tuple[Row, ...]
+
+
+def diff_rows(before: Mapping[str, Row], rows: Sequence[Row], base: Sequence[Row] = ()) -> RowDelta:
+    """Compare ``rows`` with ``before`` (by key); an identical object is unchanged at once."""
+    keys = {row.key for row in rows}
+    removed = tuple(key for key in before if key not in keys)
+    added, changed = [], []
+    for row in rows:
+        old = before.get(row.key)
+        if old is None:
+            added.append(row)
+        elif old is not row and old != row:
+            changed.append(row)
+    return RowDelta(base, removed, tuple(added), tuple(changed))
+
+
+def view_of(fleet: Fleet, host: Host, max_vms: int, previous: FleetView | None = None) -> FleetView:
+    """Everything the dashboard shows of ``fleet``; O(sprites), so run it off the UI thread.
+
+    Rows equal to ``previous`` ones are the previous objects, and ``delta`` says what changed
+    since ``previous``, so the UI can apply a poll in time proportional to what changed.
+    """
+    rows = build_rows(fleet)
+    delta = None
+    if previous is not None:
+        old = {row.key: row for row in previous.rows}
+        rows = tuple(old[row.key] if old.get(row.key) == row else row for row in rows)
+        delta = diff_rows(old, rows, base=previous.rows)
+    return FleetView(
+        fleet=fleet,
+        rows=rows,
+        by_name={sprite.name: sprite for sprite in fleet.sprites},
+        gauges=fleet_gauges(fleet, host, max_vms),
+        running=sum(1 for sprite in fleet.sprites if sprite.state == "running"),
+        delta=delta,
+    )
+
+
+@dataclass
+class FleetState:
+    """The last good poll, the history, and the error of the last poll if it failed."""
+
+    view: FleetView = field(default_factory=FleetView)
     history: History = field(default_factory=History)
     error: str | None = None
     last_ok: float | None = None
     polls: int = 0
 
-    def succeeded(self, fleet: Fleet, rows: tuple[Row, ...], now: float) -> None:
-        self.fleet, self.rows, self.error, self.last_ok = fleet, rows, None, now
-        self.by_name = {sprite.name: sprite for sprite in fleet.sprites}
-        self.history.record(fleet)
+    @property
+    def fleet(self) -> Fleet:
+        return self.view.fleet
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        return self.view.rows
+
+    @property
+    def by_name(self) -> Mapping[str, Sprite]:
+        return self.view.by_name
+
+    def succeeded(self, view: FleetView, now: float) -> None:
+        self.view, self.error, self.last_ok = view, None, now
         self.polls += 1
 
     def failed(self, message: str) -> None:
-        """Keep the last good fleet; remember what went wrong."""
+        """Keep the last good poll; remember what went wrong."""
         self.error = message
         self.polls += 1
-
-    @property
-    def running(self) -> int:
-        return sum(1 for sprite in self.fleet.sprites if sprite.state == "running")

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from wreckit_tui.fleet_view import COLUMNS, FleetState, fleet_gauges, matches, with_pending
+from wreckit_tui.fleet_view import COLUMNS, FleetState, matches, with_pending
 from wreckit_tui.widgets.detail import SpriteDetail
 from wreckit_tui.widgets.gauges import FleetGauges
 from wreckit_tui.widgets.sprite_table import SpriteTable
@@ -46,14 +46,22 @@ class DashboardScreen(Screen[None]):
     app: WreckitApp
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
-        yield FleetGauges(id="gauges")
-        yield FilterInput(placeholder="filter: part of a sprite name", id="filter", compact=True)
+        self.status = StatusBar(id="status")
+        self.gauges = FleetGauges(id="gauges")
+        self.filter = FilterInput(
+            placeholder="filter: part of a sprite name", id="filter", compact=True
+        )
+        self.table = SpriteTable(id="sprites")
+        self.empty_hint = Static(id="empty-hint")
+        self.detail = SpriteDetail(id="detail")
+        yield self.status
+        yield self.gauges
+        yield self.filter
         with Horizontal(id="main"):
-            with Vertical(id="table-pane"):
-                yield SpriteTable(id="sprites")
-                yield Static(id="empty-hint")
-            yield SpriteDetail(id="detail")
+            with Vertical(id="table-pane") as self.table_pane:
+                yield self.table
+                yield self.empty_hint
+            yield self.detail
         yield Footer()
 
     def on_mount(self) -> None:
@@ -61,12 +69,8 @@ class DashboardScreen(Screen[None]):
         self.set_interval(1.0, self.show_status)
 
     @property
-    def table(self) -> SpriteTable:
-        return self.query_one(SpriteTable)
-
-    @property
     def filter_text(self) -> str:
-        return self.query_one(FilterInput).value.strip()
+        return self.filter.value.strip()
 
     # -- showing state ---------------------------------------------------------------------
 
@@ -77,33 +81,34 @@ class DashboardScreen(Screen[None]):
         rows = with_pending(state.rows, state.by_name, app.starting, app.stopping)
         if query:
             rows = [row for row in rows if matches(row.key, query)]
-        self.table.marks &= state.by_name.keys() | app.starting.keys()
-        with self.app.batch_update():
-            self.table.show(rows)
+        if self.table.marks:
+            self.table.marks &= state.by_name.keys() | app.starting.keys()
+        with app.batch_update():
+            self.table.show(rows, state.view.delta if rows is state.rows else None)
             self._show_empty_hint(state, shown=len(rows))
-            self.query_one(FleetGauges).show(
-                fleet_gauges(state.fleet, self.app.host, self.app.config.max_vms)
-            )
+            self.gauges.show(state.view.gauges)
             self.show_status()
             self.show_detail()
         self.set_class(state.error is not None, "-stale")
 
     def _show_empty_hint(self, state: FleetState, shown: int) -> None:
-        hint = self.query_one("#empty-hint", Static)
-        self.query_one("#table-pane").set_class(shown == 0 and state.last_ok is not None, "-empty")
-        if state.fleet.sprites:
-            hint.update("No sprite matches the filter. Press / then esc to clear it.")
-        else:
-            hint.update("No sprites yet. Press n to launch one.")
+        empty = shown == 0 and state.last_ok is not None
+        self.table_pane.set_class(empty, "-empty")
+        if empty:
+            self.empty_hint.update(
+                "No sprite matches the filter. Press / then esc to clear it."
+                if state.fleet.sprites
+                else "No sprites yet. Press n to launch one."
+            )
 
     def show_status(self) -> None:
         state = self.app.state
         since = None if state.last_ok is None else self.app.clock() - state.last_ok
-        self.query_one(StatusBar).show(
+        self.status.show(
             Status(
                 backend=self.app.backend_description(),
                 sprites=len(state.fleet.sprites),
-                running=state.running,
+                running=state.view.running,
                 seconds_since_refresh=since,
                 error=state.error,
                 filter=self.filter_text,
@@ -113,15 +118,13 @@ class DashboardScreen(Screen[None]):
     def show_detail(self) -> None:
         state, name = self.app.state, self.table.selected_key
         sprite = state.by_name.get(name) if name else None
-        history = state.history
-        self.query_one(SpriteDetail).show(
-            sprite, history.cpu.get(name or "", ()), history.memory.get(name or "", ())
-        )
+        cpu, memory = state.history.series(name) if sprite else ([], [])
+        self.detail.show(sprite, cpu, memory)
 
     def select(self, name: str) -> None:
         """Put the cursor on ``name``, clearing a filter that hides it."""
         if name not in self.table.shown_keys:
-            self.query_one(FilterInput).value = ""
+            self.filter.value = ""
             self.show_state(self.app.state)
         if name in self.table.shown_keys:
             self.table.move_cursor(row=self.table.get_row_index(name))
@@ -147,17 +150,13 @@ class DashboardScreen(Screen[None]):
         self.table.focus()
 
     def on_descendant_blur(self) -> None:
-        self.query_one(FilterInput).display = bool(self.filter_text) or self._filter_focused()
-
-    def _filter_focused(self) -> bool:
-        return self.focused is self.query_one(FilterInput)
+        self.filter.display = bool(self.filter_text) or self.focused is self.filter
 
     # -- actions ---------------------------------------------------------------------------
 
     def action_filter(self) -> None:
-        filter_input = self.query_one(FilterInput)
-        filter_input.display = True
-        filter_input.focus()
+        self.filter.display = True
+        self.filter.focus()
 
     def action_cycle_sort(self) -> None:
         self._sort((self.table.sort_column + 1) % len(COLUMNS), reverse=False)

@@ -48,6 +48,10 @@ def fields_table(sprite: Sprite | None) -> Table | Text:
     return grid
 
 
+def _field_lengths(sprite: Sprite | None) -> tuple[int, ...]:
+    return tuple(len(value) for _, value in sprite_fields(sprite)) if sprite else ()
+
+
 def series_label(title: str, points: Sequence[float], unit: Callable[[float], str]) -> str:
     """``CPU % now 60%, peak 120%``: the scale a sparkline does not show."""
     if not points:
@@ -67,8 +71,17 @@ class SpriteDetail(VerticalScroll):
             yield Label(id="memory-label", classes="spark-label")
             yield Sparkline([], id="memory-spark")
 
-    def show(self, sprite: Sprite | None, cpu: Sequence[float], memory: Sequence[float]) -> None:
-        self.query_one("#fields", Static).update(fields_table(sprite))
+    _shown: tuple | None = None
+
+    def show(self, sprite: Sprite | None, cpu: list[float], memory: list[float]) -> None:
+        """Redraw what changed; the layout only moves when a field's text changes length."""
+        shown = (sprite, cpu, memory)
+        if shown == self._shown:
+            return
+        before, self._shown = self._shown, shown
+        if before is None or sprite != before[0]:
+            resized = before is None or _field_lengths(sprite) != _field_lengths(before[0])
+            self.query_one("#fields", Static).update(fields_table(sprite), layout=resized)
         self.query_one("#history").display = sprite is not None
         polls = "1 poll" if len(cpu) == 1 else f"{len(cpu)} polls"
         self.query_one("#history-title", Label).update(f"History, last {polls}")

@@ -24,11 +24,16 @@ def gauge_text(gauge: Gauge) -> Text:
 
 
 class FleetGauges(Static):
-    """Four gauges side by side; each says what its 100 % means."""
+    """Four gauges side by side; each says what its 100 % means. Its height never changes."""
+
+    _shown: Sequence[Gauge] | None = None
 
     def show(self, gauges: Sequence[Gauge]) -> None:
+        if gauges == self._shown:
+            return
+        self._shown = gauges
         grid = Table.grid(expand=True, padding=(0, 2))
         for _ in gauges:
             grid.add_column(ratio=1)
         grid.add_row(*(gauge_text(gauge) for gauge in gauges))
-        self.update(grid)
+        self.update(grid, layout=False)

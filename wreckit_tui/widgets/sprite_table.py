@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Self
 
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
+from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from wreckit_tui.fleet_view import COLUMNS, Cell, Row
+from wreckit_tui.fleet_view import COLUMNS, Cell, Row, RowDelta, diff_rows
 
 MARK = "●"
 REBUILD_SHARE = 0.5
 """Removing rows one by one costs O(rows) each; past this share of the table, rebuild."""
+
+
+@dataclass
+class Repaint:
+    """What a refresh of the table has to repaint."""
+
+    rows: set[str] = field(default_factory=set)
+    whole: bool = False
 
 
 class NameText(Text):
@@ -28,7 +45,8 @@ class NameText(Text):
 class SpriteTable(DataTable):
     """Sprites by name. ``show`` adds and removes rows by key and updates changed cells only."""
 
-    DEFAULT_CSS = ""
+    _deferred: list[bool] | None = None
+    """While ``show`` runs: the ``layout`` flag of each refresh asked for, else None."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -36,6 +54,8 @@ class SpriteTable(DataTable):
         self.sort_reverse = False
         self.marks: set[str] = set()
         self._shown: dict[str, Row] = {}
+        self._source: Sequence[Row] = ()
+        self._rendered_cells: LRUCache[tuple, tuple[object, list[list[Segment]]]] = LRUCache(4096)
 
     def on_mount(self) -> None:
         self.add_column(" ", key="mark", width=1)
@@ -55,28 +75,70 @@ class SpriteTable(DataTable):
         """Names in the order the table shows them."""
         return [row.key.value for row in self.ordered_rows]
 
-    def show(self, rows: Sequence[Row]) -> None:
-        """Make the table show exactly ``rows``, sorted, touching only what changed."""
+    def show(self, rows: Sequence[Row], delta: RowDelta | None = None) -> None:
+        """Make the table show exactly ``rows``, sorted, touching only what changed.
+
+        ``delta`` says how ``rows`` differ from ``delta.base``; it is used when the table
+        shows ``delta.base`` now, and the table then does work only for what changed.
+        """
         selected = self.selected_key
-        wanted = {row.key: row for row in rows}
-        gone = [key for key in self._shown if key not in wanted]
-        added = [row for row in rows if row.key not in self._shown]
-        if len(gone) > max(len(self._shown) * REBUILD_SHARE, 8):
-            self._rebuild(rows)
-        else:
-            resort = bool(added)
-            for key in gone:
-                self.remove_row(key)
-            for row in added:
-                self.add_row(*self._row_texts(row), key=row.key)
-            for row in rows:
-                old = self._shown.get(row.key)
-                if old is not None and old != row:
-                    resort |= self._update_changed(old, row)
-            self._shown = wanted
-            if resort:
-                self._sort()
+        if delta is None or delta.base is not self._source:
+            delta = diff_rows(self._shown, rows)
+        self._source = rows
+        with self._deferred_refresh() as repaint:
+            if len(delta.removed) > max(len(self._shown) * REBUILD_SHARE, 8):
+                self._rebuild(rows)
+                repaint.whole = True
+            else:
+                self._apply(delta, repaint)
         self._restore_cursor(selected)
+
+    @contextmanager
+    def _deferred_refresh(self) -> Iterator[Repaint]:
+        """Hold the refresh each DataTable change asks for; then repaint only the visible rows
+        whose cells changed, or the whole table when rows came, went or moved."""
+        repaint = Repaint()
+        self._deferred = []
+        try:
+            yield repaint
+        finally:
+            layout = any(self._deferred)
+            self._deferred = None
+            if repaint.whole or layout:
+                super().refresh(layout=layout)
+            else:
+                self._refresh_rows(repaint.rows)
+
+    def refresh(self, *regions: Region, layout: bool = False, **kwargs: object) -> Self:
+        if self._deferred is not None and not regions and not kwargs:
+            self._deferred.append(layout)
+            return self
+        return super().refresh(*regions, layout=layout, **kwargs)
+
+    def _refresh_rows(self, keys: set[str]) -> None:
+        """Repaint the rows ``keys`` where they are on screen (every row is one line high)."""
+        top = self.header_height if self.show_header else 0
+        width, height = self.size
+        for key in keys:
+            y = top + self.get_row_index(key) - self.scroll_offset.y
+            if top <= y < height:
+                super().refresh(Region(0, y, width, 1))
+
+    def _apply(self, delta: RowDelta, repaint: Repaint) -> None:
+        shown = self._shown
+        for key in delta.removed:
+            self.remove_row(key)
+            del shown[key]
+        for row in delta.added:
+            self.add_row(*self._row_texts(row), key=row.key)
+            shown[row.key] = row
+        repaint.whole |= bool(delta.removed or delta.added)
+        for row in delta.changed:
+            repaint.whole |= self._update_changed(shown[row.key], row)
+            repaint.rows.add(row.key)
+            shown[row.key] = row
+        if delta.added or repaint.whole:
+            self._sort()
 
     def sort_by(self, column: int, reverse: bool) -> None:
         """Sort by ``column`` (an index into ``COLUMNS``); the cursor keeps its sprite."""
@@ -108,13 +170,23 @@ class SpriteTable(DataTable):
         self._sort()
 
     def _update_changed(self, old: Row, new: Row) -> bool:
-        """Update the cells that differ; True when the sort key changed."""
+        """Update the cells that differ; True when rows may move (a sort key changed) or a
+        column grew, which both need the whole table repainted."""
+        moved = old.sort_keys[self.sort_column] != new.sort_keys[self.sort_column]
         for index, (before, after) in enumerate(zip(old.cells, new.cells, strict=True)):
             if before != after:
-                text = self._cell_text(index, after, new.key)
-                self.update_cell(new.key, COLUMNS[index].key, text, update_width=True)
-        column = self.sort_column
-        return old.sort_keys[column] != new.sort_keys[column]
+                key = COLUMNS[index].key
+                widens = self._widens(key, after)
+                self.update_cell(
+                    new.key, key, self._cell_text(index, after, new.key), update_width=widens
+                )
+                moved |= widens
+        return moved
+
+    def _widens(self, column_key: str, cell: Cell) -> bool:
+        """Whether ``cell`` is wider than its column. Columns only grow: asking DataTable to
+        re-measure a cell that got narrower makes it measure the whole column."""
+        return cell_len(cell.text) > self.columns[ColumnKey(column_key)].content_width
 
     def _sort(self) -> None:
         shown, column = self._shown, self.sort_column
@@ -125,8 +197,11 @@ class SpriteTable(DataTable):
         self.sort("name", key=sort_key, reverse=self.sort_reverse)
 
     def _restore_cursor(self, selected: str | None) -> None:
-        if selected is not None and selected in self._shown:
-            self.move_cursor(row=self.get_row_index(selected), animate=False)
+        if selected is None or selected not in self._shown:
+            return
+        row = self.get_row_index(selected)
+        if row != self.cursor_row:
+            self.move_cursor(row=row, animate=False)
 
     def _row_texts(self, row: Row) -> list[Text]:
         cells = [self._cell_text(index, cell, row.key) for index, cell in enumerate(row.cells)]
@@ -141,3 +216,42 @@ class SpriteTable(DataTable):
             return NameText(cell, key)
         justify = "right" if COLUMNS[index].numeric else "left"
         return Text(cell.text, style=cell.style, justify=justify, no_wrap=True, end="")
+
+    def _render_cell(  # noqa: PLR0917 - DataTable's signature
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """Render a cell, reusing the last rendering while the cell's value object is the same.
+
+        DataTable keys its own cell cache on a counter bumped by every change to the table,
+        so each refresh would re-render every visible cell. Here the key is the value object
+        itself (a new one replaces every changed cell), so a refresh renders what changed.
+        """
+        if column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        if row_index < 0:
+            value: object = self.ordered_columns[column_index].label
+        else:
+            value = self.get_cell_at(Coordinate(row_index, column_index))
+        key = (
+            id(value),
+            row_index,
+            column_index,
+            base_style,
+            width,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._pseudo_class_state,
+        )
+        cached = self._rendered_cells.get(key)
+        if cached is None or cached[0] is not value:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            cached = (value, lines)
+            self._rendered_cells[key] = cached
+        return cached[1]

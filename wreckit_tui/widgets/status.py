@@ -45,8 +45,14 @@ def status_text(status: Status) -> Text:
 
 
 class StatusBar(Static):
-    """The dashboard's header."""
+    """The dashboard's header; redrawn only when what it says changes."""
+
+    _shown: Status | None = None
 
     def show(self, status: Status) -> None:
+        if status == self._shown:
+            return
+        resized = self._shown is None or (self._shown.error is None) != (status.error is None)
+        self._shown = status
         self.set_class(status.error is not None, "-stale")
-        self.update(status_text(status))
+        self.update(status_text(status), layout=resized or status.error is not None)
