@@ -286,7 +286,7 @@ async def test_command_palette_offers_the_dashboard_actions(fake_wisp):
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         titles = {command.title for command in app.get_system_commands(app.screen)}
-        expected = {"Refresh", "Filter", "Sort", "Reverse sort", "Launch", "Kill", "Help", "Quit"}
+        expected = {"Refresh", "Filter", "Sort", "Reverse sort", "Launch", "Kill", "Attach", "Help"}
         assert expected <= titles
 
 
@@ -300,6 +300,7 @@ async def test_help_lists_every_binding(fake_wisp):
         for key, words in [
             ("n", "launch a new sprite"),
             ("d", "kill the marked sprites, or the selected one"),
+            ("a", "attach to the selected sprite"),
             ("space", "mark or unmark the selected sprite"),
             ("/", "filter by name"),
             ("s", "sort by the next column"),
@@ -343,3 +344,19 @@ async def test_quitting_during_a_poll_leaves_no_process(fake_wisp):
         await pilot.press("q")
     await asyncio.sleep(0)
     assert fake_wisp.alive_pids() == []
+
+
+@pytest.mark.parametrize("key", ["a", "enter"])
+async def test_attach_without_a_real_terminal_says_so_and_polls_again(fake_wisp, key):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await started(pilot)
+        polls = len(fake_wisp.call_times("list"))
+        await pilot.press(key)
+        await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) > polls)
+        messages = [str(n.message) for n in app._notifications]
+        assert any("attach needs a real terminal" in m and "attach alpha" in m for m in messages)
+        assert not any(call[0] == "attach" for call in fake_wisp.calls())
+        await pilot.press("down")  # still alive and responsive
+        assert app.dashboard.table.selected_key == "bravo"

@@ -9,12 +9,13 @@ from functools import partial
 from pathlib import Path
 
 from rich.text import Text
-from textual.app import App, SystemCommand
+from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from wreckit_tui.adapter import Wisp
+from wreckit_tui.attach import AttachOutcome, attach
 from wreckit_tui.config import Config
 from wreckit_tui.errors import SpriteNotFound, WispError, WreckitError
 from wreckit_tui.fleet_view import FleetState, FleetView, Host, view_of
@@ -135,10 +136,12 @@ class WreckitApp(App[int]):
         """Whether a poll is in flight."""
         return self._polling
 
-    def resume_polling(self) -> None:
-        """Poll now if a poll is due, else when it falls due; then every ``poll_interval``."""
+    def resume_polling(self, *, now: bool = False) -> None:
+        """Poll ``now``, or when a poll falls due; then every ``poll_interval``."""
         self._paused = False
-        if self.autopoll and self._poll_timer is None and not self._polling:
+        if now:
+            self.poll_now()
+        elif self.autopoll and self._poll_timer is None and not self._polling:
             elapsed = time.monotonic() - self._last_poll_end
             self._schedule_poll(max(self.config.poll_interval - elapsed, 0))
 
@@ -286,6 +289,45 @@ class WreckitApp(App[int]):
             self.stopping.discard(name)
         self._settle_after_poll.clear()
 
+    # -- attach ------------------------------------------------------------------------------
+
+    def action_attach(self) -> None:
+        """Hand the terminal to ``wisp attach`` for the selected sprite, then come back."""
+        name = self.dashboard.table.selected_key
+        if name is None:
+            return
+        if name not in self.state.by_name:
+            self.notify(f"{name} is not running yet", severity="warning", markup=False)
+            return
+        self.pause_polling()
+        try:
+            outcome = self._attached(name)
+        finally:
+            self.resume_polling(now=True)
+        if outcome is not None:
+            self._report_attach(outcome)
+
+    def _attached(self, name: str) -> AttachOutcome | None:
+        """Run the passthrough inside ``suspend``; None where the terminal cannot be lent."""
+        try:
+            with self.suspend():
+                return attach(self.wisp, name, detach_key=self.config.detach_key)
+        except SuspendNotSupported:
+            self.notify(
+                f"attach needs a real terminal: run `wreckit-tui attach {name}` from a shell",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
+            return None
+
+    def _report_attach(self, outcome: AttachOutcome) -> None:
+        if outcome.stop_signal is not None:
+            self.exit(128 + outcome.stop_signal)
+        elif outcome.problem:
+            details = "\n".join([*outcome.tail, outcome.problem])
+            self.notify(details, title=f"attach {outcome.name}", **ERROR_TOAST)
+
     # -- actions ---------------------------------------------------------------------------
 
     def select(self, name: str) -> None:
@@ -306,6 +348,9 @@ class WreckitApp(App[int]):
         yield SystemCommand("Reverse sort", "Reverse the sort order", dashboard.action_reverse_sort)
         yield SystemCommand("Launch", "Launch a new sprite", self.action_launch)
         yield SystemCommand("Kill", "Kill the marked sprites or the selected one", self.action_kill)
+        yield SystemCommand(
+            "Attach", "Attach this terminal to the selected sprite", self.action_attach
+        )
         yield SystemCommand("Help", "Show every key binding", self.action_help)
 
 

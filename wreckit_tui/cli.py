@@ -18,7 +18,6 @@ from typing import Any
 
 from wreckit_tui import __version__
 from wreckit_tui.adapter import Wisp
-from wreckit_tui.attach import attach, detach_byte
 from wreckit_tui.config import KEYS, Config, load_config
 from wreckit_tui.errors import (
     ConfigError,
@@ -164,7 +163,8 @@ async def _kill(wisp: Wisp, args: argparse.Namespace) -> int:
 
 def _attach(wisp: Wisp, config: Config, name: str) -> int:
     """Attach this terminal to sprite ``name``; the exit status is the child's."""
-    detach_byte(config.detach_key)
+    from wreckit_tui.attach import attach
+
     problem = name_problem(name)
     if problem:
         raise InvalidRequest(problem)

@@ -51,6 +51,17 @@ class Config(BaseModel):
             raise ValueError(problem)
         return value
 
+    @field_validator("detach_key")
+    @classmethod
+    def _check_detach_key(cls, value: str) -> str:
+        from wreckit_tui.attach import detach_byte
+
+        try:
+            detach_byte(value)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
     @field_validator("poll_interval")
     @classmethod
     def _floor_poll_interval(cls, value: float) -> float:

@@ -36,6 +36,7 @@ class DashboardScreen(Screen[None]):
     BINDINGS = [
         Binding("n", "app.launch", "Launch", tooltip="launch a new sprite (max_vms applies)"),
         Binding("d", "app.kill", "Kill", tooltip="kill the marked sprites, or the selected one"),
+        Binding("a", "app.attach", "Attach", tooltip="attach to the selected sprite (also enter)"),
         Binding("space", "toggle_mark", "Mark", tooltip="mark or unmark the selected sprite"),
         Binding("slash", "filter", "Filter", tooltip="filter by name; enter keeps it, esc clears"),
         Binding("s", "cycle_sort", "Sort", tooltip="sort by the next column"),
@@ -140,6 +141,10 @@ class DashboardScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self.show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.app.action_attach()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

@@ -84,7 +84,7 @@ class SpriteDetail(VerticalScroll):
             self.query_one("#fields", Static).update(fields_table(sprite), layout=resized)
         self.query_one("#history").display = sprite is not None
         polls = "1 poll" if len(cpu) == 1 else f"{len(cpu)} polls"
-        self.query_one("#history-title", Label).update(f"History, last {polls}")
+        self.query_one("#history-title", Label).update(f"History, last {polls}", layout=False)
         self._show_series("cpu", "CPU %", cpu, lambda value: f"{value:.0f}%")
         self._show_series("memory", "memory", memory, format_mib)
 
@@ -92,5 +92,6 @@ class SpriteDetail(VerticalScroll):
         self, key: str, title: str, points: Sequence[float], unit: Callable[[float], str]
     ) -> None:
         """A sparkline needs two points to say anything."""
-        self.query_one(f"#{key}-label", Label).update(series_label(title, points, unit))
+        label = series_label(title, points, unit)
+        self.query_one(f"#{key}-label", Label).update(label, layout=False)
         self.query_one(f"#{key}-spark", Sparkline).data = list(points) if len(points) > 1 else []

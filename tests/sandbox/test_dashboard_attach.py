@@ -1,0 +1,66 @@
+"""End to end: the real dashboard in a tmux pane, on the built-in provider, attaching and back."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.tmux_pane import Pane
+
+TOOLS = ("tmux", "bwrap", "sh", "bash", "nsenter", "setpriv", "taskset", "env")
+
+
+@pytest.fixture
+def tool_path(tmp_path: Path) -> str:
+    """A PATH with the provider's tools and no ``wisp``, so the built-in provider is used."""
+    bin_dir = tmp_path / "tools"
+    bin_dir.mkdir()
+    for tool in TOOLS:
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    assert shutil.which("wisp", path=str(bin_dir)) is None
+    return str(bin_dir)
+
+
+@pytest.fixture
+def dashboard(sandboxes, tool_path, isolated_config) -> Iterator[Pane]:
+    env = {
+        "PATH": tool_path,
+        "WRECKIT_SANDBOX_HOME": str(sandboxes.path),
+        "WRECKIT_TUI_CONFIG": str(isolated_config),
+        "TERM": "xterm-256color",
+        "PYTHONPATH": str(REPO),
+    }
+    pane = Pane([sys.executable, "-m", "wreckit_tui"], env)
+    yield pane
+    pane.close()
+
+
+def test_attach_run_a_command_detach_and_see_the_dashboard_again(sandboxes, dashboard):
+    sandboxes.start("e2e-one")
+    screen = dashboard.wait_for(lambda s: "e2e-one" in s and "running" in s)
+    assert "built-in sandbox provider" in screen
+    assert "isolation: bwrap" in screen
+
+    dashboard.send("a")
+    dashboard.wait_for(lambda s: "Attached to e2e-one — detach with Ctrl+]" in s)
+    dashboard.send("echo hello-$((6*7)) from $(hostname)", "Enter")
+    dashboard.wait_for(lambda s: "hello-42 from" in s)
+
+    dashboard.send("C-]")
+    screen = dashboard.wait_for(lambda s: "NAME" in s and "e2e-one" in s and "hello-42" not in s)
+    assert "built-in sandbox provider" in screen
+    assert "e2e-one" in [record["name"] for record in sandboxes.list()]
+
+    dashboard.send("q")
+    deadline = time.monotonic() + 10
+    while dashboard.text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert dashboard.text() == ""  # the dashboard quit and its pane is gone

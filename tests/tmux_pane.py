@@ -1,0 +1,63 @@
+"""A program in a detached tmux pane of its own: keys in, screen text out.
+
+Shared by the end-to-end tests and the benchmarks; needs tmux and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Pane:
+    """A detached tmux session of its own running one command; keys in, screen text out."""
+
+    def __init__(self, command: list[str], env: dict[str, str], size: tuple[int, int] = (120, 36)):
+        self.dir = Path(tempfile.mkdtemp(prefix="wt-e2e-"))
+        self.tmux = ["tmux", "-S", str(self.dir / "s"), "-f", "/dev/null"]
+        clean_env = {key: value for key, value in os.environ.items() if key != "TMUX"}
+        launch = ["env", *(f"{key}={value}" for key, value in env.items()), *command]
+        subprocess.run(
+            [*self.tmux, "new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), *launch],
+            check=True,
+            env=clean_env,
+            cwd=REPO,
+        )
+
+    def send(self, *keys: str) -> None:
+        subprocess.run([*self.tmux, "send-keys", *keys], check=True)
+
+    def text(self) -> str:
+        done = subprocess.run(
+            [*self.tmux, "capture-pane", "-p"], capture_output=True, text=True, check=False
+        )
+        return done.stdout
+
+    def wait_for(self, condition, timeout: float = 15.0, interval: float = 0.05) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.text()
+            if condition(screen):
+                return screen
+            time.sleep(interval)
+        raise AssertionError(f"the screen never matched; it shows:\n{self.text()}")
+
+    def pid(self) -> int:
+        """The pid of the program in the pane."""
+        done = subprocess.run(
+            [*self.tmux, "display-message", "-p", "#{pane_pid}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(done.stdout)
+
+    def close(self) -> None:
+        subprocess.run([*self.tmux, "kill-server"], check=False, capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
