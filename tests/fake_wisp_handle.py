@@ -84,9 +84,11 @@ def make_fake_wisp(directory: Path) -> FakeWisp:
     launcher = directory / "wisp"
     launcher.write_text(
         f"#!{sys.executable} -I\n"
-        "import os, runpy\n"
+        "import os, sys\n"
         f"os.environ['FAKE_WISP_HOME'] = {str(directory)!r}\n"
-        f"runpy.run_path({str(FAKE_WISP)!r}, run_name='__main__')\n"
+        f"sys.path.insert(0, {str(FAKE_WISP.parent)!r})\n"
+        "import fake_wisp\n"
+        "sys.exit(fake_wisp.main(sys.argv[1:]))\n"
     )
     launcher.chmod(0o755)
     fake = FakeWisp(directory)

@@ -55,7 +55,7 @@ class SpriteTable(DataTable):
         self.marks: set[str] = set()
         self._shown: dict[str, Row] = {}
         self._source: Sequence[Row] = ()
-        self._rendered_cells: LRUCache[tuple, tuple[object, list[list[Segment]]]] = LRUCache(4096)
+        self._rendered_cells: LRUCache[tuple, tuple[object, list[list[Segment]]]] = LRUCache(1024)
 
     def on_mount(self) -> None:
         self.add_column(" ", key="mark", width=1)

@@ -1,0 +1,404 @@
+"""What the dashboard costs: refresh work on the UI thread, key latency, idle CPU, memory, soak.
+
+Run ``python bench/dashboard_bench.py [--quick]`` from the repository root; :func:`run` returns
+the numbers. The wisp is ``tests/fake_wisp.py``, run as a real process.
+
+- ``refresh_ms_<n>_changed_<k>``: UI-thread CPU time to apply a poll of ``n`` sprites in which
+  ``k`` changed (the table diff and the header, gauge and detail updates); ``paint_ms_...``:
+  the frame that follows. ``rebuild_ms_<n>`` and ``rebuild_paint_ms_<n>``: the same for a
+  naive ``clear()`` + ``add_rows()`` of every row into a plain DataTable.
+- ``key_latency_ms_p95_hung_wisp``: a key press in a real terminal (a tmux pane) to the
+  repainted screen, while a poll hangs on wisp.
+- ``idle_cpu_percent_100_sprites`` and ``rss_mb_<n>_sprites``: the real ``wreckit-tui``
+  process in a tmux pane, polling every 2 s (wisp's own processes not counted).
+- ``attach_ms`` and ``detach_ms``: the real dashboard on the built-in provider, from ``a`` to
+  the sandbox's prompt on screen, and from the detach key to the repainted dashboard.
+- ``soak_*``: polls against a wisp that fails at random in every fault scenario.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from rich.text import Text  # noqa: E402
+from textual.app import App, ComposeResult  # noqa: E402
+from textual.widgets import DataTable  # noqa: E402
+
+from tests.fake_wisp_handle import FakeWisp, make_fake_wisp  # noqa: E402
+from tests.tmux_pane import Pane  # noqa: E402
+from wreckit_tui.adapter import Backend, Wisp  # noqa: E402
+from wreckit_tui.app import WreckitApp  # noqa: E402
+from wreckit_tui.config import Config  # noqa: E402
+from wreckit_tui.fleet_view import COLUMNS, Host, build_rows, view_of  # noqa: E402
+from wreckit_tui.models import Fleet, Sprite  # noqa: E402
+
+SIZE = (120, 40)
+HOST = Host(cores=2, memory_mib=4096)
+
+
+# -- fleets ----------------------------------------------------------------------------------
+
+
+def sprite_dicts(count: int, seed: int = 0) -> list[dict]:
+    rng = random.Random(seed)
+    return [
+        {
+            "name": f"agent-{index:05d}",
+            "id": f"spr_{index}",
+            "state": rng.choice(["running"] * 8 + ["stopped", "starting"]),
+            "cpus": rng.choice([1, 2, 4]),
+            "memory": rng.choice(["512MiB", "1GiB", "2GiB"]),
+            "cpu_percent": round(rng.uniform(0, 150), 1),
+            "memory_used": rng.randint(50, 500),
+            "uptime_seconds": rng.randint(4000, 900_000),
+            "url": f"https://agent-{index:05d}.sprites.test",
+        }
+        for index in range(count)
+    ]
+
+
+def fleet_of(count: int) -> Fleet:
+    return Fleet(sprites=tuple(Sprite(**_normalized(raw)) for raw in sprite_dicts(count)))
+
+
+def _normalized(raw: dict) -> dict:
+    sizes = {"512MiB": 512, "1GiB": 1024, "2GiB": 2048}
+    fields = {key: value for key, value in raw.items() if key not in ("memory", "memory_used")}
+    return {**fields, "memory_mib": sizes[raw["memory"]], "memory_used_mib": raw["memory_used"]}
+
+
+def with_changes(fleet: Fleet, changed: int, round_number: int) -> Fleet:
+    """``fleet`` with the CPU of ``changed`` sprites (picked anew each round) moved."""
+    sprites = list(fleet.sprites)
+    rng = random.Random(round_number)
+    for index in rng.sample(range(len(sprites)), changed):
+        cpu = (sprites[index].cpu_percent or 0) + 7 + round_number % 5
+        sprites[index] = sprites[index].model_copy(update={"cpu_percent": cpu % 200})
+    return Fleet(sprites=tuple(sprites))
+
+
+# -- refresh cost ------------------------------------------------------------------------------
+
+
+def offline_app(**settings: object) -> WreckitApp:
+    """A dashboard that never polls by itself; the benchmark hands it fleets."""
+    config = Config(**{"poll_interval": 3600, **settings})
+    wisp = Wisp(Backend(argv=("/nonexistent/wisp",), label="bench"))
+    app = WreckitApp(config, wisp, clock=lambda: 0.0, host=HOST, autopoll=False)
+    app.animation_level = "none"
+    return app
+
+
+async def _apply(app: WreckitApp, pilot, fleet: Fleet) -> tuple[float, float]:
+    """UI-thread CPU ms to apply ``fleet``, and to repaint after it.
+
+    The view (rows, index, gauges) is built first, as the poll worker builds it off the UI
+    thread; applying is the table diff and the widget updates; painting is the frame after.
+    """
+    view = view_of(fleet, HOST, app.config.max_vms, previous=app.state.view)
+    began = time.thread_time()
+    app.state.succeeded(view, 0.0)
+    app.dashboard.show_state(app.state)
+    applied = time.thread_time()
+    await pilot.pause()
+    return (applied - began) * 1000, (time.thread_time() - applied) * 1000
+
+
+async def _refresh_costs(size: int, repeat: int) -> dict[str, float]:
+    base = fleet_of(size)
+    app = offline_app()
+    results: dict[str, float] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        await _apply(app, pilot, base)
+        for changed in sorted({min(10, size), size}):
+            costs = []
+            for round_number in range(repeat):
+                costs.append(await _apply(app, pilot, with_changes(base, changed, round_number)))
+                await _apply(app, pilot, base)
+            results[f"refresh_ms_{size}_changed_{changed}"] = statistics.median(a for a, _ in costs)
+            results[f"paint_ms_{size}_changed_{changed}"] = statistics.median(p for _, p in costs)
+    rebuild, rebuild_paint = await _rebuild_cost(base, repeat)
+    results[f"rebuild_ms_{size}"] = rebuild
+    results[f"rebuild_paint_ms_{size}"] = rebuild_paint
+    return results
+
+
+class NaiveTable(App):
+    """The baseline: one DataTable refreshed by clearing it and adding every row again."""
+
+    def compose(self) -> ComposeResult:
+        table = DataTable(cursor_type="row")
+        table.add_columns(" ", *(column.label for column in COLUMNS))
+        yield table
+
+
+async def _rebuild_cost(fleet: Fleet, repeat: int) -> tuple[float, float]:
+    """Apply and paint ms of ``clear()`` + ``add_rows()``, the same rows, the same terminal."""
+    rows = [[Text(" "), *(Text(cell.text) for cell in row.cells)] for row in build_rows(fleet)]
+    app = NaiveTable()
+    costs = []
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(DataTable)
+        for _ in range(repeat + 1):
+            began = time.thread_time()
+            table.clear()
+            table.add_rows(rows)
+            applied = time.thread_time()
+            await pilot.pause()
+            costs.append(((applied - began) * 1000, (time.thread_time() - applied) * 1000))
+    costs = costs[1:]
+    return statistics.median(a for a, _ in costs), statistics.median(p for _, p in costs)
+
+
+def refresh_costs(sizes: tuple[int, ...] = (10, 100, 1000, 5000), repeat: int = 7) -> dict:
+    results: dict[str, float] = {}
+    for size in sizes:
+        results.update(asyncio.run(_refresh_costs(size, repeat)))
+    return results
+
+
+# -- the real dashboard in a terminal ------------------------------------------------------------
+
+
+@contextmanager
+def dashboard_pane(fake: FakeWisp, *settings: str) -> Iterator[Pane]:
+    """``wreckit-tui`` on ``fake`` in a tmux pane of its own (a real terminal)."""
+    flags = [arg for setting in settings for arg in ("--set", setting)]
+    command = [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake.path), *flags]
+    pane = Pane(command, {"PYTHONPATH": str(REPO), "TERM": "xterm-256color"}, size=SIZE)
+    try:
+        yield pane
+    finally:
+        pane.close()
+
+
+def _detail_name(name: str):
+    return lambda screen: f"name        {name}" in screen
+
+
+def key_latency_hung_wisp(presses: int = 100) -> dict[str, float]:
+    """Key press to repainted screen, in a real terminal, while a poll hangs on wisp."""
+    with fake_wisp() as fake:
+        fake.set_fleet(sprite_dicts(100))
+        with dashboard_pane(fake, "list_timeout=600", "poll_interval=2") as pane:
+            pane.wait_for(_detail_name("agent-00000"))
+            fake.set_scenario(list="hang-ignore-term")
+            pane.send("r")
+            pane.wait_for(lambda _: len(fake.call_times("list")) >= 2)
+            latencies = []
+            for index in range(presses):
+                key, row = ("Down", index % 10 + 1) if index % 20 < 10 else ("Up", 9 - index % 10)
+                began = time.perf_counter()
+                pane.send(key)
+                pane.wait_for(_detail_name(f"agent-{row:05d}"), interval=0.001)
+                latencies.append((time.perf_counter() - began) * 1000)
+            if len(fake.call_times("list")) != 2 or not fake.alive_pids():
+                raise RuntimeError("the poll was expected to hang during the key presses")
+    latencies.sort()
+    return {
+        "key_latency_ms_p50_hung_wisp": statistics.median(latencies),
+        "key_latency_ms_p95_hung_wisp": latencies[int(len(latencies) * 0.95) - 1],
+    }
+
+
+def idle_cpu_and_memory(seconds: float = 30.0, sizes: tuple[int, ...] = (1000, 5000)) -> dict:
+    """CPU of an idle dashboard with 100 sprites polling every 2 s; RSS with bigger fleets."""
+    results = {}
+    with fake_wisp() as fake:
+        fake.set_fleet(sprite_dicts(100))
+        with dashboard_pane(fake, "poll_interval=2") as pane:
+            pane.wait_for(_detail_name("agent-00000"))
+            process = psutil.Process(pane.pid())
+            time.sleep(3)
+            before = process.cpu_times()
+            time.sleep(seconds)
+            after = process.cpu_times()
+            used = (after.user + after.system) - (before.user + before.system)
+            results["idle_cpu_percent_100_sprites"] = used / seconds * 100
+        for count in sizes:
+            fake.set_fleet(sprite_dicts(count))
+            with dashboard_pane(fake, "poll_interval=2") as pane:
+                pane.wait_for(_detail_name("agent-00000"), timeout=60)
+                time.sleep(4.5)  # two more polls
+                results[f"rss_mb_{count}_sprites"] = (
+                    psutil.Process(pane.pid()).memory_info().rss / 1e6
+                )
+    return results
+
+
+def attach_and_detach(repeat: int = 7) -> dict[str, float]:
+    """The real dashboard on the built-in provider: ``a`` to the sandbox's prompt, and the
+    detach key to a repainted dashboard."""
+    home = tempfile.mkdtemp(prefix="wt-bench-sandbox-")
+    env = {"WRECKIT_SANDBOX_HOME": home, "PATH": _path_without_wisp(), "TERM": "xterm-256color"}
+    provider = [sys.executable, "-m", "wreckit_tui.sandbox"]
+    subprocess.run([*provider, "start", "bench-one"], env={**os.environ, **env}, check=True,
+                   capture_output=True)  # fmt: skip
+    attaches, detaches = [], []
+    pane = Pane([sys.executable, "-m", "wreckit_tui"], {**env, "PYTHONPATH": str(REPO)}, SIZE)
+    try:
+        pane.wait_for(_detail_name("bench-one"))
+        for _ in range(repeat):
+            began = time.perf_counter()
+            pane.send("a")
+            pane.wait_for(lambda s: "root@bench-one" in s, interval=0.001)
+            attaches.append((time.perf_counter() - began) * 1000)
+            began = time.perf_counter()
+            pane.send("C-]")
+            pane.wait_for(_detail_name("bench-one"), interval=0.001)
+            detaches.append((time.perf_counter() - began) * 1000)
+            time.sleep(0.3)
+    finally:
+        pane.close()
+        subprocess.run([*provider, "kill", "bench-one"], env={**os.environ, **env},
+                       check=False, capture_output=True)  # fmt: skip
+        shutil.rmtree(home, ignore_errors=True)
+    return {"attach_ms": statistics.median(attaches), "detach_ms": statistics.median(detaches)}
+
+
+def _path_without_wisp() -> str:
+    dirs = [os.path.dirname(path) for tool in ("tmux", "bwrap", "nsenter", "setpriv", "sh")
+            if (path := shutil.which(tool))]  # fmt: skip
+    return os.pathsep.join(dict.fromkeys(dirs))
+
+
+# -- headless overhead ---------------------------------------------------------------------------
+
+
+def headless_overhead(sizes: tuple[int, ...] = (10, 100, 1000, 5000), repeat: int = 9) -> dict:
+    results = {}
+    with fake_wisp() as fake:
+        for size in sizes:
+            fake.set_fleet(sprite_dicts(size))
+            headless = [sys.executable, "-m", "wreckit_tui", "--headless", "--json"]
+            results[f"headless_json_ms_{size}"] = _median_ms(
+                [*headless, "--wisp", str(fake.path)], repeat
+            )
+            results[f"wisp_list_ms_{size}"] = _median_ms([str(fake.path), "list", "--json"], repeat)
+    return results
+
+
+def _median_ms(argv: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat + 1):
+        began = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=True, cwd=REPO, stdin=subprocess.DEVNULL)
+        times.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times[1:])
+
+
+# -- soak ------------------------------------------------------------------------------------------
+
+
+def soak(polls: int = 10_000) -> dict[str, float]:
+    """Poll ``polls`` times against a wisp that misbehaves at random, in one dashboard."""
+    with fake_wisp() as fake:
+        fake.set_fleet(sprite_dicts(20))
+        fake.set_scenario(list="random", slow_seconds=0.02)
+        try:
+            result = asyncio.run(_soak(fake, polls))
+        except Exception as exc:  # a crash of the dashboard is what the soak counts
+            print(f"soak: the dashboard crashed: {exc!r}", file=sys.stderr)
+            result = {"soak_polls": 0, "soak_crashes": 1, "soak_rss_growth_mb": 0.0}
+        time.sleep(0.2)
+        result["soak_leaked_processes"] = len(fake.alive_pids())
+        fake.kill_leftovers()
+    return result
+
+
+async def _soak(fake: FakeWisp, polls: int) -> dict[str, float]:
+    app = dashboard_on(fake, list_timeout=0.1, kill_grace=0.01, max_output_bytes=256 * 1024)
+    me = psutil.Process()
+    warm_up = max(polls // 10, 1)
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: app.state.polls >= 1 and not app.polling)
+        for done in range(1, polls):
+            await _one_poll(pilot, app)
+            if done == warm_up:
+                gc.collect()
+                rss_after_warm_up = me.memory_info().rss
+            fake.forget_calls()
+        gc.collect()
+        growth = (me.memory_info().rss - rss_after_warm_up) / 1e6
+        polled = app.state.polls
+    return {"soak_polls": polled, "soak_crashes": 0, "soak_rss_growth_mb": growth}
+
+
+# -- plumbing --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def fake_wisp() -> Iterator[FakeWisp]:
+    home = Path(tempfile.mkdtemp(prefix="wt-bench-wisp-"))
+    fake = make_fake_wisp(home)
+    try:
+        yield fake
+    finally:
+        fake.kill_leftovers()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def dashboard_on(fake: FakeWisp, **settings: object) -> WreckitApp:
+    config = Config(**{"poll_interval": 3600, **settings})
+    wisp = Wisp(
+        Backend(argv=(str(fake.path),), label="bench"),
+        list_timeout=config.list_timeout,
+        kill_grace=config.kill_grace,
+        max_output_bytes=config.max_output_bytes,
+    )
+    app = WreckitApp(config, wisp, host=HOST)
+    app.animation_level = "none"
+    return app
+
+
+async def _one_poll(pilot, app: WreckitApp) -> None:
+    """Start a poll and wait until the dashboard applied it, checking every millisecond."""
+    before = app.state.polls
+    app.poll_now()
+    deadline = time.monotonic() + 60
+    while app.state.polls == before or app.polling:
+        if time.monotonic() > deadline:
+            raise TimeoutError("a poll did not finish within 60 s")
+        await asyncio.sleep(0.001)
+
+
+async def _until(pilot, condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        await pilot.pause(0.005)
+
+
+def run(quick: bool = False) -> dict[str, float]:
+    results: dict[str, float] = {}
+    results.update(refresh_costs((10, 100, 1000) if quick else (10, 100, 1000, 5000), 5))
+    results.update(key_latency_hung_wisp(60 if quick else 200))
+    results.update(headless_overhead((10, 1000) if quick else (10, 100, 1000, 5000)))
+    results.update(idle_cpu_and_memory(10 if quick else 30, (1000,) if quick else (1000, 5000)))
+    results.update(attach_and_detach(5 if quick else 15))
+    results.update(soak(1000 if quick else 10_000))
+    return results
+
+
+if __name__ == "__main__":
+    figures = run(quick="--quick" in sys.argv)
+    print(json.dumps({key: round(value, 2) for key, value in figures.items()}, indent=2))
