@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60):
 
 # -- the dashboard ------------------------------------------------------------------------------
 
+DASHBOARD_SIZE = (120, 32)
 FIXED_NOW = 1_790_000_000.0
 TEST_HOST = (2, 4096.0)
 
@@ -84,6 +86,24 @@ def make_app(fake: FakeWisp | Path, **settings: object):
     app = WreckitApp(config, wisp, clock=lambda: FIXED_NOW, host=Host(*TEST_HOST))
     app.animation_level = "none"
     return app
+
+
+@asynccontextmanager
+async def dashboard(
+    fake: FakeWisp | Path,
+    fleet: list | None = None,
+    *,
+    notifications: bool = False,
+    **settings: object,
+) -> AsyncIterator:
+    """The dashboard on ``fake`` (showing ``fleet``) after its first poll; yields the Pilot."""
+    if fleet is not None and isinstance(fake, FakeWisp):
+        fake.set_fleet(fleet)
+    app = make_app(fake, **settings)
+    async with app.run_test(size=DASHBOARD_SIZE, notifications=notifications) as pilot:
+        await wait_until(pilot, lambda: app.state.polls >= 1 and not app.polling)
+        await pilot.pause()
+        yield pilot
 
 
 async def wait_until(pilot, condition, timeout: float = 10.0) -> None:

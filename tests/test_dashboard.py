@@ -10,12 +10,10 @@ import time
 import pytest
 from textual.widgets import Sparkline
 
-from tests.conftest import make_app, poll, screen_text, wait_until
+from tests.conftest import DASHBOARD_SIZE, dashboard, make_app, poll, screen_text, wait_until
 from wreckit_tui.screens.dashboard import FilterInput
 from wreckit_tui.screens.help import HelpScreen
 from wreckit_tui.widgets.status import StatusBar
-
-SIZE = (120, 32)
 
 
 def sprite(name: str, **fields: object) -> dict:
@@ -38,17 +36,9 @@ def status_text(app) -> str:
     return str(app.dashboard.query_one(StatusBar).render())
 
 
-async def started(pilot) -> None:
-    """Wait for the first poll the dashboard starts on its own."""
-    await wait_until(pilot, lambda: pilot.app.state.polls >= 1 and not pilot.app.polling)
-    await pilot.pause()
-
-
 async def test_first_poll_fills_the_table_sorted_by_name(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         table = app.dashboard.table
         assert table.shown_keys == ["alpha", "bravo", "charlie"]
         assert cell_text(table, "charlie", "cpu").endswith("80%")
@@ -61,10 +51,10 @@ async def test_first_poll_fills_the_table_sorted_by_name(fake_wisp):
 
 
 async def test_external_text_is_drawn_literally_without_control_characters(fake_wisp):
-    fake_wisp.set_fleet([sprite("evil[/b]-[red]x", state="err\x1b[2Jor", url="vm[/x]\x07")])
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(
+        fake_wisp, [sprite("evil[/b]-[red]x", state="err\x1b[2Jor", url="vm[/x]\x07")]
+    ) as pilot:
+        app = pilot.app
         table = app.dashboard.table
         assert cell_text(table, "evil[/b]-[red]x", "name") == "evil[/b]-[red]x"
         assert cell_text(table, "evil[/b]-[red]x", "state") == "err[2Jor"
@@ -74,10 +64,8 @@ async def test_external_text_is_drawn_literally_without_control_characters(fake_
 
 
 async def test_refresh_updates_only_what_changed(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         table = app.dashboard.table
         untouched = table.get_cell("alpha", "cpu")
         fake_wisp.set_fleet([sprite("charlie", cpu_percent=20, cpus=2), FLEET[1], sprite("delta")])
@@ -94,10 +82,8 @@ async def test_refresh_updates_only_what_changed(fake_wisp):
 
 
 async def test_rows_move_on_screen_when_their_sort_value_changes(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         await pilot.press("s", "s", "s")  # by CPU %, ascending
         fake_wisp.set_fleet([sprite("charlie", cpu_percent=5, cpus=2), *FLEET[1:]])
         await poll(pilot)
@@ -107,10 +93,8 @@ async def test_rows_move_on_screen_when_their_sort_value_changes(fake_wisp):
 
 
 async def test_cursor_stays_on_its_sprite_across_refreshes_and_sorts(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         table = app.dashboard.table
         await pilot.press("down", "down")
         assert table.selected_key == "charlie"
@@ -125,10 +109,8 @@ async def test_cursor_stays_on_its_sprite_across_refreshes_and_sorts(fake_wisp):
 
 
 async def test_sort_cycles_columns_and_reverses(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         table = app.dashboard.table
         await pilot.press("s")  # state: running before stopped
         assert table.shown_keys == ["alpha", "charlie", "bravo"]
@@ -141,10 +123,8 @@ async def test_sort_cycles_columns_and_reverses(fake_wisp):
 
 
 async def test_filter_applies_on_enter_and_escape_clears_it(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         table = app.dashboard.table
         await pilot.press("slash")
         assert app.focused is app.dashboard.query_one(FilterInput)
@@ -173,10 +153,10 @@ async def test_filter_applies_on_enter_and_escape_clears_it(fake_wisp):
     ],
 )
 async def test_failed_poll_keeps_the_last_table_marked_stale(fake_wisp, scenario, message):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp, list_timeout=1, kill_grace=0.2, max_output_bytes=1 << 20)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(
+        fake_wisp, FLEET, list_timeout=1, kill_grace=0.2, max_output_bytes=1 << 20
+    ) as pilot:
+        app = pilot.app
         fake_wisp.set_scenario(list=scenario)
         await poll(pilot)
         assert app.dashboard.table.shown_keys == ["alpha", "bravo", "charlie"]
@@ -192,9 +172,8 @@ async def test_failed_poll_keeps_the_last_table_marked_stale(fake_wisp, scenario
 
 async def test_missing_wisp_shows_what_to_do_and_keeps_running(tmp_path):
     missing = tmp_path / "nowhere" / "wisp"
-    app = make_app(missing)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(missing) as pilot:
+        app = pilot.app
         text = status_text(app)
         assert "ERROR" in text
         assert "no successful poll yet" in text
@@ -205,10 +184,8 @@ async def test_missing_wisp_shows_what_to_do_and_keeps_running(tmp_path):
 
 
 async def test_keys_stay_responsive_while_wisp_hangs(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp, list_timeout=30)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET, list_timeout=30) as pilot:
+        app = pilot.app
         fake_wisp.set_scenario(list="hang-ignore-term")
         app.poll_now()
         await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) == 2)
@@ -224,7 +201,7 @@ async def test_polls_never_overlap(fake_wisp):
     fake_wisp.set_fleet(FLEET)
     fake_wisp.set_scenario(list="slow", slow_seconds=0.6)
     app = make_app(fake_wisp, poll_interval=0.5)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=DASHBOARD_SIZE) as pilot:
         await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) >= 3, timeout=15)
         app.poll_now()  # asked while a poll runs: queued, not run alongside
         await pilot.pause(0.1)
@@ -234,10 +211,8 @@ async def test_polls_never_overlap(fake_wisp):
 
 
 async def test_polling_pauses_while_a_modal_is_open(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp, poll_interval=0.5)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET, poll_interval=0.5) as pilot:
+        app = pilot.app
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: not app.polling)
         calls = len(fake_wisp.call_times("list"))
@@ -248,10 +223,10 @@ async def test_polling_pauses_while_a_modal_is_open(fake_wisp):
 
 
 async def test_detail_pane_shows_every_field_and_history(fake_wisp):
-    fake_wisp.set_fleet([sprite("alpha", pid=42, id="spr_1", address="10.0.0.2")])
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(
+        fake_wisp, [sprite("alpha", pid=42, id="spr_1", address="10.0.0.2")]
+    ) as pilot:
+        app = pilot.app
         for cpu in (30, 50):
             fake_wisp.set_fleet([sprite("alpha", cpu_percent=cpu, pid=42, id="spr_1")])
             await poll(pilot)
@@ -270,10 +245,8 @@ async def test_detail_pane_shows_every_field_and_history(fake_wisp):
 
 
 async def test_command_palette_jumps_to_a_sprite(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         await pilot.press("ctrl+p")
         await pilot.press(*"sprite charlie")
         await pilot.pause(0.5)
@@ -282,18 +255,16 @@ async def test_command_palette_jumps_to_a_sprite(fake_wisp):
 
 
 async def test_command_palette_offers_the_dashboard_actions(fake_wisp):
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp) as pilot:
+        app = pilot.app
         titles = {command.title for command in app.get_system_commands(app.screen)}
         expected = {"Refresh", "Filter", "Sort", "Reverse sort", "Launch", "Kill", "Attach", "Help"}
         assert expected <= titles
 
 
 async def test_help_lists_every_binding(fake_wisp):
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp) as pilot:
+        app = pilot.app
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
@@ -316,20 +287,16 @@ async def test_help_lists_every_binding(fake_wisp):
 
 
 async def test_clicking_a_row_selects_it(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         table = app.dashboard.table
         await pilot.click(table, offset=(5, 3))
         assert table.selected_key == "charlie"
 
 
 async def test_gauges_say_what_full_means(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp, max_vms=4)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET, max_vms=4) as pilot:
+        app = pilot.app
         text = screen_text(app)
         expected_texts = ("VMs 2/4", "100% = max_vms", "vCPUs 3/2", "100% = 2 host cores")
         for expected in (*expected_texts, "Memory 1GiB/4GiB"):
@@ -339,7 +306,7 @@ async def test_gauges_say_what_full_means(fake_wisp):
 async def test_quitting_during_a_poll_leaves_no_process(fake_wisp):
     fake_wisp.set_scenario(list="hang-ignore-term")
     app = make_app(fake_wisp, list_timeout=30)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=DASHBOARD_SIZE) as pilot:
         await wait_until(pilot, lambda: bool(fake_wisp.pids()))
         await pilot.press("q")
     await asyncio.sleep(0)
@@ -348,10 +315,8 @@ async def test_quitting_during_a_poll_leaves_no_process(fake_wisp):
 
 @pytest.mark.parametrize("key", ["a", "enter"])
 async def test_attach_without_a_real_terminal_says_so_and_polls_again(fake_wisp, key):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET, notifications=True) as pilot:
+        app = pilot.app
         polls = len(fake_wisp.call_times("list"))
         await pilot.press(key)
         await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) > polls)

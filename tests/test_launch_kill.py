@@ -8,11 +8,10 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from tests.conftest import make_app, poll, screen_text, wait_until
+from tests.conftest import dashboard, poll, screen_text, wait_until
 from wreckit_tui.screens.confirm import ConfirmKillScreen
 from wreckit_tui.screens.launch import LaunchScreen
 
-SIZE = (120, 32)
 FLEET = [
     {"name": "alpha", "state": "running", "cpus": 1, "memory": "512MiB"},
     {"name": "bravo", "state": "running", "cpus": 1, "memory": "512MiB"},
@@ -30,10 +29,6 @@ def kills(fake) -> list[list[str]]:
 
 def notifications(app) -> list[str]:
     return [str(notification.message) for notification in app._notifications]
-
-
-async def started(pilot) -> None:
-    await wait_until(pilot, lambda: pilot.app.state.polls >= 1 and not pilot.app.polling)
 
 
 async def open_form(pilot) -> LaunchScreen:
@@ -56,10 +51,10 @@ def error_of(screen: LaunchScreen, field: str) -> str:
 async def test_valid_launch_runs_start_and_shows_the_row_at_once(fake_wisp):
     fake_wisp.set_fleet(FLEET)
     fake_wisp.set_scenario(start="slow", slow_seconds=1.0)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp) as pilot:
+        app = pilot.app
         form = await open_form(pilot)
+        assert screen_text(app).count("Launch sprite") == 1
         assert form.query_one("#name", Input).value == "sprite-4"
         assert app.focused is form.query_one("#name", Input)
         assert (form.query_one("#memory", Input).value, form.query_one("#cpus", Input).value) == (
@@ -89,10 +84,8 @@ async def test_valid_launch_runs_start_and_shows_the_row_at_once(fake_wisp):
     ],
 )
 async def test_invalid_field_shows_the_problem_and_runs_nothing(fake_wisp, field, text, problem):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         form = await open_form(pilot)
         await type_into(pilot, field, text)
         assert problem in error_of(form, field)
@@ -104,9 +97,8 @@ async def test_invalid_field_shows_the_problem_and_runs_nothing(fake_wisp, field
 
 
 async def test_escape_cancels_the_form(fake_wisp):
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp) as pilot:
+        app = pilot.app
         await open_form(pilot)
         await pilot.press("escape")
         assert not isinstance(app.screen, LaunchScreen)
@@ -115,10 +107,8 @@ async def test_escape_cancels_the_form(fake_wisp):
 
 
 async def test_quota_reached_opens_no_form(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp, max_vms=2)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET, max_vms=2) as pilot:
+        app = pilot.app
         await pilot.press("n")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, LaunchScreen)
@@ -127,10 +117,8 @@ async def test_quota_reached_opens_no_form(fake_wisp):
 
 
 async def test_quota_is_checked_again_right_before_start(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp, max_vms=3)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET, max_vms=3) as pilot:
+        app = pilot.app
         await open_form(pilot)
         fake_wisp.set_fleet([*FLEET, {"name": "other", "state": "running"}])  # filled meanwhile
         await pilot.press("enter")
@@ -142,9 +130,8 @@ async def test_quota_is_checked_again_right_before_start(fake_wisp):
 async def test_failed_start_removes_the_placeholder_and_shows_wisps_reason(fake_wisp):
     fake_wisp.set_fleet(FLEET)
     fake_wisp.set_scenario(start="fail")
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp) as pilot:
+        app = pilot.app
         await open_form(pilot)
         await pilot.press("enter")
         await wait_until(pilot, lambda: starts(fake_wisp) != [])
@@ -158,10 +145,8 @@ async def test_failed_start_removes_the_placeholder_and_shows_wisps_reason(fake_
 
 
 async def test_kill_one_asks_with_the_name_and_kills_on_y(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         await pilot.press("down", "d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
         assert "Kill sprite bravo?" in screen_text(app)
@@ -174,10 +159,8 @@ async def test_kill_one_asks_with_the_name_and_kills_on_y(fake_wisp):
 
 @pytest.mark.parametrize("keys", [["n"], ["escape"]])
 async def test_kill_cancelled_runs_nothing(fake_wisp, keys):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
         await pilot.press(*keys)
@@ -187,10 +170,8 @@ async def test_kill_cancelled_runs_nothing(fake_wisp, keys):
 
 
 async def test_enter_on_yes_kills(fake_wisp):
-    fake_wisp.set_fleet(FLEET)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
         await pilot.press("enter")
@@ -200,9 +181,8 @@ async def test_enter_on_yes_kills(fake_wisp):
 async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
     fake_wisp.set_fleet(FLEET)
     fake_wisp.set_scenario(kill="slow", slow_seconds=1.0)
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp) as pilot:
+        app = pilot.app
         await pilot.press("space", "space", "space")
         assert app.dashboard.table.marks == {"alpha", "bravo", "charlie"}
         assert app.dashboard.table.get_cell("bravo", "mark").plain == "●"
@@ -229,9 +209,8 @@ async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
 async def test_sprite_that_vanished_is_reported_as_already_gone(fake_wisp):
     fake_wisp.set_fleet(FLEET)
     fake_wisp.set_scenario(kill="vanish")
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp) as pilot:
+        app = pilot.app
         await pilot.press("d", "y")
         await wait_until(pilot, lambda: any("already gone" in t for t in notifications(app)))
         assert kills(fake_wisp) == [["kill", "alpha"]]
@@ -242,9 +221,8 @@ async def test_sprite_that_vanished_is_reported_as_already_gone(fake_wisp):
 async def test_failed_kill_is_reported_and_the_row_returns(fake_wisp):
     fake_wisp.set_fleet(FLEET)
     fake_wisp.set_scenario(kill="fail")
-    app = make_app(fake_wisp)
-    async with app.run_test(size=SIZE) as pilot:
-        await started(pilot)
+    async with dashboard(fake_wisp) as pilot:
+        app = pilot.app
         await pilot.press("d", "y")
         await wait_until(pilot, lambda: any("could not kill" in t for t in notifications(app)))
         await poll(pilot)

@@ -20,18 +20,12 @@ from wreckit_tui.text import (
     format_mib_short,
     format_number,
     sanitize,
+    state_style,
 )
 
 HISTORY_LENGTH = 60
 BAR_WIDTH = 4
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
-STATE_STYLES = {
-    "running": "green",
-    "starting": "yellow",
-    "stopping": "yellow",
-    "stopped": "dim",
-    "error": "bold red",
-}
 _STATE_ORDER = {"error": 0, "starting": 1, "running": 2, "stopping": 3, "stopped": 4, "": 6}
 
 
@@ -96,7 +90,7 @@ def _name_cell(sprite: Sprite) -> Cell:
 
 def _state_cell(sprite: Sprite) -> Cell:
     state = sanitize(sprite.state or UNKNOWN)
-    return Cell(state, STATE_STYLES.get(sprite.state or "", ""))
+    return Cell(state, state_style(sprite.state))
 
 
 def _cpus_cell(sprite: Sprite) -> Cell:
@@ -279,6 +273,15 @@ class FleetView:
     delta: RowDelta | None = None
 
 
+def _row_of(sprite: Sprite, previous: FleetView, old_rows: Mapping[str, Row]) -> Row:
+    """The previous row object when the sprite did not change, else a new row."""
+    if previous.by_name.get(sprite.name) == sprite and sprite.name in old_rows:
+        return old_rows[sprite.name]
+    row = build_row(sprite)
+    old = old_rows.get(sprite.name)
+    return old if old == row else row
+
+
 class RowDelta(NamedTuple):
     """How ``rows`` differ from ``base``: keys gone, rows added, rows changed."""
 
@@ -305,14 +308,14 @@ def diff_rows(before: Mapping[str, Row], rows: Sequence[Row], base: Sequence[Row
 def view_of(fleet: Fleet, host: Host, max_vms: int, previous: FleetView | None = None) -> FleetView:
     """Everything the dashboard shows of ``fleet``; O(sprites), so run it off the UI thread.
 
-    Rows equal to ``previous`` ones are the previous objects, and ``delta`` says what changed
-    since ``previous``, so the UI can apply a poll in time proportional to what changed.
+    Rows of sprites that did not change since ``previous`` are the previous row objects, and
+    ``delta`` says what changed, so the UI applies a poll in time proportional to the change.
     """
-    rows = build_rows(fleet)
-    delta = None
-    if previous is not None:
+    if previous is None:
+        rows, delta = build_rows(fleet), None
+    else:
         old = {row.key: row for row in previous.rows}
-        rows = tuple(old[row.key] if old.get(row.key) == row else row for row in rows)
+        rows = tuple(_row_of(sprite, previous, old) for sprite in fleet.sprites)
         delta = diff_rows(old, rows, base=previous.rows)
     return FleetView(
         fleet=fleet,

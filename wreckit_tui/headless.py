@@ -6,18 +6,18 @@ import json
 from typing import IO, TYPE_CHECKING
 
 from wreckit_tui.models import Fleet, Sprite
-from wreckit_tui.text import UNKNOWN, format_duration, format_mib, format_number, sanitize
+from wreckit_tui.text import (
+    UNKNOWN,
+    format_duration,
+    format_mib,
+    format_number,
+    sanitize,
+    state_style,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-STATE_STYLES = {
-    "running": "green",
-    "starting": "yellow",
-    "stopping": "yellow",
-    "stopped": "dim",
-    "error": "bold red",
-}
 PIPE_WIDTH = 1000
 COLUMNS = ("NAME", "STATE", "CPUS", "CPU %", "MEM USED", "MEMORY", "UPTIME", "URL")
 
@@ -29,10 +29,6 @@ def fleet_json(fleet: Fleet) -> str:
 
 def sprite_json(sprite: Sprite) -> str:
     return json.dumps(sprite.public_dict(), indent=2)
-
-
-def state_style(state: str | None) -> str:
-    return STATE_STYLES.get(state or "", "")
 
 
 def table_cells(sprite: Sprite) -> tuple[str, ...]:

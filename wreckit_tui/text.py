@@ -11,6 +11,18 @@ import re
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 UNKNOWN = "—"
+STATE_STYLES = {
+    "running": "green",
+    "starting": "yellow",
+    "stopping": "yellow",
+    "stopped": "dim",
+    "error": "bold red",
+}
+
+
+def state_style(state: str | None) -> str:
+    """The Rich style a sprite state is drawn in."""
+    return STATE_STYLES.get(state or "", "")
 
 
 def sanitize(text: str) -> str:
