@@ -26,6 +26,8 @@ from wreckit_tui.sandbox.store import Home
 from wreckit_tui.sandbox.tmux import socket_path
 
 PROVIDER = [sys.executable, "-m", "wreckit_tui.sandbox"]
+SANDBOX_PYTHON = os.path.realpath(sys.executable)
+"""An interpreter the sandboxes can run: a venv under /tmp is hidden by their private /tmp."""
 
 
 class SandboxHome:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.sandbox.conftest import wait_until
+from tests.sandbox.conftest import SANDBOX_PYTHON, wait_until
 
 
 @pytest.fixture
@@ -133,7 +132,7 @@ def test_without_bubblewrap_sandboxes_run_as_plain_processes(make_home, path_wit
     record = home.record("plain")
     assert (record["state"], record["isolation"]) == ("running", "none")
     workspace = str(home.path / "plain" / "workspace")
-    done = home.exec("plain", sys.executable, "-c", "import os; print(os.getcwd())")
+    done = home.exec("plain", SANDBOX_PYTHON, "-c", "import os; print(os.getcwd())")
     assert (done.returncode, done.stdout.strip()) == (0, workspace)
     assert home.exec("plain", "/bin/sh", "-c", "exit 4").returncode == 4
     refused = home.run("start", "offline", "--no-network")

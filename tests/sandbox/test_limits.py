@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import pytest
 
-from tests.sandbox.conftest import wait_until
+from tests.sandbox.conftest import SANDBOX_PYTHON, wait_until
 
 ALLOCATE = "data = b'x' * ({mib} << 20); print('allocated', len(data) >> 20)"
 BUSY = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass"
@@ -22,10 +21,10 @@ def test_allocating_700mib_in_a_256mib_sandbox_fails_but_100mib_works(make_home,
     home = make_home(WRECKIT_SANDBOX_CGROUPS=cgroups)
     home.start("small", "--memory", "256MiB")
     assert home.record("small")["limits"] == MECHANISMS[cgroups]
-    too_much = home.exec("small", sys.executable, "-c", ALLOCATE.format(mib=700))
+    too_much = home.exec("small", SANDBOX_PYTHON, "-c", ALLOCATE.format(mib=700))
     assert too_much.returncode != 0
     assert "allocated" not in too_much.stdout
-    fits = home.exec("small", sys.executable, "-c", ALLOCATE.format(mib=100))
+    fits = home.exec("small", SANDBOX_PYTHON, "-c", ALLOCATE.format(mib=100))
     assert (fits.returncode, fits.stdout) == (0, "allocated 100\n")
 
 
@@ -34,7 +33,7 @@ def test_two_busy_processes_in_a_one_cpu_sandbox_get_one_core_at_most(make_home,
     home = make_home(WRECKIT_SANDBOX_CGROUPS=cgroups)
     home.start("busy", "--cpus", "1")
     loop = BUSY.format(seconds=4)
-    busy = [home.popen("exec", "busy", "--", sys.executable, "-c", loop) for _ in range(2)]
+    busy = [home.popen("exec", "busy", "--", SANDBOX_PYTHON, "-c", loop) for _ in range(2)]
     assert wait_until(lambda: home.record("busy")["cpu_percent"] > 0, timeout=3)
     time.sleep(1.2)
     percent = home.record("busy")["cpu_percent"]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.sandbox.conftest import wait_until
+from tests.sandbox.conftest import SANDBOX_PYTHON, wait_until
 from wreckit_tui.sandbox import metrics
 
 HOLD = "import time\ndata = b'x' * (200 << 20)\nprint('holding', flush=True)\ntime.sleep(60)\n"
@@ -19,7 +18,7 @@ BUSY = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() 
 def test_memory_used_counts_a_process_started_by_exec(sandboxes):
     sandboxes.start("holder", "--memory", "1GiB")
     before = sandboxes.record("holder")["memory_used"]
-    holder = sandboxes.popen("exec", "holder", "--", sys.executable, "-c", HOLD)
+    holder = sandboxes.popen("exec", "holder", "--", SANDBOX_PYTHON, "-c", HOLD)
     assert holder.stdout.readline() == "holding\n"
     during = sandboxes.record("holder")["memory_used"]
     sandboxes.kill("holder")
@@ -30,7 +29,7 @@ def test_memory_used_counts_a_process_started_by_exec(sandboxes):
 
 def test_cpu_percent_is_the_current_rate_not_a_lifetime_average(sandboxes):
     sandboxes.start("burst", "--cpus", "1")
-    busy = sandboxes.exec("burst", sys.executable, "-c", BUSY.format(seconds=1.5))
+    busy = sandboxes.exec("burst", SANDBOX_PYTHON, "-c", BUSY.format(seconds=1.5))
     assert busy.returncode == 0
     after_the_burst = sandboxes.record("burst")["cpu_percent"]
     time.sleep(1.1)
@@ -41,7 +40,7 @@ def test_cpu_percent_is_the_current_rate_not_a_lifetime_average(sandboxes):
 
 def test_cpu_percent_rises_while_an_exec_keeps_a_core_busy(sandboxes):
     sandboxes.start("spin")
-    spinner = sandboxes.popen("exec", "spin", "--", sys.executable, "-c", BUSY.format(seconds=3))
+    spinner = sandboxes.popen("exec", "spin", "--", SANDBOX_PYTHON, "-c", BUSY.format(seconds=3))
     assert wait_until(lambda: sandboxes.record("spin")["cpu_percent"] > 0, timeout=3)
     time.sleep(1.1)
     busy = sandboxes.record("spin")["cpu_percent"]
