@@ -1,7 +1,7 @@
 """What the dashboard costs: refresh work on the UI thread, key latency, idle CPU, memory, soak.
 
-Run ``python bench/dashboard_bench.py [--quick]`` from the repository root; :func:`run` returns
-the numbers. The wisp is ``tests/fake_wisp.py``, run as a real process.
+``bench/run.py`` runs these; each function returns its figures. The wisp is
+``tests/fake_wisp.py``, run as a real process.
 
 - ``refresh_ms_<n>_changed_<k>``: UI-thread CPU time to apply a poll of ``n`` sprites in which
   ``k`` changed (the table diff and the header, gauge and detail updates); ``paint_ms_...``:
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import os
 import random
 import shutil
@@ -42,6 +41,7 @@ from rich.text import Text  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
+from tests.dashboard_harness import make_app, wait_until  # noqa: E402
 from tests.fake_wisp_handle import FakeWisp, make_fake_wisp  # noqa: E402
 from tests.tmux_pane import Pane  # noqa: E402
 from wreckit_tui.adapter import Backend, Wisp  # noqa: E402
@@ -325,11 +325,13 @@ def soak(polls: int = 10_000) -> dict[str, float]:
 
 
 async def _soak(fake: FakeWisp, polls: int) -> dict[str, float]:
-    app = dashboard_on(fake, list_timeout=0.1, kill_grace=0.01, max_output_bytes=256 * 1024)
+    app = make_app(
+        fake, poll_interval=3600, list_timeout=0.1, kill_grace=0.01, max_output_bytes=256 * 1024
+    )
     me = psutil.Process()
     warm_up = max(polls // 10, 1)
     async with app.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: app.state.polls >= 1 and not app.polling)
+        await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
         for done in range(1, polls):
             await _one_poll(pilot, app)
             if done == warm_up:
@@ -356,49 +358,12 @@ def fake_wisp() -> Iterator[FakeWisp]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def dashboard_on(fake: FakeWisp, **settings: object) -> WreckitApp:
-    config = Config(**{"poll_interval": 3600, **settings})
-    wisp = Wisp(
-        Backend(argv=(str(fake.path),), label="bench"),
-        list_timeout=config.list_timeout,
-        kill_grace=config.kill_grace,
-        max_output_bytes=config.max_output_bytes,
-    )
-    app = WreckitApp(config, wisp, host=HOST)
-    app.animation_level = "none"
-    return app
-
-
 async def _one_poll(pilot, app: WreckitApp) -> None:
     """Start a poll and wait until the dashboard applied it, checking every millisecond."""
     before = app.state.polls
-    app.poll_now()
+    app.poller.now()
     deadline = time.monotonic() + 60
-    while app.state.polls == before or app.polling:
+    while app.state.polls == before or app.poller.running:
         if time.monotonic() > deadline:
             raise TimeoutError("a poll did not finish within 60 s")
         await asyncio.sleep(0.001)
-
-
-async def _until(pilot, condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout}s")
-        await pilot.pause(0.005)
-
-
-def run(quick: bool = False) -> dict[str, float]:
-    results: dict[str, float] = {}
-    results.update(refresh_costs((10, 100, 1000) if quick else (10, 100, 1000, 5000), 5))
-    results.update(key_latency_hung_wisp(60 if quick else 200))
-    results.update(headless_overhead((10, 1000) if quick else (10, 100, 1000, 5000)))
-    results.update(idle_cpu_and_memory(10 if quick else 30, (1000,) if quick else (1000, 5000)))
-    results.update(attach_and_detach(5 if quick else 15))
-    results.update(soak(1000 if quick else 10_000))
-    return results
-
-
-if __name__ == "__main__":
-    figures = run(quick="--quick" in sys.argv)
-    print(json.dumps({key: round(value, 2) for key, value in figures.items()}, indent=2))

@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 
+from wreckit_tui.adapter import take_controlling_terminal
+
 
 class Terminal:
     """The user's side of a new pty; ``slave`` is the terminal a program under test gets."""
@@ -101,7 +103,7 @@ class Terminal:
             stdout=self.slave,
             stderr=self.slave,
             start_new_session=True,
-            preexec_fn=_take_controlling_terminal,  # noqa: PLW1509 - only the child can take its tty
+            preexec_fn=take_controlling_terminal,  # noqa: PLW1509 - only the child can take its tty
             env=dict(env) if env is not None else None,
             cwd=cwd,
         )
@@ -111,7 +113,3 @@ class Terminal:
         self._reader.join(2)
         os.close(self.master)
         os.close(self.slave)
-
-
-def _take_controlling_terminal() -> None:
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)

@@ -6,8 +6,9 @@ run (``argv[0]``), so a test can drop a launcher next to its own state.
 
 - ``fleet.json``     the sprites ``list --json`` prints, raw (any JSON the test wants)
 - ``scenario.json``  ``{"*": "ok", "list": "hang", ...}``: the behaviour of each command
-- ``calls.jsonl``    one line per run: ``{"argv": [...], "pid": N, "t": start time}``
+- ``calls.jsonl``    one line per run: argv, pid, start time, what stdin is, own process group
 - ``pids.txt``       every pid this fake started (itself and any grandchild), one per line
+- ``sigterms.txt``   the pid of each run that received SIGTERM
 
 Scenarios: ok, wrapped, hang, hang-ignore-term, grandchild, garbage, truncated, empty, fail,
 huge, slow (``slow_seconds`` in scenario.json), badbytes, vanish (kill: the sprite disappears
@@ -57,9 +58,26 @@ def main(argv: list[str]) -> int:
 
 
 def record_call(argv: list[str]) -> None:
+    """Note the call, how it was started (stdin, process group) and any SIGTERM it gets."""
+    call = {
+        "argv": argv,
+        "pid": os.getpid(),
+        "t": time.time(),
+        "stdin": os.path.realpath("/proc/self/fd/0"),
+        "own_group": os.getpgid(0) == os.getpid(),
+    }
     with (HOME / "calls.jsonl").open("a") as calls:
-        calls.write(json.dumps({"argv": argv, "pid": os.getpid(), "t": time.time()}) + "\n")
+        calls.write(json.dumps(call) + "\n")
     record_pid(os.getpid())
+    signal.signal(signal.SIGTERM, note_sigterm)
+
+
+def note_sigterm(signum: int, _frame: object) -> None:
+    """Record a SIGTERM, then die of it as a program without a handler would."""
+    with (HOME / "sigterms.txt").open("a") as notes:
+        notes.write(f"{os.getpid()}\n")
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def record_pid(pid: int) -> None:

@@ -45,6 +45,16 @@ class FakeWisp:
             return []
         return [json.loads(line)["argv"] for line in path.read_text().splitlines()]
 
+    def call_records(self) -> list[dict]:
+        """Every call with how it was started: ``stdin`` and ``own_group`` besides ``argv``."""
+        path = self.home / "calls.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def sigterms(self) -> int:
+        """How many runs received SIGTERM."""
+        path = self.home / "sigterms.txt"
+        return len(path.read_text().split()) if path.exists() else 0
+
     def call_times(self, command: str) -> list[float]:
         """When each call of ``command`` (``list``, ``start``...) began."""
         path = self.home / "calls.jsonl"

@@ -10,7 +10,14 @@ import time
 import pytest
 from textual.widgets import Sparkline
 
-from tests.conftest import DASHBOARD_SIZE, dashboard, make_app, poll, screen_text, wait_until
+from tests.dashboard_harness import (
+    DASHBOARD_SIZE,
+    dashboard,
+    make_app,
+    poll,
+    screen_text,
+    wait_until,
+)
 from wreckit_tui.screens.dashboard import FilterInput
 from wreckit_tui.screens.help import HelpScreen
 from wreckit_tui.widgets.status import StatusBar
@@ -187,12 +194,12 @@ async def test_keys_stay_responsive_while_wisp_hangs(fake_wisp):
     async with dashboard(fake_wisp, FLEET, list_timeout=30) as pilot:
         app = pilot.app
         fake_wisp.set_scenario(list="hang-ignore-term")
-        app.poll_now()
+        app.poller.now()
         await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) == 2)
         began = time.monotonic()
         await pilot.press("s", "down", "slash", "c", "enter")
-        assert time.monotonic() - began < 1.0
-        assert app.polling
+        assert time.monotonic() - began < 3.0  # the poll may hang 30 s: keys do not wait
+        assert app.poller.running
         assert app.dashboard.table.shown_keys == ["charlie"]
     assert fake_wisp.alive_pids() == []  # quitting killed the hung poll
 
@@ -203,7 +210,7 @@ async def test_polls_never_overlap(fake_wisp):
     app = make_app(fake_wisp, poll_interval=0.5)
     async with app.run_test(size=DASHBOARD_SIZE) as pilot:
         await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) >= 3, timeout=15)
-        app.poll_now()  # asked while a poll runs: queued, not run alongside
+        app.poller.now()  # asked while a poll runs: queued, not run alongside
         await pilot.pause(0.1)
     starts = fake_wisp.call_times("list")
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
@@ -214,7 +221,7 @@ async def test_polling_pauses_while_a_modal_is_open(fake_wisp):
     async with dashboard(fake_wisp, FLEET, poll_interval=0.5) as pilot:
         app = pilot.app
         await pilot.press("question_mark")
-        await wait_until(pilot, lambda: not app.polling)
+        await wait_until(pilot, lambda: not app.poller.running)
         calls = len(fake_wisp.call_times("list"))
         await pilot.pause(1.5)
         assert len(fake_wisp.call_times("list")) == calls
@@ -277,6 +284,7 @@ async def test_help_lists_every_binding(fake_wisp):
             ("s", "sort by the next column"),
             ("S", "reverse the sort order"),
             ("r", "poll wisp now"),
+            ("e", "show the last error in full"),
             ("?", "show this list of keys"),
             ("q", "quit the dashboard"),
             ("ctrl+p", "command palette"),
@@ -325,3 +333,41 @@ async def test_attach_without_a_real_terminal_says_so_and_polls_again(fake_wisp,
         assert not any(call[0] == "attach" for call in fake_wisp.calls())
         await pilot.press("down")  # still alive and responsive
         assert app.dashboard.table.selected_key == "bravo"
+
+
+async def test_unknown_and_empty_states_sort_together_without_a_crash(fake_wisp):
+    fleet = [{"name": "a", "status": ""}, {"name": "b"}, sprite("c"), {"name": "d", "state": "x"}]
+    async with dashboard(fake_wisp, fleet) as pilot:
+        app = pilot.app
+        await pilot.press("s")
+        assert app.dashboard.table.shown_keys == ["c", "d", "a", "b"]
+        await poll(pilot)
+        assert app.dashboard.table.shown_keys == ["c", "d", "a", "b"]
+
+
+async def test_warnings_about_wisps_output_reach_the_dashboard(fake_wisp):
+    fleet = [sprite("alpha", cpus="lots")]
+    async with dashboard(fake_wisp, fleet, notifications=True) as pilot:
+        app = pilot.app
+        assert "1 warning about wisp's output" in status_text(app)
+        messages = [str(n.message) for n in app._notifications]
+        assert "wisp list: sprite 'alpha': field 'cpus' has an invalid value" in messages[0]
+        await poll(pilot)
+        assert len(app._notifications) == 1  # said once, not at every poll
+        fake_wisp.set_fleet([sprite("alpha")])
+        await poll(pilot)
+        assert "warning" not in status_text(app)
+
+
+async def test_e_shows_the_last_error_with_all_of_wisps_stderr(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        fake_wisp.set_scenario(list="fail")
+        await poll(pilot)
+        await pilot.press("e")
+        text = screen_text(app)
+        assert "Last error" in text
+        assert "failed with exit code 3" in text
+        assert "wisp: running list" in text  # the first stderr line, not only the summary
+        await pilot.press("escape")
+        assert app.screen is app.dashboard

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from tests.conftest import dashboard, poll, screen_text, wait_until
+from tests.dashboard_harness import dashboard, poll, screen_text, wait_until
 from wreckit_tui.screens.confirm import ConfirmKillScreen
 from wreckit_tui.screens.launch import LaunchScreen
 
@@ -28,6 +28,8 @@ def kills(fake) -> list[list[str]]:
 
 
 def notifications(app) -> list[str]:
+    """The text of every notification; none of them may be parsed as markup."""
+    assert all(notification.markup is False for notification in app._notifications)
     return [str(notification.message) for notification in app._notifications]
 
 
@@ -81,6 +83,8 @@ async def test_valid_launch_runs_start_and_shows_the_row_at_once(fake_wisp):
         ("name", "alpha", "a sprite named 'alpha' already exists"),
         ("memory", "512MB", "invalid memory size"),
         ("cpus", "65", "invalid cpus"),
+        ("name", "x[/]", "invalid name 'x[/]'"),
+        ("memory", "[bold]1GiB", "invalid memory size '[bold]1GiB'"),
     ],
 )
 async def test_invalid_field_shows_the_problem_and_runs_nothing(fake_wisp, field, text, problem):
@@ -201,7 +205,7 @@ async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
             ["kill", "charlie"],
         ]
         times = fake_wisp.call_times("kill")
-        assert max(times) - min(times) < 0.9  # all three ran at once, not one after another
+        assert max(times) - min(times) < 1.5  # at once; one after another takes 2 s or more
         assert "killed alpha, bravo, charlie" in notifications(app)
         assert app.dashboard.table.marks == set()
 
@@ -228,3 +232,41 @@ async def test_failed_kill_is_reported_and_the_row_returns(fake_wisp):
         await poll(pilot)
         assert app.dashboard.table.get_cell("alpha", "state").plain == "running"
         assert "sprites API unreachable" in next(t for t in notifications(app) if "could not" in t)
+
+
+async def test_a_sprite_named_with_markup_is_offered_as_taken_without_breaking_the_form(fake_wisp):
+    async with dashboard(fake_wisp, [*FLEET, {"name": "evil[/b]-[red]x"}]) as pilot:
+        app = pilot.app
+        form = await open_form(pilot)
+        await type_into(pilot, "name", "evil[/b]-[red]x")
+        assert "a sprite named 'evil[/b]-[red]x' already exists" in error_of(form, "name")
+        assert "evil[/b]-[red]x" in screen_text(app)
+
+
+async def test_a_poll_asked_for_while_a_dialog_is_open_waits_for_it_to_close(fake_wisp):
+    fake_wisp.set_scenario(start="slow", slow_seconds=0.5)
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        await open_form(pilot)
+        await pilot.press("enter")  # the start runs in the background...
+        await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen))
+        await pilot.press("question_mark")  # ...and ends while the help screen is open
+        await wait_until(pilot, lambda: "launched sprite-4" in notifications(app))
+        lists = len(fake_wisp.call_times("list"))
+        await pilot.pause(0.5)
+        assert len(fake_wisp.call_times("list")) == lists
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "sprite-4" in app.state.by_name)
+
+
+async def test_a_sprite_still_starting_is_not_killed(fake_wisp):
+    fake_wisp.set_scenario(start="slow", slow_seconds=1.0)
+    async with dashboard(fake_wisp, []) as pilot:
+        app = pilot.app
+        await open_form(pilot)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.dashboard.table.selected_key == "sprite-1")
+        await pilot.press("d")
+        assert not isinstance(app.screen, ConfirmKillScreen)
+        assert "still starting: sprite-1" in notifications(app)
+        assert kills(fake_wisp) == []

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wreckit_tui.contract import size_to_mib
 from wreckit_tui.errors import InvalidRequest, WispBadOutput
-from wreckit_tui.models import PUBLIC_KEYS, parse_fleet, size_to_mib, validate_request
+from wreckit_tui.models import PUBLIC_KEYS, parse_fleet, validate_request
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from tests.conftest import make_app, poll, wait_until
+from tests.dashboard_harness import make_app, poll, wait_until
 
 SIZE = (120, 32)
 MIXED_FLEET = [
@@ -44,7 +44,7 @@ MIXED_FLEET = [
 async def settled(pilot) -> None:
     """First poll applied and the backend version known."""
     app = pilot.app
-    await wait_until(pilot, lambda: app.state.polls >= 1 and not app.polling)
+    await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
     await wait_until(pilot, lambda: app.backend_version is not None)
     await pilot.pause()
 

@@ -23,9 +23,9 @@ import sys
 import termios
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wreckit_tui.contract import NESTING_VARIABLES, require_name
 from wreckit_tui.errors import (
     InvalidRequest,
     SpriteNotFound,
@@ -35,13 +35,7 @@ from wreckit_tui.errors import (
     WispNotFound,
     WispTimeout,
 )
-from wreckit_tui.models import (
-    Fleet,
-    name_problem,
-    parse_fleet,
-    quota_problem,
-    validate_request,
-)
+from wreckit_tui.models import Fleet, parse_fleet, quota_problem, validate_request
 
 if TYPE_CHECKING:
     from wreckit_tui.config import Config
@@ -49,7 +43,6 @@ if TYPE_CHECKING:
 DRAIN_SECONDS = 0.5
 """How long pipes may stay open after wisp exited before the group is killed (a grandchild)."""
 STDERR_KEEP = 64 * 1024
-ATTACH_ENV_DROP = ("TMUX", "TMUX_PANE")
 """Variables removed from the environment of ``wisp attach``: tmux refuses to nest while set."""
 _VERSION_RE = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?)")
 
@@ -60,11 +53,6 @@ class Backend:
 
     argv: tuple[str, ...]
     label: str
-    builtin: bool = False
-
-    @property
-    def path(self) -> str:
-        return self.argv[0] if not self.builtin else "built-in"
 
 
 def resolve_backend(wisp_path: str | None) -> Backend:
@@ -82,17 +70,9 @@ def resolve_backend(wisp_path: str | None) -> Backend:
 
 def builtin_backend() -> Backend:
     """The built-in local provider, run with this interpreter so no PATH is needed."""
-    if not _builtin_available():
-        return Backend(argv=("wisp",), label="wisp (not found on PATH)")
     return Backend(
-        argv=(sys.executable, "-m", "wreckit_tui.sandbox"),
-        label="built-in sandbox provider",
-        builtin=True,
+        argv=(sys.executable, "-m", "wreckit_tui.sandbox"), label="built-in sandbox provider"
     )
-
-
-def _builtin_available() -> bool:
-    return (Path(__file__).parent / "sandbox" / "__main__.py").exists()
 
 
 @dataclass
@@ -169,7 +149,7 @@ class Wisp:
 
     async def kill(self, name: str) -> None:
         """Kill a sprite; one that is not in the fleet is :class:`SpriteNotFound`."""
-        _require_valid_name(name)
+        require_name(name)
         try:
             await self._call(["kill", name], self.timeout)
         except WispFailed:
@@ -179,7 +159,7 @@ class Wisp:
 
     def attach_argv(self, name: str) -> list[str]:
         """The argv of ``wisp attach NAME``, to be run on a terminal by the caller."""
-        _require_valid_name(name)
+        require_name(name)
         return [*self.backend.argv, "attach", name]
 
     def spawn_attach(self, name: str, size: tuple[int, int] | None = None) -> PtyChild:
@@ -201,8 +181,8 @@ class Wisp:
                 stdout=slave_fd,
                 stderr=slave_fd,
                 start_new_session=True,
-                preexec_fn=_take_controlling_terminal,
-                env={k: v for k, v in os.environ.items() if k not in ATTACH_ENV_DROP},
+                preexec_fn=take_controlling_terminal,
+                env={k: v for k, v in os.environ.items() if k not in NESTING_VARIABLES},
             )
         except BaseException:
             os.close(master_fd)
@@ -240,12 +220,6 @@ class Wisp:
         return done
 
 
-def _require_valid_name(name: str) -> None:
-    problem = name_problem(name)
-    if problem:
-        raise InvalidRequest(problem)
-
-
 # -- running one process ----------------------------------------------------------------------
 
 
@@ -280,7 +254,7 @@ def _launch(argv: list[str], **popen: Any) -> subprocess.Popen:
         raise WispNotFound(argv[0], f"cannot be run ({exc.strerror})") from None
 
 
-def _take_controlling_terminal() -> None:
+def take_controlling_terminal() -> None:
     """In the child, after ``setsid``: make its stdin (the pty) the controlling terminal."""
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
@@ -310,8 +284,9 @@ class _ProcessWatch:
             async with asyncio.timeout_at(deadline):
                 await self.settled.wait()
         except TimeoutError:
-            await self._terminate(grace)
-            raise WispTimeout(label, timeout) from None
+            if not self.settled.is_set():  # an event loop held up (by an attach) may see both
+                await self._terminate(grace)
+                raise WispTimeout(label, timeout) from None
         if not self.overflow:
             drain = min(DRAIN_SECONDS, max(deadline - self.loop.time(), 0.05))
             with contextlib.suppress(TimeoutError):
@@ -334,8 +309,7 @@ class _ProcessWatch:
         """Kill what is left of the group unless it ended cleanly; reap; release every fd."""
         if not (self.exited.is_set() and self.pipes_closed.is_set() and not self.overflow):
             self._signal_group(signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=2)
+        _reap(self.loop, self.proc)
         for fd in list(self._open):
             self._close_pipe(fd)
         self._stop_exit_watch()
@@ -382,6 +356,23 @@ class _ProcessWatch:
             self.loop.remove_reader(fd)
         if not self._open:
             self.pipes_closed.set()
+
+
+REAP_WAIT = 0.1
+"""How long the event loop may wait for a killed child to die before reaping it later."""
+
+
+def _reap(loop: asyncio.AbstractEventLoop, proc: subprocess.Popen) -> None:
+    """Collect the exit status of a killed child; one stuck in the kernel is reaped later."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=REAP_WAIT)
+    if proc.returncode is None:
+        _reap_later(loop, proc, tries=500)
+
+
+def _reap_later(loop: asyncio.AbstractEventLoop, proc: subprocess.Popen, tries: int) -> None:
+    if proc.poll() is None and tries:
+        loop.call_later(0.02, _reap_later, loop, proc, tries - 1)
 
 
 def _watch_exit(

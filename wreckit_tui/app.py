@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -17,16 +18,20 @@ from textual.screen import Screen
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.attach import AttachOutcome, attach
 from wreckit_tui.config import Config
+from wreckit_tui.contract import size_to_mib
 from wreckit_tui.errors import SpriteNotFound, WispError, WreckitError
 from wreckit_tui.fleet_view import FleetState, FleetView, Host, view_of
-from wreckit_tui.models import Fleet, Sprite, quota_problem, size_to_mib
+from wreckit_tui.models import Fleet, Sprite, quota_problem
+from wreckit_tui.poller import Poller
 from wreckit_tui.screens.confirm import ConfirmKillScreen
 from wreckit_tui.screens.dashboard import DashboardScreen
+from wreckit_tui.screens.error import ErrorScreen
 from wreckit_tui.screens.help import HelpScreen
 from wreckit_tui.screens.launch import LaunchRequest, LaunchScreen
-from wreckit_tui.text import sanitize
+from wreckit_tui.text import sanitize, sanitize_lines
 
-ERROR_TOAST = {"severity": "error", "timeout": 15, "markup": False}
+ERROR_TOAST = {"severity": "error", "timeout": 15}
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def describe(error: BaseException) -> str:
@@ -60,7 +65,8 @@ class SpriteCommands(Provider):
             score = matcher.match(f"sprite {name}")
             if score > 0:
                 display = Text(f"Sprite {sanitize(name)}")
-                yield Hit(score, display, partial(self.app.select, name), text=f"sprite {name}")
+                text = f"sprite {sanitize(name)}"
+                yield Hit(score, display, partial(self.app.select, name), text=text)
 
 
 class WreckitApp(App[int]):
@@ -88,17 +94,14 @@ class WreckitApp(App[int]):
         self.wisp = wisp
         self.clock = clock
         self.host = host or Host.detect()
-        self.autopoll = autopoll
         self.state = FleetState(view=view_of(Fleet(), self.host, config.max_vms))
         self.backend_version: str | None = None
-        self._poll_timer = None
-        self._polling = False
-        self._poll_again = False
-        self._paused = True
-        self._last_poll_end = 0.0
+        self.poller = Poller(self, self._poll, config.poll_interval, automatic=autopoll)
         self.starting: dict[str, Sprite] = {}
         self.stopping: set[str] = set()
-        self._settle_after_poll: set[str] = set()
+        self.last_error: WreckitError | None = None
+        self._settle: dict[str, int] = {}
+        """Names whose start or kill ended, with the polls started by then."""
 
     def get_default_screen(self) -> Screen:
         return DashboardScreen()
@@ -108,12 +111,29 @@ class WreckitApp(App[int]):
         return self.screen_stack[0]
 
     def on_mount(self) -> None:
+        self._exit_on_signals()
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         else:
-            theme = sanitize(self.config.theme)
-            self.notify(f"unknown theme {theme!r}", severity="warning", markup=False)
+            self.say(f"unknown theme {self.config.theme!r}", severity="warning")
         self.run_worker(self._fetch_version(), group="version", exit_on_error=False)
+
+    def say(self, message: str, **options: object) -> None:
+        """A notification; its text (often from wisp) is shown literally, line by line."""
+        self.notify(sanitize_lines(message), markup=False, **options)
+
+    def _exit_on_signals(self) -> None:
+        """SIGTERM or SIGHUP end the app like q does, so the terminal is always restored."""
+        if self.is_headless:
+            return
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, partial(self.exit, return_code=128 + signum))
+
+    def on_unmount(self) -> None:
+        if not self.is_headless:
+            for signum in STOP_SIGNALS:
+                asyncio.get_running_loop().remove_signal_handler(signum)
 
     def backend_description(self) -> str:
         """``wisp /usr/bin/wisp 0.3.1``, ``built-in sandbox provider 0.1.0 (isolation: bwrap)``."""
@@ -131,80 +151,35 @@ class WreckitApp(App[int]):
 
     # -- polling ---------------------------------------------------------------------------
 
-    @property
-    def polling(self) -> bool:
-        """Whether a poll is in flight."""
-        return self._polling
-
-    def resume_polling(self, *, now: bool = False) -> None:
-        """Poll ``now``, or when a poll falls due; then every ``poll_interval``."""
-        self._paused = False
-        if now:
-            self.poll_now()
-        elif self.autopoll and self._poll_timer is None and not self._polling:
-            elapsed = time.monotonic() - self._last_poll_end
-            self._schedule_poll(max(self.config.poll_interval - elapsed, 0))
-
-    def pause_polling(self) -> None:
-        """No new poll starts until ``resume_polling``; one in flight finishes."""
-        self._paused = True
-        self._cancel_timer()
-
-    def poll_now(self) -> None:
-        """Start a poll at once, or right after the one that is running."""
-        if self._polling:
-            self._poll_again = True
-            return
-        self._cancel_timer()
-        self._start_poll()
-
-    def _schedule_poll(self, delay: float) -> None:
-        self._cancel_timer()
-        if delay <= 0:
-            self._start_poll()
-        else:
-            self._poll_timer = self.set_timer(delay, self._start_poll)
-
-    def _cancel_timer(self) -> None:
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
-            self._poll_timer = None
-
-    def _start_poll(self) -> None:
-        self._poll_timer = None
-        if self._polling:
-            return
-        self._polling = True
-        self.run_worker(self._poll(), group="poll", exit_on_error=False)
-
     async def _poll(self) -> None:
+        """One poll: list, build the view off the UI thread, apply it to the screen."""
+        number = self.poller.started
         try:
             fleet = await self.wisp.list()
             view = await asyncio.to_thread(self._prepare, fleet)
         except WispError as exc:
+            self.last_error = exc
             self.state.failed(exc.message)
         except Exception as exc:  # the dashboard outlives any bug in a poll
             self.state.failed(describe(exc))
         else:
+            self._report_new_warnings(fleet.warnings)
             self.state.succeeded(view, self.clock())
-            self._settle_pending()
-        finally:
-            self._polling = False
-            self._last_poll_end = time.monotonic()
+            self._settle_pending(number)
         self.dashboard.show_state(self.state)
-        self._after_poll()
+
+    def _report_new_warnings(self, warnings: tuple[str, ...]) -> None:
+        """Say once what a poll's output got wrong (the header keeps the count)."""
+        new = [warning for warning in warnings if warning not in self.state.fleet.warnings]
+        if new:
+            more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
+            text = f"wisp list: {new[0]}{more}"
+            self.say(text, title="warning", severity="warning", timeout=8)
 
     def _prepare(self, fleet: Fleet) -> FleetView:
         """Off the UI thread: record the history and build everything the screen shows."""
         self.state.history.record(fleet)
         return view_of(fleet, self.host, self.config.max_vms, previous=self.state.view)
-
-    def _after_poll(self) -> None:
-        if self._poll_again:
-            self._poll_again = False
-            self._start_poll()
-        elif not self._paused and self.autopoll:
-            self._schedule_poll(self.config.poll_interval)
 
     # -- launch and kill --------------------------------------------------------------------
 
@@ -217,7 +192,7 @@ class WreckitApp(App[int]):
         """Open the launch form, unless the quota is reached."""
         problem = quota_problem(self.in_use(), self.config.max_vms)
         if problem:
-            self.notify(problem, severity="warning", timeout=8)
+            self.say(problem, severity="warning", timeout=8)
             return
         taken = self.state.by_name.keys() | self.starting.keys()
         form = LaunchScreen(taken, self.config.default_memory, self.config.default_cpus)
@@ -240,17 +215,22 @@ class WreckitApp(App[int]):
         try:
             await self.wisp.start(name, request.memory, request.cpus, max_vms=self.config.max_vms)
         except WreckitError as exc:
+            self.last_error = exc
             self.starting.pop(name, None)
-            self.notify(f"could not launch {name}: {exc.message}", **ERROR_TOAST)
+            self.say(f"could not launch {name}: {exc.message}", **ERROR_TOAST)
             self.dashboard.show_state(self.state)
         else:
-            self._settle_after_poll.add(name)
-            self.notify(f"launched {name}", timeout=4)
-        self.poll_now()
+            self._settle[name] = self.poller.started
+            self.say(f"launched {name}", timeout=4)
+        self.poller.now()
 
     def action_kill(self) -> None:
         """Ask, then kill the marked sprites, or the one under the cursor."""
         names = self.dashboard.kill_targets()
+        starting = [name for name in names if name not in self.state.by_name]
+        if starting:
+            self.say(f"still starting: {', '.join(starting)}", severity="warning")
+        names = [name for name in names if name in self.state.by_name]
         if names:
             self.push_screen(ConfirmKillScreen(names), callback=partial(self._kill, names))
 
@@ -271,23 +251,26 @@ class WreckitApp(App[int]):
             elif isinstance(result, SpriteNotFound):
                 gone.append(name)
             else:
+                self.last_error = result if isinstance(result, WreckitError) else self.last_error
                 self.stopping.discard(name)
-                self.notify(f"could not kill {name}: {describe(result)}", **ERROR_TOAST)
+                self.say(f"could not kill {name}: {describe(result)}", **ERROR_TOAST)
         if done:
-            self.notify(f"killed {', '.join(done)}", timeout=4, markup=False)
+            self.say(f"killed {', '.join(done)}", timeout=4)
         if gone:
-            self.notify(f"already gone: {', '.join(gone)}", severity="warning", markup=False)
-        self._settle_after_poll.update(done + gone)
+            self.say(f"already gone: {', '.join(gone)}", severity="warning")
+        self._settle.update(dict.fromkeys(done + gone, self.poller.started))
         self.dashboard.unmark(names)
         self.dashboard.show_state(self.state)
-        self.poll_now()
+        self.poller.now()
 
-    def _settle_pending(self) -> None:
-        """Drop the placeholders of finished starts and kills once a poll shows the truth."""
-        for name in self._settle_after_poll:
-            self.starting.pop(name, None)
-            self.stopping.discard(name)
-        self._settle_after_poll.clear()
+    def _settle_pending(self, poll: int) -> None:
+        """Drop the placeholders of starts and kills that ended before poll number ``poll``
+        began: that poll shows their outcome."""
+        for name, polls_by_then in list(self._settle.items()):
+            if polls_by_then < poll:
+                self.starting.pop(name, None)
+                self.stopping.discard(name)
+                del self._settle[name]
 
     # -- attach ------------------------------------------------------------------------------
 
@@ -297,13 +280,13 @@ class WreckitApp(App[int]):
         if name is None:
             return
         if name not in self.state.by_name:
-            self.notify(f"{name} is not running yet", severity="warning", markup=False)
+            self.say(f"{name} is not running yet", severity="warning")
             return
-        self.pause_polling()
+        self.poller.pause()
         try:
             outcome = self._attached(name)
         finally:
-            self.resume_polling(now=True)
+            self.poller.resume(now=True)
         if outcome is not None:
             self._report_attach(outcome)
 
@@ -313,22 +296,29 @@ class WreckitApp(App[int]):
             with self.suspend():
                 return attach(self.wisp, name, detach_key=self.config.detach_key)
         except SuspendNotSupported:
-            self.notify(
+            self.say(
                 f"attach needs a real terminal: run `wreckit-tui attach {name}` from a shell",
                 severity="warning",
                 timeout=8,
-                markup=False,
             )
             return None
 
     def _report_attach(self, outcome: AttachOutcome) -> None:
         if outcome.stop_signal is not None:
-            self.exit(128 + outcome.stop_signal)
+            self.exit(return_code=128 + outcome.stop_signal)
         elif outcome.problem:
             details = "\n".join([*outcome.tail, outcome.problem])
-            self.notify(details, title=f"attach {outcome.name}", **ERROR_TOAST)
+            self.say(details, title=f"attach {outcome.name}", **ERROR_TOAST)
 
     # -- actions ---------------------------------------------------------------------------
+
+    def action_last_error(self) -> None:
+        """The last error of wisp in full, stderr included."""
+        error = self.last_error
+        if error is None:
+            self.say("no error from wisp so far", timeout=3)
+        else:
+            self.push_screen(ErrorScreen(error.message, getattr(error, "stderr", "")))
 
     def select(self, name: str) -> None:
         self.dashboard.select(name)
@@ -342,7 +332,7 @@ class WreckitApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         dashboard = self.dashboard
-        yield SystemCommand("Refresh", "Poll wisp now", self.poll_now)
+        yield SystemCommand("Refresh", "Poll wisp now", self.poller.now)
         yield SystemCommand("Filter", "Filter sprites by name", dashboard.action_filter)
         yield SystemCommand("Sort", "Sort by the next column", dashboard.action_cycle_sort)
         yield SystemCommand("Reverse sort", "Reverse the sort order", dashboard.action_reverse_sort)
@@ -351,6 +341,7 @@ class WreckitApp(App[int]):
         yield SystemCommand(
             "Attach", "Attach this terminal to the selected sprite", self.action_attach
         )
+        yield SystemCommand("Last error", "Show the last error in full", self.action_last_error)
         yield SystemCommand("Help", "Show every key binding", self.action_help)
 
 

@@ -16,13 +16,13 @@ suspend must not see one) and reports through :class:`AttachOutcome` once resume
         with app.suspend():
             outcome = attach(wisp, name, detach_key=config.detach_key)
     except SuspendNotSupported:
-        app.notify("attach needs a real terminal: run wreckit-tui attach NAME")
+        ...  # say that attaching needs a real terminal (wreckit-tui attach NAME)
     else:
-        refresh_now()
         if outcome.stop_signal is not None:
-            app.exit()
+            app.exit(128 + outcome.stop_signal)
         elif outcome.problem:
-            app.notify(outcome.problem, severity="error")  # outcome.tail holds the last lines
+            ...  # show outcome.tail and outcome.problem as an error, never as markup
+    # then resume polling, and poll at once
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wreckit_tui.contract import require_name
 from wreckit_tui.errors import ConfigError, WreckitError
 from wreckit_tui.text import sanitize
 
@@ -260,7 +261,7 @@ class _Session:
                 "attach needs a terminal, but standard input is not a tty; run it from an "
                 "interactive shell, not from a pipe, a script or a job without a terminal"
             )
-        wisp.attach_argv(name)  # a bad name is refused before the terminal is touched
+        require_name(name)  # refused before the terminal is touched
         self.wisp = wisp
         self.name = name
         self.detach = detach

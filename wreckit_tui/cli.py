@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -19,15 +20,15 @@ from typing import Any
 from wreckit_tui import __version__
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.config import KEYS, Config, load_config
+from wreckit_tui.contract import require_name
 from wreckit_tui.errors import (
     ConfigError,
-    InvalidRequest,
     SpriteNotFound,
     WispError,
     WreckitError,
 )
 from wreckit_tui.headless import caption_for, fleet_json, print_table, sprite_json
-from wreckit_tui.models import name_problem
+from wreckit_tui.models import Sprite
 from wreckit_tui.text import sanitize
 
 PROG = "wreckit-tui"
@@ -85,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wreckit-tui`` script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.json and args.command is None and not args.headless:
+        parser.error("--json needs --headless (or the list command)")
     try:
         config = load_config(getattr(args, "config", None), _flag_overrides(args))
         return _dispatch(args, config)
@@ -94,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -149,7 +156,7 @@ async def _start(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
     if args.json:
         fleet = await wisp.list()
         sprite = fleet.get(args.name)
-        print(sprite_json(sprite) if sprite else json.dumps({"name": args.name}))
+        print(sprite_json(sprite or Sprite(name=args.name)))
     else:
         print(f"started {args.name} ({memory}, {cpus} vCPU)")
     return 0
@@ -165,9 +172,7 @@ def _attach(wisp: Wisp, config: Config, name: str) -> int:
     """Attach this terminal to sprite ``name``; the exit status is the child's."""
     from wreckit_tui.attach import attach
 
-    problem = name_problem(name)
-    if problem:
-        raise InvalidRequest(problem)
+    require_name(name)
     if name not in asyncio.run(wisp.list()).names():
         raise SpriteNotFound(name)
     outcome = attach(wisp, name, detach_key=config.detach_key)

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, size_problem
 from wreckit_tui.errors import ConfigError
-from wreckit_tui.models import MAX_CPUS, size_problem
 
 APP_NAME = "wreckit-tui"
 ENV_PREFIX = "WRECKIT_TUI_"
@@ -33,8 +33,8 @@ class Config(BaseModel):
         None, description="wisp program; unset: `wisp` on PATH, else the built-in provider"
     )
     max_vms: int = Field(5, ge=1, description="quota of sprites that are not stopped")
-    default_memory: str = Field("512MiB", description="memory of a new sprite (SIZE)")
-    default_cpus: int = Field(1, ge=1, le=MAX_CPUS, description="vCPUs of a new sprite")
+    default_memory: str = Field(DEFAULT_MEMORY, description="memory of a new sprite (SIZE)")
+    default_cpus: int = Field(DEFAULT_CPUS, ge=1, le=MAX_CPUS, description="vCPUs of a new sprite")
     timeout: float = Field(300, gt=0, description="seconds allowed for start and kill")
     list_timeout: float = Field(10, gt=0, description="seconds allowed for list and --version")
     kill_grace: float = Field(5, ge=0, description="seconds between SIGTERM and SIGKILL")

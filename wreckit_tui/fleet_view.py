@@ -84,6 +84,11 @@ def _nulls_last(value: float | str | None) -> tuple[bool, float | str]:
     return (value is None, value if value is not None else 0)
 
 
+def _state_sort_key(state: str | None) -> tuple[int, str]:
+    """Errors first, then starting, running, stopping, stopped, other states, unknown."""
+    return (_STATE_ORDER.get(state or "", 5), state or "")
+
+
 def _name_cell(sprite: Sprite) -> Cell:
     return Cell(sanitize(sprite.name), "bold")
 
@@ -122,7 +127,7 @@ def _url_cell(sprite: Sprite) -> Cell:
 
 COLUMNS: tuple[Column, ...] = (
     Column("name", "NAME", _name_cell, lambda s: s.name),
-    Column("state", "STATE", _state_cell, lambda s: (_STATE_ORDER.get(s.state or "", 5), s.state)),
+    Column("state", "STATE", _state_cell, lambda s: _state_sort_key(s.state)),
     Column("cpus", "CPUS", _cpus_cell, lambda s: _nulls_last(s.cpus), numeric=True),
     Column("cpu", "CPU %", _cpu_cell, lambda s: _nulls_last(s.cpu_percent), numeric=True),
     Column("memory", "MEMORY", _memory_cell, lambda s: _nulls_last(s.memory_used_mib)),

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from wreckit_tui.contract import SIZE_RE, cpus_problem, name_problem, size_problem, size_to_mib
 from wreckit_tui.errors import InvalidRequest, WispBadOutput
 from wreckit_tui.text import sanitize
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-SIZE_RE = re.compile(r"^([0-9]{1,9})(MiB|GiB)$")
-MAX_CPUS = 64
 PUBLIC_KEYS = (
     "name",
     "id",
@@ -38,46 +35,12 @@ _LIMIT = 1e15  # beyond any real count of MiB, cores or seconds; keeps arithmeti
 
 Count = Annotated[int, Field(ge=0, le=_LIMIT)]
 Real = Annotated[float, Field(ge=0, le=_LIMIT, allow_inf_nan=False)]
-Number = Count | Real
-Num = int | float
-SizeText = Annotated[str, Field(pattern=SIZE_RE.pattern)]
+WireNumber = Count | Real
+Number = int | float
+SizeText = Annotated[str, Field(pattern=rf"^{SIZE_RE.pattern}$")]
 
 
 # -- request validation -------------------------------------------------------------------
-
-
-def size_to_mib(size: str) -> int:
-    """``512MiB`` -> 512, ``2GiB`` -> 2048. Raises ``ValueError`` for anything else."""
-    match = SIZE_RE.match(size)
-    if not match:
-        raise ValueError(f"not a size: {size!r}")
-    amount, unit = int(match[1]), match[2]
-    return amount * 1024 if unit == "GiB" else amount
-
-
-def name_problem(name: str) -> str | None:
-    """Why ``name`` is not a valid sprite name, or ``None`` when it is."""
-    if NAME_RE.match(name):
-        return None
-    return (
-        f"invalid name {sanitize(name)!r}: use 1-63 characters, a-z, 0-9 and '-', "
-        "starting with a letter"
-    )
-
-
-def size_problem(size: str) -> str | None:
-    """Why ``size`` is not a valid memory size, or ``None`` when it is."""
-    if SIZE_RE.match(size) and size_to_mib(size) > 0:
-        return None
-    return f"invalid memory size {sanitize(size)!r}: use a whole number and MiB or GiB, like 512MiB"
-
-
-def cpus_problem(cpus: int | str) -> str | None:
-    """Why ``cpus`` is not a valid vCPU count, or ``None`` when it is."""
-    text = str(cpus).strip()
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_CPUS:
-        return None
-    return f"invalid cpus {sanitize(text)!r}: use a whole number from 1 to {MAX_CPUS}"
 
 
 def quota_problem(in_use: int, max_vms: int) -> str | None:
@@ -113,12 +76,12 @@ class WireSprite(BaseModel):
     pid: Count | None = None
     address: str | None = None
     created_at: str | None = None
-    uptime_seconds: Number | None = None
+    uptime_seconds: WireNumber | None = None
     url: str | None = None
-    cpus: Number | None = None
+    cpus: WireNumber | None = None
     memory: SizeText | Count | None = None
-    cpu_percent: Number | None = None
-    memory_used: SizeText | Number | None = None
+    cpu_percent: WireNumber | None = None
+    memory_used: SizeText | WireNumber | None = None
     isolation: str | None = None
 
 
@@ -130,11 +93,11 @@ class Sprite(BaseModel):
     name: str
     id: str | None = None
     state: str | None = None
-    cpus: Num | None = None
-    memory_mib: Num | None = None
-    cpu_percent: Num | None = None
-    memory_used_mib: Num | None = None
-    uptime_seconds: Num | None = None
+    cpus: Number | None = None
+    memory_mib: Number | None = None
+    cpu_percent: Number | None = None
+    memory_used_mib: Number | None = None
+    uptime_seconds: Number | None = None
     created_at: str | None = None
     url: str | None = None
     pid: int | None = None
@@ -266,7 +229,7 @@ def _normalize(wire: WireSprite, now: datetime, warnings: list[str]) -> Sprite:
     )
 
 
-def _to_mib(value: str | Num | None) -> Num | None:
+def _to_mib(value: str | Number | None) -> Number | None:
     if isinstance(value, str):
         return size_to_mib(value)
     return value

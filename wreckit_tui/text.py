@@ -30,6 +30,11 @@ def sanitize(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def sanitize_lines(text: str) -> str:
+    """``text`` sanitized line by line, its line breaks kept."""
+    return "\n".join(sanitize(line) for line in text.splitlines())
+
+
 def format_duration(seconds: float | None) -> str:
     """A compact duration such as ``45s``, ``12m 3s``, ``5h 2m`` or ``3d 4h``."""
     if seconds is None:

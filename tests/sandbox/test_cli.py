@@ -92,5 +92,5 @@ def test_python_dash_m_and_the_adapter_run_the_same_program():
     from wreckit_tui.adapter import builtin_backend
 
     backend = builtin_backend()
-    assert backend.builtin
+    assert backend.label == "built-in sandbox provider"
     assert list(backend.argv) == PROVIDER

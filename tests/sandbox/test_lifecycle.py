@@ -37,7 +37,8 @@ def test_a_started_sandbox_is_listed_running_with_every_field(sandboxes):
     assert alive(record["pid"])
     assert record["created_at"].endswith("Z")
     assert record["memory_used"] > 0
-    assert record["limits"] == {"memory": "cgroup1", "cpus": "cgroup1"}
+    assert record["limits"]["memory"] in {"cgroup2", "cgroup1", "rlimit"}
+    assert record["limits"]["cpus"] in {"cgroup2", "cgroup1", "affinity"}
 
 
 def test_start_of_an_existing_name_fails_and_says_it_exists(sandboxes):

@@ -18,6 +18,7 @@ import shlex
 import shutil
 import subprocess
 
+from wreckit_tui.contract import NESTING_VARIABLES
 from wreckit_tui.sandbox.errors import SandboxError
 
 BWRAP_ENV = "WRECKIT_SANDBOX_BWRAP"
@@ -54,7 +55,7 @@ def find_shell() -> str:
 
 def sandbox_env(base: dict[str, str], name: str, workspace: str) -> dict[str, str]:
     """The environment of the sandbox's processes: the caller's, at home in the workspace."""
-    env = {key: value for key, value in base.items() if key not in ("TMUX", "TMUX_PANE")}
+    env = {key: value for key, value in base.items() if key not in NESTING_VARIABLES}
     env["HOME"] = workspace
     env["WRECKIT_SANDBOX"] = name
     return env

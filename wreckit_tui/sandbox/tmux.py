@@ -14,11 +14,12 @@ import stat
 import subprocess
 import time
 
+from wreckit_tui.contract import NESTING_VARIABLES
+from wreckit_tui.errors import last_line
 from wreckit_tui.sandbox.errors import SandboxError
 from wreckit_tui.sandbox.store import process_start
 
 SOCKET_ROOT = "/tmp"
-TMUX_VARIABLES = ("TMUX", "TMUX_PANE")
 CALL_TIMEOUT = 10.0
 SERVER_EXIT_TIMEOUT = 2.0
 
@@ -33,7 +34,7 @@ def socket_path(home_key: str) -> str:
 
 
 def without_tmux(env: dict[str, str]) -> dict[str, str]:
-    return {key: value for key, value in env.items() if key not in TMUX_VARIABLES}
+    return {key: value for key, value in env.items() if key not in NESTING_VARIABLES}
 
 
 class Tmux:
@@ -73,7 +74,9 @@ class Tmux:
             *("set-option", "-t", f"={name}:", "default-command", window_command),
         )
         if done.returncode != 0:
-            raise SandboxError(f"tmux could not start the session: {_last_line(done.stderr)}")
+            raise SandboxError(
+                f"tmux could not start the session: {last_line(done.stderr) or 'no message'}"
+            )
         return int(done.stdout.split()[0])
 
     def sessions(self) -> dict[str, int]:
@@ -116,8 +119,3 @@ def _ensure_private_dir(path: str) -> None:
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise SandboxError(f"{path} must be a directory owned by this user with mode 0700")
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"

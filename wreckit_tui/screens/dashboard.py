@@ -42,6 +42,12 @@ class DashboardScreen(Screen[None]):
         Binding("s", "cycle_sort", "Sort", tooltip="sort by the next column"),
         Binding("S", "reverse_sort", "Reverse", tooltip="reverse the sort order"),
         Binding("r", "refresh", "Refresh", tooltip="poll wisp now"),
+        Binding(
+            "e",
+            "app.last_error",
+            "Error",
+            tooltip="show the last error in full, with wisp's stderr",
+        ),
     ]
 
     app: WreckitApp
@@ -113,6 +119,7 @@ class DashboardScreen(Screen[None]):
                 seconds_since_refresh=since,
                 error=state.error,
                 filter=self.filter_text,
+                warnings=len(state.fleet.warnings),
             )
         )
 
@@ -134,10 +141,10 @@ class DashboardScreen(Screen[None]):
     # -- events ----------------------------------------------------------------------------
 
     def on_screen_resume(self) -> None:
-        self.app.resume_polling()
+        self.app.poller.resume()
 
     def on_screen_suspend(self) -> None:
-        self.app.pause_polling()
+        self.app.poller.pause()
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self.show_detail()
@@ -173,7 +180,7 @@ class DashboardScreen(Screen[None]):
         self.table.sort_by(column, reverse)
 
     def action_refresh(self) -> None:
-        self.app.poll_now()
+        self.app.poller.now()
 
     def action_toggle_mark(self) -> None:
         """Mark or unmark the sprite under the cursor and move to the next one."""

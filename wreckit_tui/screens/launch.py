@@ -12,7 +12,8 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
 
-from wreckit_tui.models import cpus_problem, name_problem, size_problem
+from wreckit_tui.contract import cpus_problem, name_problem, size_problem
+from wreckit_tui.text import sanitize
 
 TITLE = "Launch sprite"
 
@@ -66,14 +67,14 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
     def _field(self, key: str, value: str, validator: Validator) -> ComposeResult:
         yield Label(key, classes="field-label")
         yield Input(value, id=key, validators=[validator], validate_on=["changed", "submitted"])
-        yield Static("", id=f"{key}-error", classes="field-error")
+        yield Static("", id=f"{key}-error", classes="field-error", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
 
     def _name_problem(self, name: str) -> str | None:
         if name in self.taken:
-            return f"a sprite named {name!r} already exists"
+            return f"a sprite named {sanitize(name)!r} already exists"
         return name_problem(name)
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -20,6 +20,7 @@ class Status:
     seconds_since_refresh: float | None = None
     error: str | None = None
     filter: str = ""
+    warnings: int = 0
 
 
 def status_text(status: Status) -> Text:
@@ -28,6 +29,9 @@ def status_text(status: Status) -> Text:
     text.append(f" {sanitize(status.backend)}", style="bold")
     noun = "sprite" if status.sprites == 1 else "sprites"
     text.append(f" │ {status.sprites} {noun}, {status.running} running")
+    if status.warnings:
+        noun = "warning" if status.warnings == 1 else "warnings"
+        text.append(f" │ {status.warnings} {noun} about wisp's output", style="yellow")
     if status.filter:
         text.append(f" │ filter: {sanitize(status.filter)}", style="cyan")
     if status.seconds_since_refresh is None:
