@@ -263,7 +263,8 @@ class History:
         points = series.get(name)
         if points is None:
             points = series[name] = deque(maxlen=self.length)
-        points.append(float(value or 0))
+        if value is not None:  # an unknown figure is no point, not a zero
+            points.append(float(value))
 
 
 @dataclass(frozen=True)

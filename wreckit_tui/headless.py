@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 PIPE_WIDTH = 1000
-COLUMNS = ("NAME", "STATE", "CPUS", "CPU %", "MEM USED", "MEMORY", "UPTIME", "URL")
+TABLE_HEADERS = ("NAME", "STATE", "CPUS", "CPU %", "MEM USED", "MEMORY", "UPTIME", "URL")
 
 
 def fleet_json(fleet: Fleet) -> str:
@@ -51,7 +51,7 @@ def fleet_table(fleet: Fleet) -> Table:
     from rich.text import Text
 
     table = Table(header_style="bold")
-    for column in COLUMNS:
+    for column in TABLE_HEADERS:
         numeric = column in {"CPUS", "CPU %", "MEM USED", "MEMORY", "UPTIME"}
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
     for sprite in fleet.sprites:

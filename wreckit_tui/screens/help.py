@@ -18,7 +18,7 @@ EXTRA_KEYS = (
 )
 
 
-def key_label(key: str) -> str:
+def binding_keys(key: str) -> str:
     names = {"slash": "/", "question_mark": "?", "space": "space", "escape": "esc"}
     return ", ".join(names.get(part, part) for part in key.split(","))
 
@@ -28,7 +28,7 @@ def bindings_table(bindings: Iterable[Binding]) -> Table:
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     for binding in bindings:
-        table.add_row(key_label(binding.key), binding.tooltip or binding.description)
+        table.add_row(binding_keys(binding.key), binding.tooltip or binding.description)
     for keys, description in EXTRA_KEYS:
         table.add_row(keys, description)
     return table

@@ -52,6 +52,13 @@ def _field_lengths(sprite: Sprite | None) -> tuple[int, ...]:
     return tuple(len(value) for _, value in sprite_fields(sprite)) if sprite else ()
 
 
+def history_title(cpu: Sequence[float], memory: Sequence[float]) -> str:
+    polls = max(len(cpu), len(memory))
+    if not polls:
+        return "No CPU or memory figures yet"
+    return f"History, last {polls} poll{'s' if polls > 1 else ''}"
+
+
 def series_label(title: str, points: Sequence[float], unit: Callable[[float], str]) -> str:
     """``CPU % now 60%, peak 120%``: the scale a sparkline does not show."""
     if not points:
@@ -83,15 +90,16 @@ class SpriteDetail(VerticalScroll):
             resized = before is None or _field_lengths(sprite) != _field_lengths(before[0])
             self.query_one("#fields", Static).update(fields_table(sprite), layout=resized)
         self.query_one("#history").display = sprite is not None
-        polls = "1 poll" if len(cpu) == 1 else f"{len(cpu)} polls"
-        self.query_one("#history-title", Label).update(f"History, last {polls}", layout=False)
+        self.query_one("#history-title", Label).update(history_title(cpu, memory), layout=False)
         self._show_series("cpu", "CPU %", cpu, lambda value: f"{value:.0f}%")
         self._show_series("memory", "memory", memory, format_mib)
 
     def _show_series(
         self, key: str, title: str, points: Sequence[float], unit: Callable[[float], str]
     ) -> None:
-        """A sparkline needs two points to say anything."""
-        label = series_label(title, points, unit)
-        self.query_one(f"#{key}-label", Label).update(label, layout=False)
-        self.query_one(f"#{key}-spark", Sparkline).data = list(points) if len(points) > 1 else []
+        """A series without points is not shown; a sparkline needs two to say anything."""
+        label = self.query_one(f"#{key}-label", Label)
+        spark = self.query_one(f"#{key}-spark", Sparkline)
+        label.display = spark.display = bool(points)
+        label.update(series_label(title, points, unit), layout=False)
+        spark.data = list(points) if len(points) > 1 else []
