@@ -21,6 +21,7 @@ from wreckit_tui.config import Config
 from wreckit_tui.contract import size_to_mib
 from wreckit_tui.errors import SpriteNotFound, WispError, WreckitError
 from wreckit_tui.fleet_view import FleetState, FleetView, Host, view_of
+from wreckit_tui.headless import describe_backend
 from wreckit_tui.models import Fleet, Sprite, quota_problem
 from wreckit_tui.poller import Poller
 from wreckit_tui.screens.confirm import ConfirmKillScreen
@@ -136,17 +137,14 @@ class WreckitApp(App[int]):
                 asyncio.get_running_loop().remove_signal_handler(signum)
 
     def backend_description(self) -> str:
-        """``wisp /usr/bin/wisp 0.3.1``, ``built-in sandbox provider 0.1.0 (isolation: bwrap)``."""
         version = self.backend_version or ""
-        isolation = sorted({s.isolation for s in self.state.fleet.sprites[:50] if s.isolation})
-        label = f"{self.wisp.backend.label} {version}".rstrip()
-        return f"{label} (isolation: {', '.join(isolation)})" if isolation else label
+        return describe_backend(self.wisp.backend.label, version, self.state.view.isolations)
 
     async def _fetch_version(self) -> None:
         try:
             self.backend_version = await self.wisp.version()
         except WispError:
-            self.backend_version = "(version unknown)"
+            self.backend_version = "version unknown"
         self.dashboard.show_status()
 
     # -- polling ---------------------------------------------------------------------------

@@ -276,6 +276,7 @@ class FleetView:
     by_name: Mapping[str, Sprite] = field(default_factory=dict)
     gauges: tuple[Gauge, ...] = ()
     running: int = 0
+    isolations: tuple[str, ...] = ()
     delta: RowDelta | None = None
 
 
@@ -329,6 +330,7 @@ def view_of(fleet: Fleet, host: Host, max_vms: int, previous: FleetView | None =
         by_name={sprite.name: sprite for sprite in fleet.sprites},
         gauges=fleet_gauges(fleet, host, max_vms),
         running=sum(1 for sprite in fleet.sprites if sprite.state == "running"),
+        isolations=tuple(fleet.isolations),
         delta=delta,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
 from wreckit_tui.models import Fleet, Sprite
@@ -72,18 +73,17 @@ def print_table(fleet: Fleet, caption: str, file: IO[str]) -> None:
     console.print(Text(caption, style="dim"))
 
 
-def caption_for(backend_label: str, version: str | None, fleet: Fleet, max_vms: int) -> str:
-    """``wisp /usr/bin/wisp 0.3.1 · 3 sprites, 2 not stopped (max_vms 5)``.
+def describe_backend(label: str, version: str, isolations: Sequence[str]) -> str:
+    """``wisp /usr/bin/wisp 0.3.1`` or ``built-in sandbox provider 0.1.0 (isolation: bwrap)``."""
+    text = f"{label} {version}".rstrip()
+    if isolations:
+        text += f" (isolation: {', '.join(isolations)})"
+    return sanitize(text)
 
-    Sprites that report their isolation add it: ``built-in sandbox provider 0.1.0
-    (isolation: bwrap) · ...``.
-    """
-    shown_version = version or "version unknown"
+
+def caption_for(backend_label: str, version: str | None, fleet: Fleet, max_vms: int) -> str:
+    """``wisp /usr/bin/wisp 0.3.1 · 3 sprites, 2 not stopped (max_vms 5)``."""
+    backend = describe_backend(backend_label, version or "version unknown", fleet.isolations)
     count = len(fleet.sprites)
     noun = "sprite" if count == 1 else "sprites"
-    isolation = sorted({sanitize(s.isolation) for s in fleet.sprites if s.isolation})
-    shown_isolation = f" (isolation: {', '.join(isolation)})" if isolation else ""
-    return (
-        f"{sanitize(backend_label)} {sanitize(shown_version)}{shown_isolation} · {count} {noun}, "
-        f"{fleet.active_count} not stopped (max_vms {max_vms})"
-    )
+    return f"{backend} · {count} {noun}, {fleet.active_count} not stopped (max_vms {max_vms})"

@@ -129,6 +129,11 @@ class Fleet(BaseModel):
     def names(self) -> set[str]:
         return {sprite.name for sprite in self.sprites}
 
+    @property
+    def isolations(self) -> list[str]:
+        """The isolation kinds the sprites report, such as ``bwrap``, sorted."""
+        return sorted({sprite.isolation for sprite in self.sprites if sprite.isolation})
+
     def get(self, name: str) -> Sprite | None:
         return next((sprite for sprite in self.sprites if sprite.name == name), None)
 
