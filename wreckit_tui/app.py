@@ -13,12 +13,15 @@ from rich.text import Text
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.attach import AttachOutcome, attach
 from wreckit_tui.config import Config
 from wreckit_tui.contract import size_to_mib
+from wreckit_tui.driver import QuickSuspendDriver
 from wreckit_tui.errors import SpriteNotFound, WispError, WreckitError
 from wreckit_tui.fleet_view import FleetState, FleetView, Host, view_of
 from wreckit_tui.headless import describe_backend
@@ -103,6 +106,11 @@ class WreckitApp(App[int]):
         self.last_error: WreckitError | None = None
         self._settle: dict[str, int] = {}
         """Names whose start or kill ended, with the polls started by then."""
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, with a Linux driver that hands over the terminal at once."""
+        driver_class = super().get_driver_class()
+        return QuickSuspendDriver if driver_class is LinuxDriver else driver_class
 
     def get_default_screen(self) -> Screen:
         return DashboardScreen()

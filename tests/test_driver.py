@@ -1,0 +1,50 @@
+"""The terminal driver in a real terminal (a tmux pane): suspend hands over at once, and input
+works as before, after a suspend too."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from tests.conftest import REPO
+from tests.dashboard_harness import make_app
+from tests.tmux_pane import Pane
+from wreckit_tui.driver import QuickSuspendDriver
+
+TEXTUALS_OWN_MINIMUM = 0.1
+"""Textual's Linux driver sleeps at least this long in select() before it lets go on suspend."""
+
+
+def test_the_dashboard_runs_on_the_quick_suspend_driver(fake_wisp):
+    assert make_app(fake_wisp).driver_class is QuickSuspendDriver
+
+
+def test_suspend_hands_over_at_once_and_keys_still_arrive_after(tmp_path):
+    report, before, after = tmp_path / "report", tmp_path / "before", tmp_path / "after"
+    probe = f"{sys.executable} -m tests.driver_probe {report}"
+    script = f"stty -a > {before}; {probe}; echo $? > {tmp_path / 'status'}; stty -a > {after}"
+    pane = Pane(["sh", "-c", f"{script}; sleep 60"], {"PYTHONPATH": str(REPO)})
+    try:
+        pane.wait_for(lambda screen: "keys:" in screen)
+        pane.send("C-s")
+        _wait_for_file(report)
+        assert float(report.read_text()) < TEXTUALS_OWN_MINIMUM * 0.9
+        pane.send("a")
+        pane.send("b")
+        pane.send("Escape")
+        time.sleep(0.3)  # a lone Escape becomes a key after a tick without input
+        pane.send("c")
+        pane.wait_for(lambda screen: "keys: ctrl+s a b escape c" in screen)
+        pane.send("q")
+        _wait_for_file(after)
+        assert (tmp_path / "status").read_text().strip() == "0"
+        assert after.read_text() == before.read_text()
+    finally:
+        pane.close()
+
+
+def _wait_for_file(path, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() or not path.read_text():
+        assert time.monotonic() < deadline, f"{path.name} never came"
+        time.sleep(0.02)
