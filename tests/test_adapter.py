@@ -157,7 +157,7 @@ def test_stderr_summary_loses_escape_sequences(fake_wisp):
     fake_wisp.set_scenario(list="ansi")
     with pytest.raises(WispFailed) as caught:
         run(client(fake_wisp).list())
-    assert caught.value.summary == "error: [31mred alert[0m [bold]not markup[/bold]"
+    assert caught.value.summary == "error: red alert [bold]not markup[/bold]"
     assert "\x1b" not in caught.value.message
 
 

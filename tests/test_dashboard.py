@@ -64,7 +64,7 @@ async def test_external_text_is_drawn_literally_without_control_characters(fake_
         app = pilot.app
         table = app.dashboard.table
         assert cell_text(table, "evil[/b]-[red]x", "name") == "evil[/b]-[red]x"
-        assert cell_text(table, "evil[/b]-[red]x", "state") == "err[2Jor"
+        assert cell_text(table, "evil[/b]-[red]x", "state") == "error"
         assert cell_text(table, "evil[/b]-[red]x", "url") == "vm[/x]"
         assert "evil[/b]-[red]x" in screen_text(app)
         assert "\x1b" not in app.export_screenshot()

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import select
 import signal
 import struct
@@ -78,7 +77,6 @@ RESET_MODES = (
 """Terminal modes a program in the sprite may have left on; switched off after every attach."""
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)")
 
 
 class AttachError(WreckitError):
@@ -542,10 +540,10 @@ def _write_all(fd: int, data: bytes) -> None:
 def tail_lines(output: bytes, count: int = TAIL_LINES) -> tuple[str, ...]:
     """The last ``count`` non-empty lines of terminal ``output``, as a person saw them.
 
-    Escape sequences are dropped, a carriage return overwrites its line, and control characters
-    are removed (:func:`wreckit_tui.text.sanitize`).
+    A carriage return overwrites its line; escape sequences and control characters are removed
+    (:func:`wreckit_tui.text.sanitize`).
     """
-    text = _ESCAPE_SEQUENCE.sub("", output.decode("utf-8", errors="replace"))
+    text = output.decode("utf-8", errors="replace")
     lines = []
     for line in text.replace("\r\n", "\n").split("\n"):
         visible = sanitize(line.rstrip("\r").rsplit("\r", 1)[-1]).strip()
