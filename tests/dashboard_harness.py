@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,18 +23,27 @@ FIXED_NOW = 1_790_000_000.0
 TEST_HOST = (2, 4096.0)
 
 
-def make_app(fake: FakeWisp | Path, **settings: object) -> WreckitApp:
-    """A dashboard on ``fake`` with a fixed clock and host, polling every minute unless told."""
+def make_app(
+    fake: FakeWisp | Path,
+    *,
+    clock: Callable[[], float] = lambda: FIXED_NOW,
+    label: str = "wisp",
+    **settings: object,
+) -> WreckitApp:
+    """A dashboard on ``fake`` with a fixed clock and host, polling every minute unless told.
+
+    ``label`` names the backend in the header: a fixed one keeps snapshots free of temp paths.
+    """
     path = fake.path if isinstance(fake, FakeWisp) else fake
     config = Config(**{"poll_interval": 60, "list_timeout": 5, "kill_grace": 0.5, **settings})
     wisp = Wisp(
-        Backend(argv=(str(path),), label="wisp"),
+        Backend(argv=(str(path),), label=label),
         timeout=config.timeout,
         list_timeout=config.list_timeout,
         kill_grace=config.kill_grace,
         max_output_bytes=config.max_output_bytes,
     )
-    app = WreckitApp(config, wisp, clock=lambda: FIXED_NOW, host=Host(*TEST_HOST))
+    app = WreckitApp(config, wisp, clock=clock, host=Host(*TEST_HOST))
     app.animation_level = "none"
     return app
 

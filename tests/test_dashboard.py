@@ -18,6 +18,7 @@ from tests.dashboard_harness import (
     screen_text,
     wait_until,
 )
+from wreckit_tui.adapter import resolve_backend
 from wreckit_tui.screens.dashboard import FilterInput
 from wreckit_tui.screens.help import HelpScreen
 from wreckit_tui.widgets.status import StatusBar
@@ -51,7 +52,7 @@ async def test_first_poll_fills_the_table_sorted_by_name(fake_wisp):
         assert cell_text(table, "charlie", "cpu").endswith("80%")
         assert cell_text(table, "charlie", "memory").endswith("100M/512M")
         assert cell_text(table, "bravo", "cpu").strip() == "—"
-        assert cell_text(table, "alpha", "url") == "https://alpha.sprites.test"
+        assert cell_text(table, "alpha", "url") == "alpha.sprites.test"  # the detail has it all
         assert cell_text(table, "alpha", "uptime") == "1m 30s"
         assert "wisp 0.3.1" in status_text(app)
         assert "3 sprites, 2 running" in status_text(app)
@@ -148,6 +149,19 @@ async def test_filter_applies_on_enter_and_escape_clears_it(fake_wisp):
         assert not app.dashboard.query_one(FilterInput).display
 
 
+async def test_escape_on_the_table_clears_a_kept_filter(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        table = app.dashboard.table
+        await pilot.press("slash", "c", "enter")
+        assert table.shown_keys == ["charlie"]
+        assert app.focused is table
+        await pilot.press("escape")
+        assert table.shown_keys == ["alpha", "bravo", "charlie"]
+        assert "filter:" not in status_text(app)
+        assert not app.dashboard.query_one(FilterInput).display
+
+
 @pytest.mark.parametrize(
     ("scenario", "message"),
     [
@@ -157,6 +171,8 @@ async def test_filter_applies_on_enter_and_escape_clears_it(fake_wisp):
         ("empty", "empty output"),
         ("hang", "timed out after 1s"),
         ("huge", "printed more than 1048576 bytes"),
+        ("duplicate", "two sprites are named 'charlie'"),
+        ("ansi", "error: red alert [bold]not markup[/bold]"),
     ],
 )
 async def test_failed_poll_keeps_the_last_table_marked_stale(fake_wisp, scenario, message):
@@ -202,6 +218,54 @@ async def test_keys_stay_responsive_while_wisp_hangs(fake_wisp):
         assert app.poller.running
         assert app.dashboard.table.shown_keys == ["charlie"]
     assert fake_wisp.alive_pids() == []  # quitting killed the hung poll
+
+
+async def test_r_polls_now(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        fake_wisp.set_fleet([*FLEET, sprite("delta")])
+        await pilot.press("r")
+        await wait_until(pilot, lambda: "delta" in app.dashboard.table.shown_keys)
+        assert len(fake_wisp.call_times("list")) == 2
+
+
+async def test_header_says_how_long_ago_the_last_good_poll_was(fake_wisp):
+    now = [1_000.0]
+    async with dashboard(fake_wisp, FLEET, clock=lambda: now[0]) as pilot:
+        app = pilot.app
+        assert "updated 0s ago" in status_text(app)
+        now[0] += 75
+        fake_wisp.set_scenario(list="fail")
+        await poll(pilot)
+        assert "updated 1m 15s ago" in status_text(app)
+        assert "STALE" in status_text(app)
+
+
+async def test_the_header_shows_the_wisp_path_and_a_long_error_in_full_on_a_narrow_screen(tmp_path):
+    missing = tmp_path / ("deep-" * 12) / "bin" / "wisp"
+    app = make_app(missing, label=resolve_backend(str(missing)).label)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
+        await pilot.pause()
+        text = " ".join(screen_text(app).split())
+        assert f"wisp {missing}"[:19] + "…" in text  # a long path loses its middle in the header
+        assert "wisp not found: tried" in text
+        assert "Install wisp" in text
+        assert "wisp_path" in text
+
+
+async def test_most_rows_gone_rebuilds_the_table_and_keeps_the_cursor(fake_wisp):
+    fleet = [sprite(f"s{number:02}") for number in range(20)]
+    async with dashboard(fake_wisp, fleet) as pilot:
+        app = pilot.app
+        table = app.dashboard.table
+        table.move_cursor(row=table.get_row_index("s17"))
+        fake_wisp.set_fleet([item for item in fleet if item["name"] in {"s01", "s17", "s19"}])
+        await poll(pilot)
+        assert table.shown_keys == ["s01", "s17", "s19"]
+        assert table.selected_key == "s17"
+        names = [line.split()[0] for line in screen_text(app).splitlines() if "/512M" in line]
+        assert names == ["s01", "s17", "s19"]
 
 
 async def test_polls_never_overlap(fake_wisp):
@@ -266,7 +330,18 @@ async def test_command_palette_offers_the_dashboard_actions(fake_wisp):
         app = pilot.app
         titles = {command.title for command in app.get_system_commands(app.screen)}
         expected = {"Refresh", "Filter", "Sort", "Reverse sort", "Launch", "Kill", "Attach", "Help"}
-        assert expected <= titles
+        assert expected | {"Mark", "Last error"} <= titles
+
+
+async def test_an_action_chosen_in_the_command_palette_runs(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        await pilot.press("ctrl+p")
+        await pilot.press(*"reverse sort")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.dashboard.table.shown_keys[0] == "charlie")
+        assert app.dashboard.table.shown_keys == ["charlie", "bravo", "alpha"]
 
 
 async def test_help_lists_every_binding(fake_wisp):
@@ -300,6 +375,20 @@ async def test_clicking_a_row_selects_it(fake_wisp):
         table = app.dashboard.table
         await pilot.click(table, offset=(5, 3))
         assert table.selected_key == "charlie"
+
+
+async def test_clicking_a_column_header_sorts_by_it_and_again_reverses(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        table = app.dashboard.table
+        cpu_header = table.ordered_columns[4]
+        x = sum(column.get_render_width(table) for column in table.ordered_columns[:4]) + 2
+        await pilot.click(table, offset=(x, 0))
+        assert cpu_header.label.plain == "CPU % ▲"
+        assert table.shown_keys == ["alpha", "charlie", "bravo"]
+        await pilot.click(table, offset=(x, 0))
+        assert cpu_header.label.plain == "CPU % ▼"
+        assert table.shown_keys == ["bravo", "charlie", "alpha"]
 
 
 async def test_gauges_say_what_full_means(fake_wisp):

@@ -5,6 +5,8 @@ Every test checks the exact argv the fake wisp received, or that it received non
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from textual.widgets import Input
 
@@ -111,13 +113,44 @@ async def test_escape_cancels_the_form(fake_wisp):
 
 
 async def test_quota_reached_opens_no_form(fake_wisp):
-    async with dashboard(fake_wisp, FLEET, max_vms=2) as pilot:
+    fleet = [*FLEET, {"name": "delta", "state": "running"}]  # 3 not stopped
+    async with dashboard(fake_wisp, fleet, max_vms=2) as pilot:
         app = pilot.app
         await pilot.press("n")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, LaunchScreen)
-        assert any("quota" in text and "2 of max_vms 2" in text for text in notifications(app))
+        assert any("quota" in text and "3 of max_vms 2" in text for text in notifications(app))
         assert starts(fake_wisp) == []
+
+
+async def test_a_start_still_running_counts_against_the_quota(fake_wisp):
+    fake_wisp.set_scenario(start="slow", slow_seconds=1.0)
+    async with dashboard(fake_wisp, FLEET, max_vms=3) as pilot:
+        app = pilot.app
+        await open_form(pilot)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "sprite-4" in app.dashboard.table.shown_keys)
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, LaunchScreen)
+        assert any("quota" in text and "3 of max_vms 3" in text for text in notifications(app))
+        await wait_until(pilot, lambda: "sprite-4" in app.state.by_name, timeout=15)
+        assert starts(fake_wisp) == [["start", "sprite-4", "--memory", "512MiB", "--cpus", "1"]]
+
+
+async def test_the_detail_pane_shows_a_sprite_still_starting(fake_wisp):
+    fake_wisp.set_scenario(start="slow", slow_seconds=1.0)
+    async with dashboard(fake_wisp, []) as pilot:
+        app = pilot.app
+        await open_form(pilot)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.dashboard.table.selected_key == "sprite-1")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "No sprite selected" not in text
+        assert re.search(r"name +sprite-1", text)
+        assert re.search(r"state +starting", text)
+        await wait_until(pilot, lambda: "sprite-1" in app.state.by_name, timeout=15)
 
 
 async def test_quota_is_checked_again_right_before_start(fake_wisp):

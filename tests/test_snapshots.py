@@ -42,10 +42,12 @@ MIXED_FLEET = [
 
 
 async def settled(pilot) -> None:
-    """First poll applied and the backend version known."""
+    """First poll applied, the backend version known, and no toast (they time out on a clock
+    of their own; the header counts warnings)."""
     app = pilot.app
     await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
     await wait_until(pilot, lambda: app.backend_version is not None)
+    app.clear_notifications()
     await pilot.pause()
 
 

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 DRAIN_SECONDS = 0.5
 """How long pipes may stay open after wisp exited before the group is killed (a grandchild)."""
 STDERR_KEEP = 64 * 1024
-"""Variables removed from the environment of ``wisp attach``: tmux refuses to nest while set."""
+"""Bytes of wisp's stderr kept, its end: where the summary line and the error screen come from."""
 _VERSION_RE = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?)")
 
 

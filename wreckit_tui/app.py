@@ -343,6 +343,9 @@ class WreckitApp(App[int]):
         yield SystemCommand("Sort", "Sort by the next column", dashboard.action_cycle_sort)
         yield SystemCommand("Reverse sort", "Reverse the sort order", dashboard.action_reverse_sort)
         yield SystemCommand("Launch", "Launch a new sprite", self.action_launch)
+        yield SystemCommand(
+            "Mark", "Mark or unmark the selected sprite", dashboard.action_toggle_mark
+        )
         yield SystemCommand("Kill", "Kill the marked sprites or the selected one", self.action_kill)
         yield SystemCommand(
             "Attach", "Attach this terminal to the selected sprite", self.action_attach

@@ -122,7 +122,10 @@ def _uptime_cell(sprite: Sprite) -> Cell:
 
 
 def _url_cell(sprite: Sprite) -> Cell:
-    return Cell(sanitize(sprite.url or UNKNOWN), "" if sprite.url else "dim")
+    """The URL without its ``https://`` (the detail pane has it all): the last column is narrow."""
+    if not sprite.url:
+        return Cell(UNKNOWN, "dim")
+    return Cell(sanitize(sprite.url.removeprefix("https://")))
 
 
 COLUMNS: tuple[Column, ...] = (

@@ -40,6 +40,14 @@ def sanitize_lines(text: str) -> str:
     return "\n".join(sanitize(line) for line in text.splitlines())
 
 
+def middle_ellipsis(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters by an ellipsis in the middle, keeping both ends."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 3
+    return f"{text[:head]}…{text[len(text) - (limit - 1 - head):]}"
+
+
 def format_duration(seconds: float | None) -> str:
     """A compact duration such as ``45s``, ``12m 3s``, ``5h 2m`` or ``3d 4h``."""
     if seconds is None:

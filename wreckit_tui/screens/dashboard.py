@@ -23,11 +23,7 @@ if TYPE_CHECKING:
 class FilterInput(Input):
     """The name filter. Enter keeps it and returns to the table; escape clears it."""
 
-    BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
-
-    def action_clear_filter(self) -> None:
-        self.value = ""
-        self.screen.query_one(SpriteTable).focus()
+    BINDINGS = [Binding("escape", "screen.clear_filter", "Clear filter", show=False)]
 
 
 class DashboardScreen(Screen[None]):
@@ -39,6 +35,7 @@ class DashboardScreen(Screen[None]):
         Binding("a", "app.attach", "Attach", tooltip="attach to the selected sprite (also enter)"),
         Binding("space", "toggle_mark", "Mark", tooltip="mark or unmark the selected sprite"),
         Binding("slash", "filter", "Filter", tooltip="filter by name; enter keeps it, esc clears"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="clear the filter"),
         Binding("s", "cycle_sort", "Sort", tooltip="sort by the next column"),
         Binding("S", "reverse_sort", "Reverse", tooltip="reverse the sort order"),
         Binding("r", "refresh", "Refresh", tooltip="poll wisp now"),
@@ -124,8 +121,9 @@ class DashboardScreen(Screen[None]):
         )
 
     def show_detail(self) -> None:
+        """The selected sprite in the detail pane; a sprite still starting shows as it is."""
         state, name = self.app.state, self.table.selected_key
-        sprite = state.by_name.get(name) if name else None
+        sprite = (state.by_name.get(name) or self.app.starting.get(name)) if name else None
         cpu, memory = state.history.series(name) if sprite else ([], [])
         self.detail.show(sprite, cpu, memory)
 
@@ -153,6 +151,15 @@ class DashboardScreen(Screen[None]):
         event.stop()
         self.app.action_attach()
 
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a column's header sorts by it; a second click reverses the order."""
+        event.stop()
+        column = event.column_index - 1  # the first column holds the marks
+        if column < 0:
+            return
+        reverse = column == self.table.sort_column and not self.table.sort_reverse
+        self._sort(column, reverse=reverse)
+
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         self.show_state(self.app.state)
@@ -169,6 +176,11 @@ class DashboardScreen(Screen[None]):
     def action_filter(self) -> None:
         self.filter.display = True
         self.filter.focus()
+
+    def action_clear_filter(self) -> None:
+        self.filter.value = ""
+        self.filter.display = False
+        self.table.focus()
 
     def action_cycle_sort(self) -> None:
         self._sort((self.table.sort_column + 1) % len(COLUMNS), reverse=False)

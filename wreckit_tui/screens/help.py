@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 EXTRA_KEYS = (
     ("↑ ↓ PgUp PgDn", "move the cursor"),
-    ("mouse", "click a row to select it"),
+    ("mouse", "click a row to select it, a column header to sort by it"),
     ("ctrl+p", "command palette: every action, and the sprites by name"),
 )
 

@@ -100,6 +100,7 @@ class SpriteDetail(VerticalScroll):
         """A series without points is not shown; a sparkline needs two to say anything."""
         label = self.query_one(f"#{key}-label", Label)
         spark = self.query_one(f"#{key}-spark", Sparkline)
-        label.display = spark.display = bool(points)
+        label.display = bool(points)
+        spark.display = len(points) > 1
         label.update(series_label(title, points, unit), layout=False)
         spark.data = list(points) if len(points) > 1 else []

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from wreckit_tui.text import format_duration, sanitize
+from wreckit_tui.text import format_duration, middle_ellipsis, sanitize
+
+BACKEND_CHARS = 60
+"""The header names the backend in this many characters at most (a long path loses its middle)."""
+ERROR_CHARS = 240
+"""The header shows this much of an error; the error screen (e) shows it all."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,7 @@ class Status:
 def status_text(status: Status) -> Text:
     text = Text()
     text.append(" wreckit ", style="bold reverse")
-    text.append(f" {sanitize(status.backend)}", style="bold")
+    text.append(f" {middle_ellipsis(sanitize(status.backend), BACKEND_CHARS)}", style="bold")
     noun = "sprite" if status.sprites == 1 else "sprites"
     text.append(f" │ {status.sprites} {noun}, {status.running} running")
     if status.warnings:
@@ -44,8 +49,13 @@ def status_text(status: Status) -> Text:
         text.append(" │ ")
         marker = " ERROR " if status.seconds_since_refresh is None else " STALE "
         text.append(marker, style="bold white on red")
-        text.append(f"\n {sanitize(status.error)}", style="red")
+        text.append(f"\n {shortened(sanitize(status.error))}", style="red")
     return text
+
+
+def shortened(error: str, limit: int = ERROR_CHARS) -> str:
+    """``error`` cut to ``limit`` characters, pointing to the full text behind the e key."""
+    return error if len(error) <= limit else f"{error[:limit]}… (e shows it all)"
 
 
 class StatusBar(Static):
