@@ -10,10 +10,11 @@ run (``argv[0]``), so a test can drop a launcher next to its own state.
 - ``pids.txt``       every pid this fake started (itself and any grandchild), one per line
 - ``sigterms.txt``   the pid of each run that received SIGTERM
 
-Scenarios: ok, wrapped, hang, hang-ignore-term, grandchild, garbage, truncated, empty, fail,
-huge, slow (``slow_seconds`` in scenario.json), badbytes, vanish (kill: the sprite disappears
-and the kill fails), ansi (stderr with escape sequences on failure), duplicate and wrong-type
-(list: every sprite twice, or ``cpus`` spoiled), random (any of these, per call); for attach
+Scenarios: ok, wrapped, hang, hang-ignore-term, hang-orphan (a grandchild ignoring SIGTERM with
+no pipe), grandchild, garbage, truncated, empty, fail, huge, slow (``slow_seconds`` in
+scenario.json), badbytes, vanish (kill: the sprite disappears and the kill fails), ansi (stderr
+with escape sequences on failure), duplicate and wrong-type (list: every sprite twice, or
+``cpus`` spoiled), random (any of these, per call); for attach
 also fail-fast, ignore-hup and flood (see ``cmd_attach``).
 """
 
@@ -136,6 +137,12 @@ def hang_ignoring_sigterm(command: str) -> int:
     return hang(command)
 
 
+def hang_leaving_a_stubborn_grandchild(command: str) -> int:
+    """Hang (SIGTERM ends us) beside a grandchild that ignores SIGTERM and holds no pipe."""
+    spawn_grandchild(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return hang(command)
+
+
 def fail(command: str) -> int:
     sys.stderr.write(
         f"wisp: running {command}\n\nerror: sprites API unreachable (connection refused)\n\n"
@@ -170,8 +177,9 @@ def write_forever(_command: str = "") -> int:
     return 0
 
 
-def spawn_grandchild_holding_stdout() -> None:
-    """A grandchild that keeps our stdout open and ignores SIGTERM, like a careless daemon."""
+def spawn_grandchild(**pipes: object) -> None:
+    """A grandchild that ignores SIGTERM, like a careless daemon; by default it keeps our stdout
+    and stderr open."""
     child = subprocess.Popen(
         [
             sys.executable,
@@ -179,6 +187,7 @@ def spawn_grandchild_holding_stdout() -> None:
             "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)",
         ],
         stdin=subprocess.DEVNULL,
+        **pipes,
     )
     record_pid(child.pid)
 
@@ -210,7 +219,7 @@ def cmd_list(args: list[str], behaviour: str) -> int:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
     if behaviour == "grandchild":
-        spawn_grandchild_holding_stdout()
+        spawn_grandchild()
     return 0
 
 
@@ -348,6 +357,7 @@ def option(args: list[str], flag: str) -> str:
 FAULTS = {
     "hang": hang,
     "hang-ignore-term": hang_ignoring_sigterm,
+    "hang-orphan": hang_leaving_a_stubborn_grandchild,
     "fail": fail,
     "ansi": fail_with_escapes,
     "garbage": print_garbage,

@@ -95,6 +95,17 @@ def test_a_hang_that_ignores_sigterm_gets_sigkill_after_the_grace(fake_wisp):
     assert fake_wisp.alive_pids() == []
 
 
+def test_a_timeout_kills_a_grandchild_that_ignores_sigterm_and_holds_no_pipe(fake_wisp):
+    fake_wisp.set_scenario(list="hang-orphan")
+    with pytest.raises(WispTimeout):
+        run(client(fake_wisp, list_timeout=0.5, kill_grace=0.5).list())
+    assert len(fake_wisp.pids()) == 2  # the fake and its grandchild
+    deadline = time.monotonic() + 1  # SIGKILL was sent; let the kernel finish it
+    while fake_wisp.alive_pids() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fake_wisp.alive_pids() == []
+
+
 def test_wisp_runs_with_stdin_from_dev_null_in_its_own_process_group(fake_wisp):
     run(client(fake_wisp).list())
     (call,) = fake_wisp.call_records()
@@ -186,7 +197,7 @@ def test_cancelled_call_kills_its_process(fake_wisp):
 
     async def cancel_mid_poll():
         task = asyncio.ensure_future(client(fake_wisp, list_timeout=30).list())
-        while not fake_wisp.call_records():  # the fake runs and hangs
+        while not fake_wisp.pids():  # the fake runs and hangs
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

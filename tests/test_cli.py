@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -32,8 +33,9 @@ def test_headless_table_shows_every_column_backend_and_version(fake_wisp):
     fake_wisp.set_fleet(FLEET)
     result = run_cli("--headless", "--wisp", str(fake_wisp.path))
     assert result.returncode == 0, result.stderr
-    for text in ("NAME", "STATE", "CPUS", "CPU %", "MEM USED", "MEMORY", "UPTIME", "URL"):
-        assert text in result.stdout
+    header = next(line for line in result.stdout.splitlines() if "NAME" in line)
+    columns = [column.strip() for column in header.strip("┃│ ").split("┃")]
+    assert columns == ["NAME", "STATE", "CPUS", "MEMORY", "CPU %", "MEM USED", "UPTIME", "URL"]
     assert "alpha" in result.stdout
     assert "12.5%" in result.stdout
     assert "300MiB" in result.stdout
@@ -52,6 +54,15 @@ def test_markup_and_escape_sequences_print_literally_without_control_characters(
     assert "running" in result.stdout
     assert "[2J" not in result.stdout  # the whole escape sequence is dropped, not just ESC
     assert "\x1b" not in result.stdout
+    assert fake_wisp.alive_pids() == []
+
+
+def test_a_lone_surrogate_in_a_name_prints_without_it(fake_wisp):
+    fake_wisp.set_fleet('[{"name": "s\\ud800x", "state": "running"}]')
+    result = run_cli("--headless", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    assert "sx" in result.stdout
+    assert "Traceback" not in result.stderr
 
 
 def test_headless_json_has_exactly_the_documented_keys_in_wisp_order(fake_wisp):
@@ -152,6 +163,33 @@ def test_missing_wisp_exits_3_and_says_what_to_do(tmp_path):
     assert result.returncode == 3
     assert str(missing) in result.stderr
     assert "wisp_path" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1  # no warning about the version too
+
+
+def test_a_failed_list_does_not_wait_for_a_hanging_version(fake_wisp):
+    fake_wisp.set_scenario(list="fail", version="hang")
+    started = time.monotonic()
+    result = run_cli("--headless", "--wisp", str(fake_wisp.path), "--set", "list_timeout=5")
+    assert time.monotonic() - started < 4
+    assert result.returncode == 4
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "sprites API unreachable" in result.stderr
+    assert fake_wisp.alive_pids() == []
+
+
+@pytest.mark.parametrize(("command", "scenario"), [("start", "hang-ignore-term"), ("kill", "hang")])
+def test_start_and_kill_time_out_after_timeout_not_list_timeout(fake_wisp, command, scenario):
+    fake_wisp.set_fleet([{"name": "alpha", "state": "running"}])
+    fake_wisp.set_scenario(**{command: scenario})
+    name = "bravo" if command == "start" else "alpha"
+    limits = ["--set", "timeout=1", "--set", "list_timeout=30", "--set", "kill_grace=0.3"]
+    started = time.monotonic()
+    result = run_cli(command, name, "--wisp", str(fake_wisp.path), *limits)
+    assert time.monotonic() - started < 1 + 0.3 + 2.5
+    assert result.returncode == 4
+    assert f"`wisp {command} {name}" in result.stderr
+    assert "timed out after 1s" in result.stderr
+    assert fake_wisp.alive_pids() == []
 
 
 def test_global_options_work_before_or_after_the_subcommand(fake_wisp):
@@ -164,6 +202,28 @@ def test_global_options_work_before_or_after_the_subcommand(fake_wisp):
         ["start", "x", "--memory", "512MiB", "--cpus", "1"],
         ["start", "y", "--memory", "1GiB", "--cpus", "2"],
     ]
+
+
+def test_settings_and_config_given_on_both_sides_of_the_command_add_up(fake_wisp, tmp_path):
+    fake_wisp.set_fleet([{"name": "a", "state": "running"}, {"name": "b", "state": "running"}])
+    config = tmp_path / "strict.toml"
+    config.write_text("max_vms = 1\n")
+    for args in (
+        ["--set", "max_vms=1", "start", "c", "--set", "timeout=5"],
+        ["--config", str(config), "start", "c"],
+        ["start", "c", "--config", str(config)],
+    ):
+        result = run_cli(*args, "--wisp", str(fake_wisp.path))
+        assert result.returncode == 2, (args, result.stdout)
+        assert "quota reached: 2 of max_vms 1" in result.stderr
+    assert [call for call in fake_wisp.calls() if call[0] == "start"] == []
+
+
+def test_json_before_the_list_command_prints_json(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    result = run_cli("--json", "list", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    assert [sprite["name"] for sprite in json.loads(result.stdout)] == ["alpha", "evil[/b]-[red]x"]
 
 
 def test_start_json_prints_the_new_sprite(fake_wisp):
@@ -210,6 +270,7 @@ def test_kill_of_a_vanished_sprite_exits_5(fake_wisp):
     result = run_cli("kill", "ghost", "--wisp", str(fake_wisp.path))
     assert result.returncode == 5
     assert "sprite 'ghost' not found" in result.stderr
+    assert fake_wisp.alive_pids() == []
 
 
 def test_kill_failure_exits_4(fake_wisp):

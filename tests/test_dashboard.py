@@ -391,6 +391,21 @@ async def test_clicking_a_column_header_sorts_by_it_and_again_reverses(fake_wisp
         assert table.shown_keys == ["bravo", "charlie", "alpha"]
 
 
+async def test_a_version_that_cannot_be_read_is_a_warning_and_polling_goes_on(fake_wisp):
+    fake_wisp.set_scenario(version="fail")
+    async with dashboard(fake_wisp, FLEET, notifications=True) as pilot:
+        app = pilot.app
+        await wait_until(pilot, lambda: app.backend_version is not None)
+        await pilot.pause()
+        assert "wisp version unknown" in status_text(app)
+        warnings = [n for n in app._notifications if n.severity == "warning"]
+        assert [str(n.message) for n in warnings] == [
+            "could not read the backend version: `wisp --version` failed with exit code 3: "
+            "error: sprites API unreachable (connection refused)"
+        ]
+        assert app.dashboard.table.shown_keys == ["alpha", "bravo", "charlie"]
+
+
 async def test_gauges_say_what_full_means(fake_wisp):
     async with dashboard(fake_wisp, FLEET, max_vms=4) as pilot:
         app = pilot.app

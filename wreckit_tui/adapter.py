@@ -269,6 +269,7 @@ class _ProcessWatch:
         self.stdout = bytearray()
         self.stderr = bytearray()
         self.overflow = False
+        self.terminated = False  # timed out: whatever is left of the group gets SIGKILL
         self.exited = asyncio.Event()
         self.settled = asyncio.Event()  # exited, or stdout went over the cap
         self.pipes_closed = asyncio.Event()
@@ -301,13 +302,15 @@ class _ProcessWatch:
 
     async def _terminate(self, grace: float) -> None:
         """SIGTERM the group and give it ``grace`` seconds; ``close`` sends the SIGKILL."""
+        self.terminated = True
         self._signal_group(signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.exited.wait(), grace)
 
     def close(self) -> None:
         """Kill what is left of the group unless it ended cleanly; reap; release every fd."""
-        if not (self.exited.is_set() and self.pipes_closed.is_set() and not self.overflow):
+        ended_cleanly = self.exited.is_set() and self.pipes_closed.is_set() and not self.overflow
+        if self.terminated or not ended_cleanly:
             self._signal_group(signal.SIGKILL)
         _reap(self.loop, self.proc)
         for fd in list(self._open):

@@ -22,7 +22,7 @@ from wreckit_tui.attach import AttachOutcome, attach
 from wreckit_tui.config import Config
 from wreckit_tui.contract import size_to_mib
 from wreckit_tui.driver import QuickSuspendDriver
-from wreckit_tui.errors import SpriteNotFound, WispError, WreckitError
+from wreckit_tui.errors import SpriteNotFound, WispError, WispNotFound, WreckitError
 from wreckit_tui.fleet_view import FleetState, FleetView, Host, view_of
 from wreckit_tui.headless import describe_backend
 from wreckit_tui.models import Fleet, Sprite, quota_problem
@@ -151,8 +151,10 @@ class WreckitApp(App[int]):
     async def _fetch_version(self) -> None:
         try:
             self.backend_version = await self.wisp.version()
-        except WispError:
+        except WispError as exc:
             self.backend_version = "version unknown"
+            if not isinstance(exc, WispNotFound):  # the header says that one already
+                self.say(f"could not read the backend version: {exc.message}", severity="warning")
         self.dashboard.show_status()
 
     # -- polling ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -32,30 +33,41 @@ from wreckit_tui.models import Sprite
 from wreckit_tui.text import sanitize
 
 PROG = "wreckit-tui"
+COMMAND_PREFIX = "command_"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _shared_options(prefix: str = "") -> argparse.ArgumentParser:
+    """``--wisp``, ``--config`` and ``--set``, accepted before and after the command.
+
+    The command's copies store under ``prefix`` so they cannot overwrite the ones given before
+    it; :func:`_merge_shared` puts the two together (the later wins, ``--set`` lists add up).
+    """
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument(
         "--wisp",
         metavar="PATH",
-        default=argparse.SUPPRESS,
+        dest=f"{prefix}wisp",
         help="wisp-compatible program to run (overrides wisp_path)",
     )
     shared.add_argument(
         "--config",
         metavar="PATH",
-        default=argparse.SUPPRESS,
+        dest=f"{prefix}config",
         help="config file to read (overrides WRECKIT_TUI_CONFIG)",
     )
     shared.add_argument(
         "--set",
         metavar="KEY=VALUE",
         action="append",
-        default=argparse.SUPPRESS,
-        dest="settings",
+        default=[],
+        dest=f"{prefix}settings",
         help="override any config key, e.g. --set max_vms=8",
     )
+    return shared
+
+
+def build_parser() -> argparse.ArgumentParser:
+    shared, after = _shared_options(), _shared_options(COMMAND_PREFIX)
     parser = argparse.ArgumentParser(
         prog=PROG,
         parents=[shared],
@@ -67,18 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="with --headless: print JSON")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    listing = commands.add_parser("list", parents=[shared], help="print the sprites and exit")
-    listing.add_argument("--json", action="store_true", help="print a JSON array")
-    start = commands.add_parser("start", parents=[shared], help="start a sprite")
+    listing = commands.add_parser("list", parents=[after], help="print the sprites and exit")
+    listing.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print a JSON array"
+    )
+    start = commands.add_parser("start", parents=[after], help="start a sprite")
     start.add_argument("name", metavar="NAME")
     start.add_argument("--memory", metavar="SIZE", help="memory such as 512MiB or 2GiB")
     start.add_argument("--cpus", metavar="N", help="vCPUs, 1..64")
-    start.add_argument("--json", action="store_true", help="print the new sprite as JSON")
-    kill = commands.add_parser("kill", parents=[shared], help="kill a sprite")
+    start.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print it as JSON"
+    )
+    kill = commands.add_parser("kill", parents=[after], help="kill a sprite")
     kill.add_argument("name", metavar="NAME")
-    kill.add_argument("--json", action="store_true", help="print the result as JSON")
+    kill.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print it as JSON"
+    )
     attaching = commands.add_parser(
-        "attach", parents=[shared], help="attach this terminal to a sprite (detach_key detaches)"
+        "attach", parents=[after], help="attach this terminal to a sprite (detach_key detaches)"
     )
     attaching.add_argument("name", metavar="NAME")
     return parser
@@ -87,11 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wreckit-tui`` script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _merge_shared(parser.parse_args(argv))
     if args.json and args.command is None and not args.headless:
         parser.error("--json needs --headless (or the list command)")
     try:
-        config = load_config(getattr(args, "config", None), _flag_overrides(args))
+        config = load_config(args.config, _flag_overrides(args))
         return _dispatch(args, config)
     except WreckitError as exc:
         _error(exc.message)
@@ -103,9 +121,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _merge_shared(args: argparse.Namespace) -> argparse.Namespace:
+    """Fold the options given after the command into those given before it."""
+    for name in ("wisp", "config"):
+        later = getattr(args, COMMAND_PREFIX + name, None)
+        if later is not None:
+            setattr(args, name, later)
+    args.settings += getattr(args, COMMAND_PREFIX + "settings", [])
+    return args
+
+
 def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
-    for setting in getattr(args, "settings", []):
+    for setting in args.settings:
         key, sep, value = setting.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or key not in KEYS:
@@ -113,7 +141,7 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
                 f"--set {setting!r}: use KEY=VALUE with a key among {', '.join(KEYS)}"
             )
         overrides[key] = value
-    if getattr(args, "wisp", None):
+    if args.wisp:
         overrides["wisp_path"] = args.wisp
     return overrides
 
@@ -139,11 +167,18 @@ async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
         _warn_all(fleet.warnings)
         print(fleet_json(fleet))
         return 0
-    version_task = asyncio.ensure_future(_version_or_none(wisp))
+    version_task = asyncio.ensure_future(_version_or_error(wisp))
     try:
         fleet = await wisp.list()
-    finally:
-        version = await version_task
+    except BaseException:  # the list's error is the one line to print: no version, no wait
+        version_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await version_task
+        raise
+    version = await version_task
+    if isinstance(version, WispError):
+        _warn(f"could not read the backend version: {version.message}")
+        version = None
     _warn_all(fleet.warnings)
     print_table(fleet, caption_for(wisp.backend.label, version, fleet, config.max_vms), sys.stdout)
     return 0
@@ -187,13 +222,12 @@ def _attach(wisp: Wisp, config: Config, name: str) -> int:
     return outcome.exit_code
 
 
-async def _version_or_none(wisp: Wisp) -> str | None:
-    """wisp's version; a failure is a warning, never fatal."""
+async def _version_or_error(wisp: Wisp) -> str | WispError:
+    """wisp's version, or why it could not be read (a warning, never fatal)."""
     try:
         return await wisp.version()
     except WispError as exc:
-        _warn(f"could not read the backend version: {exc.message}")
-        return None
+        return exc
 
 
 def _warn_all(warnings: Sequence[str]) -> None:

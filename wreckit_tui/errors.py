@@ -92,7 +92,10 @@ class SpriteNotFound(WispError):
 
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f"sprite {name!r} not found: it is not in the fleet (already gone?)")
+        super().__init__(
+            f"sprite {name!r} not found: it is not in the fleet (already gone?); "
+            "`wreckit-tui list` shows the fleet"
+        )
 
 
 def last_line(text: str) -> str:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 PIPE_WIDTH = 1000
-TABLE_HEADERS = ("NAME", "STATE", "CPUS", "CPU %", "MEM USED", "MEMORY", "UPTIME", "URL")
+TABLE_HEADERS = ("NAME", "STATE", "CPUS", "MEMORY", "CPU %", "MEM USED", "UPTIME", "URL")
 
 
 def fleet_json(fleet: Fleet) -> str:
@@ -38,9 +38,9 @@ def table_cells(sprite: Sprite) -> tuple[str, ...]:
         sanitize(sprite.name),
         sanitize(sprite.state or UNKNOWN),
         format_number(sprite.cpus),
+        format_mib(sprite.memory_mib),
         format_number(sprite.cpu_percent, "%"),
         format_mib(sprite.memory_used_mib),
-        format_mib(sprite.memory_mib),
         format_duration(sprite.uptime_seconds),
         sanitize(sprite.url or UNKNOWN),
     )

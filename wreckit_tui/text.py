@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)")
 """A terminal escape sequence: CSI (colours, cursor moves), OSC (titles, links) or ESC + one."""
 
@@ -28,8 +28,9 @@ def state_style(state: str | None) -> str:
 
 
 def sanitize(text: str) -> str:
-    """``text`` without escape sequences (whole), control characters (C0, DEL, C1) or bidi
-    overrides: ``\x1b[31mred\x1b[0m`` becomes ``red``."""
+    """``text`` without escape sequences (whole), control characters (C0, DEL, C1), bidi
+    overrides or lone surrogates (JSON can carry them; no terminal can print them):
+    ``\x1b[31mred\x1b[0m`` becomes ``red``."""
     if "\x1b" in text:
         text = ESCAPE_SEQUENCE.sub("", text)
     return _CONTROL.sub("", text)
