@@ -58,6 +58,13 @@ def test_invalid_value_names_the_file_key_and_line(isolated_config):
     assert "(line 3): default_memory" in message
 
 
+def test_a_boolean_is_not_a_number(isolated_config):
+    isolated_config.write_text("max_vms = true\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    assert "(line 1): max_vms: must be a number, not true or false" in caught.value.message
+
+
 def test_unknown_key_is_reported(isolated_config):
     isolated_config.write_text("max_vm = 3\n")
     with pytest.raises(ConfigError, match="max_vm: unknown key"):

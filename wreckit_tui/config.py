@@ -43,6 +43,16 @@ class Config(BaseModel):
     theme: str = Field("textual-dark", description="Textual theme of the dashboard")
     detach_key: str = Field("ctrl+]", description="key that detaches from an attached sprite")
 
+    @field_validator(
+        "max_vms", "default_cpus", "timeout", "list_timeout", "kill_grace", "poll_interval",
+        "max_output_bytes", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _no_booleans(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true or false")
+        return value
+
     @field_validator("default_memory")
     @classmethod
     def _check_memory(cls, value: str) -> str:
@@ -135,6 +145,7 @@ def _explain(exc: ValidationError, origins: Mapping[str, str], text: str) -> str
         origin = origins.get(key, "configuration")
         where = _line_of(key, text) if origin.startswith("config file") else ""
         message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        message = message.removeprefix("Value error, ")  # our own validators' words
         problems.append(f"{origin}{where}: {key}: {message}")
     return "; ".join(problems)
 
