@@ -46,7 +46,7 @@ def middle_ellipsis(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     head = (limit - 1) // 3
-    return f"{text[:head]}…{text[len(text) - (limit - 1 - head):]}"
+    return f"{text[:head]}…{text[len(text) - (limit - 1 - head) :]}"
 
 
 def format_duration(seconds: float | None) -> str:

@@ -2,8 +2,8 @@
 
 Every test gets its own ``WRECKIT_SANDBOX_HOME``, which names its own tmux socket and cgroups.
 After the test, every sandbox left is killed through the provider, and the teardown fails the
-test if that left a tmux server, a socket, a cgroup or a process behind (they are removed
-either way).
+test if that left a tmux server, a socket, a cgroup, a sandbox directory or a process carrying a
+sandbox's marker behind (they are removed either way).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +54,7 @@ class SandboxHome:
             check=False,
         )
 
-    def popen(self, *args: str) -> subprocess.Popen[str]:
+    def popen(self, *args: str, new_session: bool = False) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [*PROVIDER, *args],
             env=self.env,
@@ -60,6 +62,7 @@ class SandboxHome:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=new_session,
         )
 
     def start(self, name: str, *flags: str) -> dict:
@@ -123,12 +126,31 @@ class SandboxHome:
                 pids |= {root} | {child.pid for child in psutil.Process(root).children(True)}
         return {pid for pid in pids if alive(pid)}
 
+    def marked_processes(self) -> list[psutil.Process]:
+        """Live processes whose environment says they belong to a sandbox of this home: the
+        marker is ``WRECKIT_SANDBOX`` set and ``HOME`` a workspace under the home."""
+        prefix = Home(str(self.path)).path + os.sep
+        found = []
+        for process in psutil.process_iter(["environ", "status"]):
+            env = process.info["environ"] or {}
+            if (
+                "WRECKIT_SANDBOX" in env
+                and env.get("HOME", "").startswith(prefix)
+                and process.info["status"] != psutil.STATUS_ZOMBIE
+            ):
+                found.append(process)
+        return found
+
     def leftovers(self) -> list[str]:
         """What a clean provider would not leave behind once every sandbox is killed."""
         found = [f"cgroup {path}" for path in self.cgroups()]
         if os.path.exists(self.socket):
             found.append(f"socket {self.socket}")
         found += [f"sandbox directory {name}" for name in Home(str(self.path)).names()]
+        found += [
+            f"process {process.pid} {process.info['environ']['WRECKIT_SANDBOX']!r}"
+            for process in self.marked_processes()
+        ]
         return found
 
     def force_cleanup(self) -> None:
@@ -139,6 +161,9 @@ class SandboxHome:
         paths = self.cgroups()
         limits.kill_members(paths)
         limits.remove(paths)
+        for process in self.marked_processes():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.send_signal(signal.SIGKILL)
 
 
 def alive(pid: int) -> bool:
@@ -160,11 +185,20 @@ def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02) -> bool:
 
 @pytest.fixture
 def make_home(tmp_path: Path) -> Iterator:
-    """``make_home(**env)``: a fresh home whose provider runs with ``env`` added."""
-    homes: list[SandboxHome] = []
+    """``make_home(**env)``: a fresh home whose provider runs with ``env`` added.
 
-    def make(directory: str = "home", **env: str) -> SandboxHome:
-        home = SandboxHome(tmp_path / directory, env)
+    With ``outside_tmp=True`` the home is made under /var/tmp instead of pytest's directory
+    (under /tmp, which bubblewrap hides anyway), and removed after the test.
+    """
+    homes: list[SandboxHome] = []
+    outside: list[str] = []
+
+    def make(directory: str = "home", *, outside_tmp: bool = False, **env: str) -> SandboxHome:
+        base = tmp_path
+        if outside_tmp:
+            outside.append(tempfile.mkdtemp(prefix="wreckit-sandbox-test-", dir="/var/tmp"))
+            base = Path(outside[-1])
+        home = SandboxHome(base / directory, env)
         homes.append(home)
         return home
 
@@ -175,6 +209,8 @@ def make_home(tmp_path: Path) -> Iterator:
             home.run("kill", name)
         problems += home.leftovers()
         home.force_cleanup()
+    for path in outside:
+        shutil.rmtree(path, ignore_errors=True)
     assert not problems, f"the provider left these behind: {problems}"
 
 

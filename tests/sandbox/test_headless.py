@@ -56,3 +56,15 @@ def test_start_and_kill_through_wreckit_tui_use_the_builtin_provider(sandboxes, 
     missing = run_cli("kill", "gamma", env=env)
     assert missing.returncode == 5
     assert "not found" in missing.stderr
+
+
+def test_without_bubblewrap_list_and_the_headless_caption_say_isolation_none(
+    make_home, no_wisp_path
+):
+    home = make_home(WRECKIT_SANDBOX_BWRAP="none")
+    home.start("plain")
+    assert home.record("plain")["isolation"] == "none"
+    env = {"PATH": no_wisp_path, "WRECKIT_SANDBOX_HOME": str(home.path)}
+    result = run_cli("--headless", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "built-in sandbox provider 0.1.0 (isolation: none) · 1 sprite" in result.stdout

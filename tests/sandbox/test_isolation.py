@@ -156,3 +156,20 @@ def test_a_bubblewrap_that_fails_is_reported_and_leaves_nothing(make_home, tmp_p
     assert "bubblewrap could not create the sandbox: bwrap: cannot do that here" in done.stderr
     assert "WRECKIT_SANDBOX_BWRAP=none" in done.stderr
     assert home.list() == []
+
+
+def test_with_the_home_outside_tmp_a_sandbox_sees_neither_the_home_nor_another_sandbox(make_home):
+    home = make_home(outside_tmp=True)
+    assert not str(home.path).startswith("/tmp/")
+    home.start("alpha")
+    home.start("beta")
+    secret = home.path / "beta" / "workspace" / "secret.txt"
+    secret.write_text("beta-only\n")
+    assert {"alpha", "beta", ".server.lock"} <= set(os.listdir(home.path))
+
+    listing = home.exec("alpha", "ls", "-a", str(home.path))
+    read = home.exec("alpha", "cat", str(secret))
+
+    assert listing.stdout.split() == [".", "..", "alpha"]
+    assert read.returncode != 0
+    assert "beta-only" not in read.stdout

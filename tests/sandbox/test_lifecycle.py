@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from tests.sandbox.conftest import alive, wait_until
+from tests.sandbox.conftest import SANDBOX_PYTHON, alive, wait_until
 
 LIST_FIELDS = {
     "name": str,
@@ -18,7 +22,7 @@ LIST_FIELDS = {
     "cpus": int,
     "memory": str,
     "cpu_percent": float,
-    "memory_used": float,
+    "memory_used": int,
     "pid": int,
     "created_at": str,
     "isolation": str,
@@ -145,3 +149,101 @@ def test_start_takes_well_under_a_second(sandboxes):
     began = time.monotonic()
     sandboxes.start("quick")
     assert time.monotonic() - began < 1.0
+
+
+DETACHED = (
+    "import os, time\n"
+    "data = b'x' * (200 << 20)\n"
+    "open('holder.tmp', 'w').write(str(os.getpid()))\n"
+    "os.rename('holder.tmp', 'holder.pid')\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_without_bwrap_or_cgroups_a_detached_process_counts_and_dies_with_kill(make_home):
+    home = make_home(WRECKIT_SANDBOX_BWRAP="none", WRECKIT_SANDBOX_CGROUPS="off")
+    home.start("loose", "--memory", "1GiB")
+    before = home.record("loose")["memory_used"]
+    detach = 'setsid "$0" -c "$1" > /dev/null 2>&1 < /dev/null & echo detached'
+    done = home.exec("loose", "sh", "-c", detach, SANDBOX_PYTHON, DETACHED)
+    assert done.stdout == "detached\n"
+    pid_file = home.path / "loose" / "workspace" / "holder.pid"
+    assert wait_until(pid_file.exists, timeout=10)
+    holder = int(pid_file.read_text())
+    assert wait_until(lambda: holder not in home.sandbox_pids("loose"))
+
+    during = home.record("loose")["memory_used"]
+    home.kill("loose")
+
+    assert before < 50
+    assert during >= before + 200
+    assert wait_until(lambda: not alive(holder))
+    assert home.list() == []
+
+
+def _sandbox_dir_shows(stage: str, path: Path) -> bool:
+    if stage == "claimed":
+        return path.is_dir()
+    if stage == "environment written":
+        return (path / "env").exists()
+    return (path / "bwrap.json").exists() or (path / "ready").exists()
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["bwrap-cgroups", "plain"])
+@pytest.mark.parametrize("stage", ["claimed", "environment written", "shell starting"])
+def test_a_start_stopped_by_sigterm_midway_leaves_nothing_half_started(make_home, plain, stage):
+    env = {"WRECKIT_SANDBOX_BWRAP": "none", "WRECKIT_SANDBOX_CGROUPS": "off"} if plain else {}
+    home = make_home(**env)
+    landed = 0
+    for attempt in range(20):
+        name = f"cut{attempt}"
+        starting = home.popen("start", name, new_session=True)
+        while starting.poll() is None and not _sandbox_dir_shows(stage, home.path / name):
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(starting.pid, signal.SIGTERM)
+        _out, err = starting.communicate(timeout=15)
+        assert starting.returncode in {0, 128 + signal.SIGTERM}, err
+        assert "Traceback" not in err
+        landed += starting.returncode != 0
+
+        states = {record["name"]: record["state"] for record in home.list()}
+        assert states in ({}, {name: "running"})
+        assert list(home.path.glob("*/env")) == []
+        if states:
+            assert home.exec(name, "true").returncode == 0
+            home.kill(name)
+        assert home.server_pid() is None
+        assert home.leftovers() == []
+        if landed:
+            break
+    assert landed, f"no SIGTERM landed while start was at {stage!r}"
+
+
+def test_sighup_stops_a_start_like_sigterm_and_exits_129(sandboxes):
+    starting = sandboxes.popen("start", "hung", new_session=True)
+    while starting.poll() is None and not (sandboxes.path / "hung" / "env").exists():
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(starting.pid, signal.SIGHUP)
+    starting.communicate(timeout=15)
+    assert starting.returncode in {0, 128 + signal.SIGHUP}
+    if starting.returncode:
+        assert sandboxes.list() == []
+        assert sandboxes.leftovers() == []
+
+
+def test_a_start_that_died_without_cleaning_up_shows_as_error_and_kill_removes_it(sandboxes):
+    sandboxes.start("alive")
+    dead = sandboxes.path / "dead"
+    (dead / "workspace").mkdir(parents=True)
+    (dead / "sandbox.json").write_text(json.dumps({"id": "0", "name": "dead"}))
+    lock = os.open(dead / ".lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert sandboxes.record("dead")["state"] == "starting"
+    finally:
+        os.close(lock)
+    assert sandboxes.record("dead")["state"] == "error"
+    sandboxes.kill("dead")
+    assert [(r["name"], r["state"]) for r in sandboxes.list()] == [("alive", "running")]

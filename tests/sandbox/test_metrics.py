@@ -69,6 +69,14 @@ def test_samples_of_killed_sandboxes_are_forgotten(sandboxes):
 # -- the arithmetic ---------------------------------------------------------------------------
 
 
+def test_memory_used_is_whole_mib_rounded_so_a_small_process_is_not_zero():
+    table = {1: (0, 0.0, 600 << 10), 2: (0, 0.0, 7 << 20), 3: (0, 0.0, 300 << 10)}
+    assert metrics.memory_used_mib({1}, table) == 1
+    assert metrics.memory_used_mib({2, 3}, table) == 7
+    assert metrics.memory_used_mib({3}, table) == 0
+    assert isinstance(metrics.memory_used_mib({1, 2}, table), int)
+
+
 def test_a_pid_new_since_the_reference_counts_in_full_and_one_gone_counts_nothing():
     reference = {"t": 10.0, "cpu": {"1": 5.0, "2": 3.0}}
     current = {"1": 5.5, "3": 0.5}

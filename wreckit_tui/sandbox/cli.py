@@ -1,14 +1,19 @@
 """Command line of ``wreckit-sandbox``: the wisp CLI contract, plus ``exec``.
 
 Exit status: 0 ok; 1 a failure (not found, already exists, not running, tmux or bubblewrap
-failed); 2 a usage error or invalid request. ``exec`` exits with the command's status, or 125
-when the provider itself could not run it (127 when the command does not exist).
+failed); 2 a usage error or invalid request. ``exec`` exits with the command's status, else 125
+when the provider itself could not run it, whatever the reason (``exec NAME --`` without a
+command included; only a usage error argparse catches, such as a missing NAME, exits 2), 126 when
+the command cannot be run and 127 when it does not exist. Until ``exec`` or ``attach`` hands
+over to its program, SIGTERM, SIGHUP and SIGINT end the provider with 128 + the signal's number,
+once what it had half done is cleaned up (a ``start`` cut short leaves no sandbox behind).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +23,15 @@ from wreckit_tui.sandbox.errors import CannotRun, SandboxError
 from wreckit_tui.sandbox.spec import DEFAULT_CPUS, DEFAULT_MEMORY
 
 EXEC_FAILED = 125
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: it unwinds the stack like Ctrl-C, so cleanup code runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wreckit-sandbox`` script; returns the exit status."""
     args = build_parser().parse_args(argv)
     in_exec = args.command == "exec"
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop)
     try:
         return _dispatch(args)
     except CannotRun as exc:
@@ -60,8 +76,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         _error(str(exc))
         return EXEC_FAILED if in_exec else 1
+    except Stopped as stop:
+        return 128 + stop.signum
     except KeyboardInterrupt:
-        return 130
+        return 128 + signal.SIGINT
+
+
+def _stop(signum: int, _frame: object) -> None:
+    """Raise :class:`Stopped` for the first stop signal; later ones leave its cleanup alone."""
+    for other in (*STOP_SIGNALS, signal.SIGINT):
+        signal.signal(other, _ignore)
+    raise Stopped(signum)
+
+
+def _ignore(_signum: int, _frame: object) -> None:
+    """A handler that does nothing; unlike ``SIG_IGN`` it is not inherited by programs run."""
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from wreckit_tui.contract import NESTING_VARIABLES
 from wreckit_tui.sandbox.errors import SandboxError
 
 BWRAP_ENV = "WRECKIT_SANDBOX_BWRAP"
+MARKER_VAR = "WRECKIT_SANDBOX"
 ISOLATION_BWRAP = "bwrap"
 ISOLATION_NONE = "none"
 LAUNCHER_NAME = "wreckit-sandbox-launch"
@@ -54,10 +55,14 @@ def find_shell() -> str:
 
 
 def sandbox_env(base: dict[str, str], name: str, workspace: str) -> dict[str, str]:
-    """The environment of the sandbox's processes: the caller's, at home in the workspace."""
+    """The environment of the sandbox's processes: the caller's, at home in the workspace.
+
+    ``WRECKIT_SANDBOX`` and ``HOME`` are also the sandbox's marker: where no cgroup tracks its
+    processes, they find those that left its process trees.
+    """
     env = {key: value for key, value in base.items() if key not in NESTING_VARIABLES}
     env["HOME"] = workspace
-    env["WRECKIT_SANDBOX"] = name
+    env[MARKER_VAR] = name
     return env
 
 

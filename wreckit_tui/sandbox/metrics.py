@@ -1,6 +1,6 @@
 """Metrics of every sandbox from one psutil pass over the process table.
 
-``memory_used`` is the resident memory summed over the sandbox's processes, in MiB.
+``memory_used`` is the resident memory summed over the sandbox's processes, in whole MiB.
 
 ``cpu_percent`` is a current rate, 100 = one core: the CPU seconds the sandbox used since a
 reference sample, over the time since. Every ``list`` is a fresh process, so each one stores a
@@ -15,11 +15,14 @@ keeps the time of processes that exited between two lists. Elsewhere they are su
 instead of making the rate negative; the time of a process that lived between two lists is lost.
 
 The processes of a sandbox are the members of its tracking cgroup, or, where there is no cgroup,
-the process trees of its pane and of each ``exec``.
+the process trees of its pane, of each ``exec`` and of every process whose environment carries the
+sandbox's marker (``WRECKIT_SANDBOX`` = its name and ``HOME`` = its workspace), which finds the
+processes that left those trees, say through ``setsid``.
 """
 
 from __future__ import annotations
 
+from wreckit_tui.sandbox.isolation import MARKER_VAR
 from wreckit_tui.sandbox.store import read_json, write_json_atomic
 
 MIN_WINDOW = 1.0
@@ -28,19 +31,32 @@ MIB = 1 << 20
 
 ProcessTable = dict[int, tuple[int, float, int]]
 """pid -> (parent pid, CPU seconds, resident bytes)."""
+Marker = tuple[str, str]
+"""``(WRECKIT_SANDBOX, HOME)`` of a process: the name and workspace of the sandbox it began in."""
+Marked = dict[Marker, list[int]]
+"""Marker -> the pids whose environment carries it."""
 
 
-def process_table() -> ProcessTable:
-    """One pass over every process: its parent, CPU seconds (user + system) and resident memory."""
+def process_table(*, markers: bool = False) -> tuple[ProcessTable, Marked]:
+    """One pass over every process: its parent, CPU seconds (user + system) and resident memory.
+
+    With ``markers``, the same pass also reads each environment and returns the pids by marker.
+    """
     import psutil
 
+    attrs = ["ppid", "cpu_times", "memory_info", *(["environ"] if markers else [])]
     table: ProcessTable = {}
-    for process in psutil.process_iter(["ppid", "cpu_times", "memory_info"]):
+    marked: Marked = {}
+    for process in psutil.process_iter(attrs):
         info = process.info
         times, memory = info["cpu_times"], info["memory_info"]
-        if times is not None and memory is not None:
-            table[process.pid] = (info["ppid"], times.user + times.system, memory.rss)
-    return table
+        if times is None or memory is None:
+            continue
+        table[process.pid] = (info["ppid"], times.user + times.system, memory.rss)
+        env = info.get("environ") or {}
+        if MARKER_VAR in env:
+            marked.setdefault((env[MARKER_VAR], env.get("HOME", "")), []).append(process.pid)
+    return table, marked
 
 
 def descendants(roots: list[int], table: ProcessTable) -> set[int]:
@@ -58,8 +74,9 @@ def descendants(roots: list[int], table: ProcessTable) -> set[int]:
     return found
 
 
-def memory_used_mib(pids: set[int], table: ProcessTable) -> float:
-    return round(sum(table[pid][2] for pid in pids if pid in table) / MIB, 1)
+def memory_used_mib(pids: set[int], table: ProcessTable) -> int:
+    """Resident memory of ``pids`` in whole MiB, rounded: more than half a MiB is not 0."""
+    return round(sum(table[pid][2] for pid in pids if pid in table) / MIB)
 
 
 def cpu_seconds(pids: set[int], table: ProcessTable) -> dict[str, float]:

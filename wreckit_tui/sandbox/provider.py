@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
+import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import NoReturn
 
 from wreckit_tui.sandbox import isolation, limits, metrics
@@ -33,6 +36,7 @@ from wreckit_tui.sandbox.store import (
 from wreckit_tui.sandbox.tmux import Tmux, socket_path, without_tmux
 
 READY_TIMEOUT = 10.0
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 RECORD_KEYS = (
     "name", "id", "state", "cpus", "memory", "cpu_percent", "memory_used", "pid",
     "created_at", "isolation", "network", "limits", "workspace",
@@ -55,15 +59,17 @@ class Provider:
         bwrap = isolation.find_bwrap()
         if not network and not bwrap:
             raise InvalidRequest("--no-network needs bubblewrap (bwrap), which is not installed")
-        self.home.claim(name)
-        with self.home.sandbox_lock(name, exclusive=True):
-            try:
-                return self._launch(
-                    name, memory=memory, mib=mib, cpus=count, network=network, bwrap=bwrap
-                )
-            except BaseException:
-                self._teardown(name, self.home.read_meta(name))
-                raise
+        with _signals_held() as let_through:
+            self.home.claim(name)
+            with self.home.sandbox_lock(name, exclusive=True):
+                try:
+                    with let_through():
+                        return self._launch(
+                            name, memory=memory, mib=mib, cpus=count, network=network, bwrap=bwrap
+                        )
+                except BaseException:
+                    self._teardown(name, self.home.read_meta(name))
+                    raise
 
     def _launch(
         self, name: str, *, memory: str, mib: int, cpus: int, network: bool, bwrap: str | None
@@ -86,14 +92,18 @@ class Provider:
                 network=network,
                 command=shell,
             )
-        launcher = self._launcher(name, limited, cpu_list, mib, command, bwrap=bool(bwrap))
-        with self.home.server_lock():
-            pane = self.tmux.new_session(
-                name, workspace, launcher, self._window_command(name, shell)
-            )
-        meta.update(pid=pane, pid_start=process_start(pane))
-        namespaces = self._wait_ready(name, pane, command if bwrap else None)
-        os.unlink(self.home.file(name, ENV_FILE))
+        env_file = self.home.file(name, ENV_FILE)
+        try:
+            launcher = self._launcher(name, limited, cpu_list, mib, command, bwrap=bool(bwrap))
+            with self.home.server_lock():
+                pane = self.tmux.new_session(
+                    name, workspace, launcher, self._window_command(name, shell)
+                )
+            meta.update(pid=pane, pid_start=process_start(pane))
+            namespaces = self._wait_ready(name, pane, command if bwrap else None)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(env_file)
         meta.update(namespaces=namespaces)
         if namespaces:
             meta["ns_start"] = process_start(namespaces["child-pid"])
@@ -168,39 +178,42 @@ class Provider:
         usage = self._usage(metas)
         return [self._record(name, metas[name], sessions, usage) for name in names]
 
-    def _usage(self, metas: dict[str, Meta | None]) -> dict[str, tuple[float, float]]:
+    def _usage(self, metas: dict[str, Meta | None]) -> dict[str, tuple[float, int]]:
         """Sandbox id -> (cpu_percent, memory_used MiB), from one pass over the processes."""
         launched = [meta for meta in metas.values() if meta and "pid" in meta]
         if not launched:
             return {}
-        table = metrics.process_table()
+        untracked = any(not _tracking(meta) for meta in launched)
+        table, marked = metrics.process_table(markers=untracked)
         now = time.monotonic()
         samples = metrics.Samples(self.home.samples_path())
-        usage: dict[str, tuple[float, float]] = {}
+        usage: dict[str, tuple[float, int]] = {}
         for meta in launched:
-            pids = self._processes(meta, table)
-            cpu = self._cgroup_cpu(meta) or metrics.cpu_seconds(pids, table)
+            tracking = _tracking(meta)
+            if tracking:
+                pids = set(limits.members(tracking))
+            else:
+                pids = self._untracked_pids(meta["name"], meta, table, marked)
+            cpu = metrics.cgroup_cpu_seconds(tracking) if tracking else None
+            cpu = cpu or metrics.cpu_seconds(pids, table)
             rate = samples.cpu_percent(meta["id"], meta["started"], now, cpu)
             usage[meta["id"]] = (rate, metrics.memory_used_mib(pids, table))
         samples.save()
         return usage
 
-    def _cgroup_cpu(self, meta: Meta) -> dict[str, float] | None:
-        tracking = limits.Limits.from_json(meta.get("limits") or {}).tracking
-        return metrics.cgroup_cpu_seconds(tracking) if tracking else None
+    def _untracked_pids(
+        self, name: str, meta: Meta, table: metrics.ProcessTable, marked: metrics.Marked
+    ) -> set[int]:
+        """The pids of a sandbox no cgroup tracks: the process trees of its pane, of each exec
+        and of each process carrying its marker (which finds those that left the other trees)."""
+        marker = (name, self.home.workspace(name))
+        return metrics.descendants([*self._live_roots(name, meta), *marked.get(marker, [])], table)
 
-    def _processes(self, meta: Meta, table: metrics.ProcessTable) -> set[int]:
-        """The sandbox's pids: its tracking cgroup's members, else its process trees."""
-        tracking = limits.Limits.from_json(meta.get("limits") or {}).tracking
-        if tracking:
-            return set(limits.members(tracking))
-        return metrics.descendants(self._live_roots(meta), table)
-
-    def _live_roots(self, meta: Meta) -> list[int]:
+    def _live_roots(self, name: str, meta: Meta) -> list[int]:
         """The pane and every exec of an untracked sandbox that still run."""
-        roots = [(meta["pid"], meta.get("pid_start"))]
+        roots: list[tuple] = list(_pane(meta))
         try:
-            with open(self.home.file(meta["name"], EXECS)) as execs:
+            with open(self.home.file(name, EXECS)) as execs:
                 roots += [tuple(line.split()) for line in execs if len(line.split()) == 2]
         except OSError:
             pass
@@ -211,11 +224,11 @@ class Provider:
         name: str,
         meta: Meta | None,
         sessions: dict[str, int],
-        usage: dict[str, tuple[float, float]],
+        usage: dict[str, tuple[float, int]],
     ) -> Meta:
         meta = meta or {}
         state = self._state(name, meta, sessions)
-        cpu, memory = usage.get(meta.get("id", ""), (0.0, 0.0))
+        cpu, memory = usage.get(meta.get("id", ""), (0.0, 0))
         limited = meta.get("limits") or {}
         record = {
             **{key: meta.get(key) for key in RECORD_KEYS},
@@ -233,7 +246,7 @@ class Provider:
         if not meta:
             return "error" if os.path.exists(self.home.file(name, META)) else "starting"
         if "pid" not in meta:
-            return "starting"
+            return "starting" if self.home.is_locked(name) else "error"
         return "running" if name in sessions else "stopped"
 
     # -- kill -------------------------------------------------------------------------------
@@ -243,7 +256,7 @@ class Provider:
         check_name(name)
         if not os.path.isdir(self.home.dir(name)):
             raise NotFound(name)
-        with self.home.sandbox_lock(name, exclusive=True):
+        with _signals_held(), self.home.sandbox_lock(name, exclusive=True):
             if not os.path.isdir(self.home.dir(name)):
                 raise NotFound(name)
             self._teardown(name, self.home.read_meta(name))
@@ -255,8 +268,8 @@ class Provider:
         dirs = list(dict.fromkeys([*recorded, *limits.existing_dirs(self.home.key, name)]))
         _kill_namespace(meta)
         limits.kill_members(dirs)
-        if "pid" in meta and not dirs:
-            self._kill_trees(meta)
+        if not dirs:
+            self._kill_untracked(name, meta)
         _wait_gone(_pane(meta) + _namespace_init(meta))
         with self.home.server_lock():
             self.tmux.kill_session(name)
@@ -265,11 +278,12 @@ class Provider:
         if stuck:
             raise SandboxError(f"could not remove cgroup {stuck[0]}: it still has processes")
 
-    def _kill_trees(self, meta: Meta) -> None:
-        """SIGKILL the process trees of an untracked sandbox until none is left."""
+    def _kill_untracked(self, name: str, meta: Meta) -> None:
+        """SIGKILL every process of a sandbox no cgroup tracks until none is left."""
         deadline = time.monotonic() + limits.KILL_TIMEOUT
         while time.monotonic() < deadline:
-            pids = metrics.descendants(self._live_roots(meta), metrics.process_table())
+            table, marked = metrics.process_table(markers=True)
+            pids = self._untracked_pids(name, meta, table, marked)
             if not pids:
                 return
             for pid in pids:
@@ -330,6 +344,33 @@ class Provider:
         if process_start(meta["pid"]) != meta.get("pid_start"):
             raise NotRunning(name)
         return meta
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator:
+    """Hold back SIGINT, SIGTERM and SIGHUP, so that they stop nothing half done.
+
+    Yields ``let_through``, a context manager under which they arrive (and raise) at once: only
+    where a failure is cleaned up. Held back signals arrive when the block ends.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+    @contextlib.contextmanager
+    def let_through() -> Iterator[None]:
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+    try:
+        yield let_through
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _tracking(meta: Meta) -> str | None:
+    return limits.Limits.from_json(meta.get("limits") or {}).tracking
 
 
 Anchor = tuple[int, str | None]

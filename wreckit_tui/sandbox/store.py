@@ -110,6 +110,20 @@ class Home:
         with _locked(fd, exclusive):
             yield
 
+    def is_locked(self, name: str) -> bool:
+        """Whether ``start`` or ``kill`` holds the sandbox's lock right now."""
+        try:
+            fd = os.open(self.file(name, LOCK), os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
     @contextlib.contextmanager
     def server_lock(self) -> Iterator[None]:
         """Serializes starting and stopping the tmux server of this home."""
@@ -134,9 +148,14 @@ def _locked(fd: int, exclusive: bool) -> Iterator[None]:
 def write_json_atomic(path: str, data: Any) -> None:
     """Write JSON through a temporary file and a rename, so readers never see half of it."""
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w") as handle:
-        json.dump(data, handle, separators=(",", ":"))
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w") as handle:
+            json.dump(data, handle, separators=(",", ":"))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def read_json(path: str, default: Any) -> Any:
