@@ -315,13 +315,18 @@ async def test_detail_pane_shows_every_field_and_history(fake_wisp):
         assert app.dashboard.query_one("#cpu-spark", Sparkline).data == [10.0, 30.0, 50.0]
 
 
+async def choose_in_palette(pilot, query: str) -> None:
+    """Open the command palette, type ``query`` and take the first hit."""
+    await pilot.press("ctrl+p")
+    await pilot.press(*query)
+    await pilot.pause(0.5)
+    await pilot.press("enter")
+
+
 async def test_command_palette_jumps_to_a_sprite(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
-        await pilot.press("ctrl+p")
-        await pilot.press(*"sprite charlie")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await choose_in_palette(pilot, "sprite charlie")
         await wait_until(pilot, lambda: app.dashboard.table.selected_key == "charlie")
 
 
@@ -336,10 +341,7 @@ async def test_command_palette_offers_the_dashboard_actions(fake_wisp):
 async def test_an_action_chosen_in_the_command_palette_runs(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
-        await pilot.press("ctrl+p")
-        await pilot.press(*"reverse sort")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await choose_in_palette(pilot, "reverse sort")
         await wait_until(pilot, lambda: app.dashboard.table.shown_keys[0] == "charlie")
         assert app.dashboard.table.shown_keys == ["charlie", "bravo", "alpha"]
 

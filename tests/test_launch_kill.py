@@ -138,13 +138,18 @@ async def test_a_start_still_running_counts_against_the_quota(fake_wisp):
         assert starts(fake_wisp) == [["start", "sprite-4", "--memory", "512MiB", "--cpus", "1"]]
 
 
+async def launch_first_sprite(pilot) -> None:
+    """Launch the suggested ``sprite-1`` into an empty fleet; return once its row is selected."""
+    await open_form(pilot)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: pilot.app.dashboard.table.selected_key == "sprite-1")
+
+
 async def test_the_detail_pane_shows_a_sprite_still_starting(fake_wisp):
     fake_wisp.set_scenario(start="slow", slow_seconds=1.0)
     async with dashboard(fake_wisp, []) as pilot:
         app = pilot.app
-        await open_form(pilot)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: app.dashboard.table.selected_key == "sprite-1")
+        await launch_first_sprite(pilot)
         await pilot.pause()
         text = screen_text(app)
         assert "No sprite selected" not in text
@@ -296,9 +301,7 @@ async def test_a_sprite_still_starting_is_not_killed(fake_wisp):
     fake_wisp.set_scenario(start="slow", slow_seconds=1.0)
     async with dashboard(fake_wisp, []) as pilot:
         app = pilot.app
-        await open_form(pilot)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: app.dashboard.table.selected_key == "sprite-1")
+        await launch_first_sprite(pilot)
         await pilot.press("d")
         assert not isinstance(app.screen, ConfirmKillScreen)
         assert "still starting: sprite-1" in notifications(app)
