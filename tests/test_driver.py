@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 import time
 
+import psutil
+
 from tests.conftest import REPO
 from tests.dashboard_harness import make_app
 from tests.tmux_pane import Pane
@@ -41,6 +43,24 @@ def test_suspend_hands_over_at_once_and_keys_still_arrive_after(tmp_path):
         assert after.read_text() == before.read_text()
     finally:
         pane.close()
+
+
+def test_the_dashboard_ends_when_its_terminal_goes_away(fake_wisp):
+    """A hangup brings SIGHUP and then SIGCONT, on which Textual starts another input thread:
+    no input thread may outlive the app and keep the process running."""
+    fake_wisp.set_fleet([{"name": "alpha", "state": "running"}])
+    dashboard = [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake_wisp.path)]
+    pane = Pane(dashboard, {"PYTHONPATH": str(REPO)})
+    try:
+        pane.wait_for(lambda screen: "alpha" in screen)
+        app = psutil.Process(pane.pid())
+    finally:
+        pane.close()  # the tmux server goes, and the pane's terminal with it
+    try:
+        app.wait(timeout=10)
+    except psutil.TimeoutExpired:
+        app.kill()
+        raise AssertionError("the dashboard outlived its terminal") from None
 
 
 def _wait_for_file(path, timeout: float = 10.0) -> None:

@@ -2,9 +2,11 @@
 
 Textual's own input thread notices that it must stop only when its ``select()`` times out (every
 0.1 s), and then waits once more for 0.1 s before it ends; ``App.suspend()`` waits for it, so
-handing the terminal to an attached sprite would cost 100-200 ms. Here the input thread also
-waits on a pipe, and stopping input writes a byte to it: the thread ends within a millisecond.
-Everything else, how keys and mouse events are parsed and delivered, is Textual's.
+handing the terminal to an attached sprite would cost about 200 ms. Here each input thread also
+waits on a pipe of its own, and stopping input rings every one of them: a thread ends within a
+millisecond. That holds for a thread Textual no longer tracks too (a hangup sends SIGCONT after
+SIGHUP, and Textual starts a second input thread on SIGCONT), so none is left to keep the
+process alive. Everything else, how keys and mouse events are parsed and delivered, is Textual's.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
+import threading
 from codecs import getincrementaldecoder
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual._parser import ParseError
@@ -26,53 +29,82 @@ TICK_SECONDS = 0.1
 READ_SIZE = 4096
 
 
+class Wakeup:
+    """A pipe that tells one input thread to stop: ``ring`` from any thread, any number of times."""
+
+    def __init__(self) -> None:
+        self.read_fd, self._write_fd = os.pipe()
+        self.rang = False
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def ring(self) -> None:
+        with self._lock:
+            self.rang = True
+            if not self._closed:
+                with contextlib.suppress(BlockingIOError):
+                    os.write(self._write_fd, b"\0")
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                os.close(self.read_fd)
+                os.close(self._write_fd)
+
+
 class QuickSuspendDriver(LinuxDriver):
-    """:class:`LinuxDriver` whose input thread stops as soon as input is disabled."""
+    """:class:`LinuxDriver` whose input threads stop as soon as input is disabled."""
 
-    _wake: tuple[int, int] | None = None
-    """The pipe that wakes the input thread: (read end, write end), while the thread runs."""
-
-    def start_application_mode(self) -> None:
-        self._wake = os.pipe()
-        super().start_application_mode()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._wakeups: set[Wakeup] = set()
+        self._wakeups_lock = threading.Lock()
 
     def disable_input(self) -> None:
-        """Stop the input thread, waking it instead of waiting for its timeout."""
-        wake, self._wake = self._wake, None
-        if wake is not None:
-            os.write(wake[1], b"\0")
-        super().disable_input()  # sets exit_event, then joins the thread
-        if wake is not None:
-            for fd in wake:
-                os.close(fd)
+        """Stop every input thread, ringing them instead of waiting for their timeouts."""
+        with self._wakeups_lock:
+            for wakeup in self._wakeups:
+                wakeup.ring()
+        super().disable_input()  # sets exit_event, joins the current thread
 
     def run_input_thread(self) -> None:
         """Read the terminal and post its keys and mouse events until input is disabled."""
+        wakeup = Wakeup()
+        with self._wakeups_lock:
+            self._wakeups.add(wakeup)
+        try:
+            self._read_until(wakeup)
+        finally:
+            with self._wakeups_lock:
+                self._wakeups.discard(wakeup)
+            wakeup.close()
+
+    def _read_until(self, wakeup: Wakeup) -> None:
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")(errors="replace").decode
-        wake_read = self._wake[0] if self._wake else None
         with selectors.DefaultSelector() as selector:
             selector.register(self.fileno, selectors.EVENT_READ)
-            if wake_read is not None:
-                selector.register(wake_read, selectors.EVENT_READ)
-            while not self.exit_event.is_set():
+            selector.register(wakeup.read_fd, selectors.EVENT_READ)
+            while not (wakeup.rang or self.exit_event.is_set()):
                 ready = {key.fd for key, _ in selector.select(TICK_SECONDS)}
-                if wake_read in ready:
-                    # disable_input() sets the event right after waking us: wait for it.
-                    self.exit_event.wait(TICK_SECONDS)
-                    continue
-                if self.fileno in ready:
+                if self.fileno in ready and not wakeup.rang:
                     self._read(selector, parser, decode)
                 self._post(parser.tick())
         with contextlib.suppress(EOFError, ParseError):
             for _ in parser.feed(""):  # end the parser; input is off, so nothing is posted
                 pass
 
-    def _read(self, selector: selectors.BaseSelector, parser: XTermParser, decode: Any) -> None:
-        data = os.read(self.fileno, READ_SIZE)
+    def _read(
+        self, selector: selectors.BaseSelector, parser: XTermParser, decode: Callable[..., str]
+    ) -> None:
+        try:
+            data = os.read(self.fileno, READ_SIZE)
+        except OSError:  # EIO: the terminal hung up
+            data = b""
         if data:
             self._post(parser.feed(decode(data)))
-        else:  # standard input closed: nothing more will come
+        else:  # the terminal is gone: nothing more will come
             selector.unregister(self.fileno)
 
     def _post(self, messages: Iterable[Message]) -> None:
