@@ -13,7 +13,8 @@
   process in a tmux pane, polling every 2 s (wisp's own processes not counted).
 - ``attach_ms`` and ``detach_ms``: the real dashboard on the built-in provider, from ``a`` to
   the sandbox's prompt on screen, and from the detach key to the repainted dashboard.
-- ``soak_*``: polls against a wisp that fails at random in every fault scenario.
+- ``soak_*``: polls against a wisp that fails at random in every fault scenario; a crash is the
+  dashboard dying, or a poll ending in an error that is not a wisp error (a bug of the app).
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ from rich.text import Text  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
-from tests.dashboard_harness import make_app, wait_until  # noqa: E402
+from tests.dashboard_harness import make_app  # noqa: E402
 from tests.fake_wisp_handle import FakeWisp, make_fake_wisp  # noqa: E402
 from tests.tmux_pane import Pane  # noqa: E402
 from wreckit_tui.adapter import Backend, Wisp  # noqa: E402
 from wreckit_tui.app import WreckitApp  # noqa: E402
 from wreckit_tui.config import Config  # noqa: E402
+from wreckit_tui.errors import WispError  # noqa: E402
 from wreckit_tui.fleet_view import COLUMNS, Host, build_rows, view_of  # noqa: E402
 from wreckit_tui.models import Fleet, Sprite  # noqa: E402
 
@@ -184,10 +186,35 @@ def dashboard_pane(fake: FakeWisp, *settings: str) -> Iterator[Pane]:
     flags = [arg for setting in settings for arg in ("--set", setting)]
     command = [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake.path), *flags]
     pane = Pane(command, {"PYTHONPATH": str(REPO), "TERM": "xterm-256color"}, size=SIZE)
+    dashboard = None
     try:
+        dashboard = pane.pid()
         yield pane
     finally:
-        pane.close()
+        close_pane(pane, dashboard)
+
+
+EXIT_GRACE = 1.0
+"""Seconds a dashboard gets to exit once its terminal is gone."""
+
+
+def close_pane(pane: Pane, dashboard: int | None) -> None:
+    """Close ``pane``; a ``dashboard`` (pid) that outlives its terminal is reported, killed."""
+    pane.close()
+    if dashboard is None:
+        return
+    deadline = time.monotonic() + EXIT_GRACE
+    try:
+        process = psutil.Process(dashboard)
+        while process.status() != psutil.STATUS_ZOMBIE:
+            if time.monotonic() > deadline:
+                print(f"bench: the dashboard (pid {dashboard}) outlived its terminal by "
+                      f"{EXIT_GRACE:g} s; killing it", file=sys.stderr)  # fmt: skip
+                process.kill()
+                return
+            time.sleep(0.02)
+    except psutil.NoSuchProcess:
+        return
 
 
 def _detail_name(name: str):
@@ -254,7 +281,9 @@ def attach_and_detach(repeat: int = 7) -> dict[str, float]:
                    capture_output=True)  # fmt: skip
     attaches, detaches = [], []
     pane = Pane([sys.executable, "-m", "wreckit_tui"], {**env, "PYTHONPATH": str(REPO)}, SIZE)
+    dashboard = None
     try:
+        dashboard = pane.pid()
         pane.wait_for(_detail_name("bench-one"))
         for _ in range(repeat):
             began = time.perf_counter()
@@ -267,7 +296,7 @@ def attach_and_detach(repeat: int = 7) -> dict[str, float]:
             detaches.append((time.perf_counter() - began) * 1000)
             time.sleep(0.3)
     finally:
-        pane.close()
+        close_pane(pane, dashboard)
         subprocess.run([*provider, "kill", "bench-one"], env={**os.environ, **env},
                        check=False, capture_output=True)  # fmt: skip
         shutil.rmtree(home, ignore_errors=True)
@@ -307,41 +336,133 @@ def _median_ms(argv: list[str], repeat: int) -> float:
 
 # -- soak ------------------------------------------------------------------------------------------
 
+SOAK_FULL = {"polls": 10_000, "list_timeout": 0.1, "slow_seconds": 0.02}
+SOAK_QUICK = {"polls": 1000, "list_timeout": 0.07, "slow_seconds": 0.005}
+"""Arguments of :func:`soak`. ``list_timeout`` bounds the polls that hang (and the wait for a
+grandchild's pipes), ``slow_seconds`` the slow ones: quick keeps every fault scenario, shorter.
+"""
 
-def soak(polls: int = 10_000) -> dict[str, float]:
-    """Poll ``polls`` times against a wisp that misbehaves at random, in one dashboard."""
+
+def soak(
+    polls: int = 10_000, *, list_timeout: float = 0.1, slow_seconds: float = 0.02
+) -> dict[str, float]:
+    """Poll ``polls`` times against a wisp that misbehaves at random, in one dashboard.
+
+    A crash is a dashboard that dies, or a poll that ends in anything but a wisp error: an
+    exception out of the poll, or a failure the app recorded without a :class:`WispError`.
+    """
     with fake_wisp() as fake:
         fake.set_fleet(sprite_dicts(20))
-        fake.set_scenario(list="random", slow_seconds=0.02)
+        fake.set_scenario(list="random", slow_seconds=slow_seconds)
+        watch = _SoakWatch()
         try:
-            result = asyncio.run(_soak(fake, polls))
+            result = asyncio.run(_soak(fake, polls, list_timeout, watch))
         except Exception as exc:  # a crash of the dashboard is what the soak counts
             print(f"soak: the dashboard crashed: {exc!r}", file=sys.stderr)
-            result = {"soak_polls": 0, "soak_crashes": 1, "soak_rss_growth_mb": 0.0}
+            watch.crashes += 1
+            result = {"soak_polls": watch.judged, "soak_rss_growth_mb": 0.0}
+        result["soak_crashes"] = watch.crashes
         time.sleep(0.2)
         result["soak_leaked_processes"] = len(fake.alive_pids())
         fake.kill_leftovers()
     return result
 
 
-async def _soak(fake: FakeWisp, polls: int) -> dict[str, float]:
+async def _soak(
+    fake: FakeWisp, polls: int, list_timeout: float, watch: _SoakWatch
+) -> dict[str, float]:
+    """Poll back to back: the next poll is asked for while one runs, as a key press would, so
+    the poller starts it the moment the last one ends (still never two at once)."""
     app = make_app(
-        fake, poll_interval=3600, list_timeout=0.1, kill_grace=0.01, max_output_bytes=256 * 1024
+        fake,
+        poll_interval=3600,
+        list_timeout=list_timeout,
+        kill_grace=0.01,
+        max_output_bytes=256 * 1024,
     )
+    watch.attach(app)
     me = psutil.Process()
     warm_up = max(polls // 10, 1)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
-        for done in range(1, polls):
-            await _one_poll(pilot, app)
-            if done == warm_up:
+    async with app.run_test(size=SIZE):
+        for number in range(1, polls + 1):  # the first poll starts when the app mounts
+            if number < polls and number != warm_up:
+                app.poller.now()
+            await watch.wait_for(number)
+            if number == warm_up:  # measured with no poll running, like the end
                 gc.collect()
                 rss_after_warm_up = me.memory_info().rss
+                if number < polls:
+                    app.poller.now()
             fake.forget_calls()
         gc.collect()
         growth = (me.memory_info().rss - rss_after_warm_up) / 1e6
-        polled = app.state.polls
-    return {"soak_polls": polled, "soak_crashes": 0, "soak_rss_growth_mb": growth}
+    return {"soak_polls": app.state.polls, "soak_rss_growth_mb": growth}
+
+
+class _SoakWatch:
+    """Judges every poll of a dashboard the moment it ends, and counts those ending in a bug.
+
+    ``WreckitApp._poll`` records every exception as a failed poll: a :class:`WispError` also
+    becomes ``app.last_error``, anything else (a bug) only ``state.error``. So a poll whose
+    ``state.error`` came without a new ``WispError`` in ``last_error`` is a crash, and so is a
+    poll that raised, or one that did not record itself exactly once.
+    """
+
+    SHOWN = 5
+    """Distinct crash descriptions printed to stderr."""
+
+    def __init__(self) -> None:
+        self.app: WreckitApp | None = None
+        self.judged = 0
+        self.crashes = 0
+        self.seen: set[str] = set()
+        self._judged = asyncio.Event()
+
+    def attach(self, app: WreckitApp) -> None:
+        """Wrap the poll ``app``'s poller runs, from the first one on."""
+        self.app = app
+        poll = app.poller._poll
+
+        async def judged_poll() -> None:
+            before = app.last_error, app.state.polls
+            try:
+                await poll()
+            except Exception as exc:
+                self._verdict(f"the poll raised {exc!r}")
+                raise
+            self._verdict(self.problem(*before))
+
+        app.poller._poll = judged_poll
+
+    async def wait_for(self, count: int, timeout: float = 60) -> None:
+        """Until ``count`` polls were judged; a poll that takes ``timeout`` s is an error."""
+        while self.judged < count:
+            self._judged.clear()
+            await asyncio.wait_for(self._judged.wait(), timeout)
+
+    def problem(self, error_before: BaseException | None, polls_before: int) -> str | None:
+        """What is wrong with the poll that just ended, given ``app.last_error`` and
+        ``app.state.polls`` before it; ``None`` for a success or a wisp failure."""
+        app = self.app
+        recorded = app.state.polls - polls_before
+        if recorded != 1:
+            return f"the poll recorded {recorded} polls, not 1"
+        if app.state.error is None:
+            return None
+        error = app.last_error
+        if error is error_before or not isinstance(error, WispError):
+            return f"the poll failed with no wisp error: {app.state.error}"
+        return None
+
+    def _verdict(self, problem: str | None) -> None:
+        self.judged += 1
+        self._judged.set()
+        if problem is None:
+            return
+        self.crashes += 1
+        if problem not in self.seen and len(self.seen) < self.SHOWN:
+            self.seen.add(problem)
+            print(f"soak: crash at poll {self.judged}: {problem}", file=sys.stderr)
 
 
 # -- plumbing --------------------------------------------------------------------------------------
@@ -356,14 +477,3 @@ def fake_wisp() -> Iterator[FakeWisp]:
     finally:
         fake.kill_leftovers()
         shutil.rmtree(home, ignore_errors=True)
-
-
-async def _one_poll(pilot, app: WreckitApp) -> None:
-    """Start a poll and wait until the dashboard applied it, checking every millisecond."""
-    before = app.state.polls
-    app.poller.now()
-    deadline = time.monotonic() + 60
-    while app.state.polls == before or app.poller.running:
-        if time.monotonic() > deadline:
-            raise TimeoutError("a poll did not finish within 60 s")
-        await asyncio.sleep(0.001)

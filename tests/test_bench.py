@@ -1,0 +1,229 @@
+"""``bench/run.py`` without running a benchmark: its keys, goal table, wiring and imports."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import subprocess
+import sys
+import tomllib
+from types import ModuleType, SimpleNamespace
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tests.conftest import REPO
+from wreckit_tui.errors import WispFailed, WispTimeout
+
+BENCH = REPO / "bench"
+
+ISSUE_KEYS = {
+    "refresh_ms_1000_changed_10",
+    "refresh_ms_1000_changed_1000",
+    "rebuild_ms_1000",
+    "key_latency_ms_p95_hung_wisp",
+    "idle_cpu_percent_100_sprites",
+    "rss_mb_1000_sprites",
+    "headless_json_ms_1000",
+    "wisp_list_ms_1000",
+    "attach_ms",
+    "detach_ms",
+    "passthrough_mb_s",
+    "direct_pty_mb_s",
+    "sandbox_start_ms",
+    "sandbox_list_ms_100",
+    "soak_polls",
+    "soak_crashes",
+    "soak_leaked_processes",
+    "soak_rss_growth_mb",
+}
+
+GOOD = {
+    "refresh_ms_1000_changed_10": 1.0,
+    "paint_ms_1000_changed_10": 4.0,
+    "refresh_ms_1000_changed_1000": 10.0,
+    "rebuild_ms_1000": 200.0,
+    "rebuild_paint_ms_1000": 500.0,
+    "key_latency_ms_p95_hung_wisp": 30.0,
+    "idle_cpu_percent_100_sprites": 0.5,
+    "rss_mb_1000_sprites": 70.0,
+    "headless_json_ms_1000": 200.0,
+    "wisp_list_ms_1000": 25.0,
+    "attach_ms": 40.0,
+    "detach_ms": 15.0,
+    "passthrough_mb_s": 100.0,
+    "direct_pty_mb_s": 100.0,
+    "sandbox_start_ms": 60.0,
+    "sandbox_list_ms_100": 80.0,
+    "soak_polls": 1000.0,
+    "soak_crashes": 0.0,
+    "soak_leaked_processes": 0.0,
+    "soak_rss_growth_mb": 0.5,
+}
+"""Figures that meet every goal, with room: each miss below breaks one goal only."""
+
+
+@pytest.fixture(scope="module")
+def run() -> ModuleType:
+    sys.path.insert(0, str(BENCH))
+    try:
+        return importlib.import_module("run")
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def missed(rows) -> set[str]:
+    return {row.figure for row in rows if not row.met}
+
+
+def test_every_run_reports_exactly_the_issues_keys(run):
+    assert len(run.REQUIRED_KEYS) == len(set(run.REQUIRED_KEYS))
+    assert set(run.REQUIRED_KEYS) == ISSUE_KEYS
+    report = run.json_report(GOOD)
+    assert report.keys() >= ISSUE_KEYS
+    assert report == GOOD  # every figure, none invented
+
+
+@pytest.mark.parametrize("key", sorted(ISSUE_KEYS))
+def test_a_run_without_a_required_figure_is_refused(run, key):
+    figures = {name: value for name, value in GOOD.items() if name != key}
+    assert run.missing_keys(figures) == [key]
+    with pytest.raises(KeyError, match=key):
+        run.json_report(figures)
+
+
+def test_good_figures_meet_every_goal(run):
+    rows = run.goals(GOOD)
+    assert len(rows) == 16
+    assert missed(rows) == set()
+
+
+@pytest.mark.parametrize(
+    ("figure", "changes"),
+    [
+        ("refresh, 10 of 1,000 changed (ms)", {"refresh_ms_1000_changed_10": 5.01}),
+        ("refresh, all 1,000 changed (ms)", {"refresh_ms_1000_changed_1000": 60.5}),
+        ("clear-and-rebuild / refresh", {"rebuild_ms_1000": 19.9}),
+        ("... repaint counted too", {"paint_ms_1000_changed_10": 40.0}),
+        ("key latency p95, wisp hung (ms)", {"key_latency_ms_p95_hung_wisp": 50.1}),
+        ("idle CPU, 100 sprites (% of a core)", {"idle_cpu_percent_100_sprites": 1.01}),
+        ("RSS, 1,000 sprites (MB)", {"rss_mb_1000_sprites": 120.5}),
+        ("headless overhead over wisp (ms)", {"headless_json_ms_1000": 275.5}),
+        ("attach: key to prompt (ms)", {"attach_ms": 150.5}),
+        ("detach: key to dashboard (ms)", {"detach_ms": 150.5}),
+        ("passthrough / direct pty copy", {"passthrough_mb_s": 79.0}),
+        ("sandbox start (ms)", {"sandbox_start_ms": 150.5}),
+        ("sandbox list of 100 (ms)", {"sandbox_list_ms_100": 200.5}),
+        ("soak crashes", {"soak_crashes": 1.0}),
+        ("soak leaked processes", {"soak_leaked_processes": 1.0}),
+        ("soak RSS growth (MB)", {"soak_rss_growth_mb": 5.1}),
+    ],
+)
+def test_a_figure_past_its_goal_misses_that_goal_only(run, figure, changes):
+    assert missed(run.goals({**GOOD, **changes})) == {figure}
+
+
+def test_a_figure_at_its_limit_meets_the_goal(run):
+    at_limits = {
+        "refresh_ms_1000_changed_10": 5.0,
+        "refresh_ms_1000_changed_1000": 60.0,
+        "key_latency_ms_p95_hung_wisp": 50.0,
+        "passthrough_mb_s": 80.0,
+        "soak_rss_growth_mb": 5.0,
+    }
+    assert missed(run.goals({**GOOD, **at_limits})) == set()
+
+
+def test_a_quick_run_of_two_minutes_or_more_is_flagged(run):
+    budget = ("--quick run time (s)", 119.9, "< 120", True)
+    assert run.goals(GOOD, quick_seconds=119.9)[-1] == budget
+    assert missed(run.goals(GOOD, quick_seconds=120.0)) == {"--quick run time (s)"}
+    assert run.quick_warning(119.9) is None
+    assert run.quick_warning(131.2) == "WARNING: --quick took 131 s, over its budget of 120 s"
+
+
+@pytest.mark.parametrize(("quick", "least"), [(True, 1000), (False, 10_000)])
+def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
+    bench = run.dashboard_bench
+    steps = ["refresh_costs", "key_latency_hung_wisp", "headless_overhead", "idle_cpu_and_memory"]
+    for name in [*steps, "attach_and_detach"]:
+        monkeypatch.setattr(bench, name, lambda *args, **kwargs: {})
+    monkeypatch.setattr(run, "_passthrough", lambda quick: {})
+    monkeypatch.setattr(run.sandbox_bench, "run", lambda **kwargs: {})
+    soaks = []
+    monkeypatch.setattr(bench, "soak", lambda **kwargs: soaks.append(kwargs) or GOOD)
+    assert run.run(quick) == GOOD
+    (soak,) = soaks
+    assert soak["polls"] >= least
+    assert soak == (bench.SOAK_QUICK if quick else bench.SOAK_FULL)
+
+
+def judge(run, state_error, last_error, error_before, recorded=1):
+    """What the soak makes of a poll that ended so (None: not a crash)."""
+    watch = run.dashboard_bench._SoakWatch()
+    state = SimpleNamespace(error=state_error, polls=41 + recorded)
+    watch.app = SimpleNamespace(last_error=last_error, state=state)
+    return watch.problem(error_before, polls_before=41)
+
+
+def test_the_soak_counts_a_poll_that_failed_without_a_wisp_error(run):
+    old = WispTimeout("wisp list --json", 0.1)
+    new = WispFailed("wisp list --json", 3, "error: unreachable")
+    assert judge(run, None, old, old) is None
+    assert judge(run, new.message, new, old) is None
+    assert judge(run, new.message, new, None) is None
+    bug = "unexpected error: KeyError('cpus')"
+    assert "no wisp error" in judge(run, bug, old, old)
+    assert "no wisp error" in judge(run, bug, None, None)
+    assert "recorded 0 polls" in judge(run, None, old, old, recorded=0)
+
+
+def runtime_distributions() -> set[str]:
+    """The project's runtime dependencies and theirs, as installed (no extras)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    todo = [Requirement(text).name for text in project["dependencies"]]
+    found: set[str] = set()
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in found:
+            continue
+        found.add(name)
+        for text in importlib.metadata.requires(name) or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return found
+
+
+def top_level_modules(code: str) -> set[str]:
+    """The top-level modules a fresh interpreter has loaded after running ``code``."""
+    report = "print(*sorted({name.partition('.')[0] for name in sys.modules}))"
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}\n{report}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(done.stdout.split())
+
+
+def test_the_bench_imports_only_runtime_dependencies():
+    loaded = top_level_modules("sys.path[:0] = ['bench', '.']\nimport run") - top_level_modules("")
+    local = {"run", "attach_bench", "dashboard_bench", "sandbox_bench", "tests", "wreckit_tui"}
+    third_party = {
+        module
+        for module in loaded - set(sys.stdlib_module_names) - local
+        if not module.startswith("_sysconfigdata_")  # the standard library's, per platform
+    }
+    assert {"textual", "rich", "psutil"} <= third_party
+    assert not third_party & {"pytest", "_pytest", "pytest_asyncio", "hypothesis", "syrupy"}
+    runtime = runtime_distributions()
+    owners = importlib.metadata.packages_distributions()
+    foreign = {
+        module: owners.get(module)
+        for module in third_party
+        if not {canonicalize_name(owner) for owner in owners.get(module, [])} & runtime
+    }
+    assert foreign == {}
