@@ -279,7 +279,7 @@ def test_a_child_that_ignores_sighup_is_killed_just_after_the_grace(sprite, wisp
     waited = time.monotonic() - pressed[0]
     assert outcome.detached
     assert outcome.status == 128 + signal.SIGKILL
-    assert DETACH_GRACE * 0.9 <= waited < DETACH_GRACE + 0.4
+    assert DETACH_GRACE * 0.9 <= waited < DETACH_GRACE + 0.15
     assert sprite.alive_pids() == []
 
 
@@ -521,7 +521,8 @@ def test_cli_attach_to_a_missing_sprite_exits_5_without_attaching(sprite):
     result = run_cli("attach", "ghost", "--wisp", str(sprite.path))
     assert result.returncode == 5
     assert result.stderr == (
-        "wreckit-tui: error: sprite 'ghost' not found: it is not in the fleet (already gone?)\n"
+        "wreckit-tui: error: sprite 'ghost' not found: it is not in the fleet (already gone?); "
+        "`wreckit-tui list` shows the fleet\n"
     )
     assert ["attach", "ghost"] not in sprite.calls()
 

@@ -2,34 +2,85 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, FakeWisp
 from tests.tmux_pane import Pane
+
+
+def dashboard_in_a_shell(fake: FakeWisp, tmp_path: Path) -> Pane:
+    """``stty -a`` into ``before``, the dashboard, its status into ``status``, ``stty -a`` into
+    ``after``. ``after`` appears complete (written aside, then renamed) once all is done."""
+    before, after, status = tmp_path / "before", tmp_path / "after", tmp_path / "status"
+    dashboard = f"{sys.executable} -m wreckit_tui --wisp {fake.path}"
+    script = (
+        f"stty -a > {before}; {dashboard}; echo $? > {status}; "
+        f"stty -a > {after}.part; mv {after}.part {after}"
+    )
+    return Pane(["sh", "-c", f"{script}; sleep 60"], {"PYTHONPATH": str(REPO)})
+
+
+def the_dashboard(pane: Pane) -> psutil.Process:
+    (app,) = [p for p in psutil.Process(pane.pid()).children() if "wreckit_tui" in p.cmdline()]
+    return app
+
+
+def close(pane: Pane) -> None:
+    """Close the pane and end whatever still runs in it (a dashboard may outlive its tmux)."""
+    try:
+        top = psutil.Process(pane.pid())
+        processes = [top, *top.children(recursive=True)]
+    except (subprocess.CalledProcessError, ValueError, psutil.NoSuchProcess):  # it is gone
+        processes = []
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    pane.close()
+
+
+def wait_for_file(path: Path, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path.name} was never written")
+        time.sleep(0.05)
+    return path.read_text()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_to_the_dashboard_ends_it_with_the_terminal_restored(fake_wisp, tmp_path, signum):
     fake_wisp.set_fleet([{"name": "alpha", "state": "running"}])
-    before, after = tmp_path / "before", tmp_path / "after"
-    dashboard = f"{sys.executable} -m wreckit_tui --wisp {fake_wisp.path}"
-    script = f"stty -a > {before}; {dashboard}; echo $? > {tmp_path / 'status'}; stty -a > {after}"
-    pane = Pane(["sh", "-c", f"{script}; sleep 60"], {"PYTHONPATH": str(REPO)})
+    pane = dashboard_in_a_shell(fake_wisp, tmp_path)
     try:
         pane.wait_for(lambda screen: "alpha" in screen and "wreckit" in screen)
-        (app,) = [p for p in psutil.Process(pane.pid()).children() if "wreckit_tui" in p.cmdline()]
-        os.kill(app.pid, signum)
-        deadline = time.monotonic() + 10
-        while not after.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert after.read_text() == before.read_text()
+        os.kill(the_dashboard(pane).pid, signum)
+        assert wait_for_file(tmp_path / "after") == (tmp_path / "before").read_text()
         assert (tmp_path / "status").read_text().strip() == str(128 + signum)
         assert "alpha" not in pane.text()  # the alternate screen is gone
     finally:
-        pane.close()
+        close(pane)
+
+
+def test_sigterm_while_attached_ends_the_dashboard_with_the_terminal_restored(fake_wisp, tmp_path):
+    fake_wisp.set_fleet([{"name": "alpha", "state": "running"}])
+    pane = dashboard_in_a_shell(fake_wisp, tmp_path)
+    try:
+        pane.wait_for(lambda screen: "alpha" in screen and "wreckit" in screen)
+        pane.send("a")
+        pane.wait_for(lambda screen: "connected to alpha\nalpha$" in screen)
+        os.kill(the_dashboard(pane).pid, signal.SIGTERM)
+        assert wait_for_file(tmp_path / "after") == (tmp_path / "before").read_text()
+        assert (tmp_path / "status").read_text().strip() == "143"
+        assert "alpha" not in pane.text()  # neither the session nor the dashboard is left
+        assert fake_wisp.alive_pids() == []  # the sprite's session ended with it
+    finally:
+        close(pane)

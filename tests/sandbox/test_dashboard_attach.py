@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import REPO
@@ -40,10 +42,33 @@ def dashboard(sandboxes, tool_path, isolated_config) -> Iterator[Pane]:
     }
     pane = Pane([sys.executable, "-m", "wreckit_tui"], env)
     yield pane
+    end_dashboard(pane)
     pane.close()
 
 
-def test_attach_run_a_command_detach_and_see_the_dashboard_again(sandboxes, dashboard):
+def end_dashboard(pane: Pane) -> None:
+    """SIGTERM to a dashboard still running (closing its terminal may not end it), then KILL."""
+    try:
+        app = psutil.Process(pane.pid())
+    except (subprocess.CalledProcessError, ValueError, psutil.NoSuchProcess):
+        return  # it quit, and its pane went with it
+    app.terminate()
+    deadline = time.monotonic() + 5
+    while _running(app):
+        if time.monotonic() > deadline:
+            app.kill()
+            return
+        time.sleep(0.02)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_attach_run_commands_ctrl_c_detach_and_see_the_dashboard_again(sandboxes, dashboard):
     sandboxes.start("e2e-one")
     screen = dashboard.wait_for(lambda s: "e2e-one" in s and "1 running" in s)
     assert "built-in sandbox provider 0.1.0 (isolation: bwrap)" in screen
@@ -53,8 +78,15 @@ def test_attach_run_a_command_detach_and_see_the_dashboard_again(sandboxes, dash
     dashboard.send("echo hello-$((6*7)) from $(hostname)", "Enter")
     dashboard.wait_for(lambda s: "hello-42 from" in s)
 
+    dashboard.send("echo sleeping-$((2*2)); sleep 60", "Enter")
+    dashboard.wait_for(lambda s: "sleeping-4" in s)
+    dashboard.send("C-c")  # for the sandbox's shell: it stops the sleep, not the dashboard
+    dashboard.wait_for(lambda s: "^C" in s)
+    dashboard.send("echo after-$((6*7+1))", "Enter")
+    dashboard.wait_for(lambda s: "after-43" in s, timeout=10)  # not after the 60 s sleep
+
     dashboard.send("C-]")
-    screen = dashboard.wait_for(lambda s: "NAME" in s and "e2e-one" in s and "hello-42" not in s)
+    screen = dashboard.wait_for(lambda s: "NAME" in s and "e2e-one" in s and "after-43" not in s)
     assert "built-in sandbox provider" in screen
     assert "e2e-one" in [record["name"] for record in sandboxes.list()]
 
