@@ -5,8 +5,10 @@ Textual's own input thread notices that it must stop only when its ``select()`` 
 handing the terminal to an attached sprite would cost about 200 ms. Here each input thread also
 waits on a pipe of its own, and stopping input rings every one of them: a thread ends within a
 millisecond. That holds for a thread Textual no longer tracks too (a hangup sends SIGCONT after
-SIGHUP, and Textual starts a second input thread on SIGCONT), so none is left to keep the
-process alive. Everything else, how keys and mouse events are parsed and delivered, is Textual's.
+SIGHUP, and Textual starts a second input thread on SIGCONT), and one started after the app
+stopped its input ends with the main thread: none is left to keep the process alive. Output to
+a terminal that hung up is dropped (:class:`HungUpProofFile`) so that quitting cannot block.
+Everything else, how keys and mouse events are parsed and delivered, is Textual's.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import selectors
 import threading
 from codecs import getincrementaldecoder
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TextIO
 
 from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
@@ -53,11 +55,37 @@ class Wakeup:
                 os.close(self._write_fd)
 
 
+class HungUpProofFile:
+    """The terminal as Textual's writer thread sees it, where a hangup loses output, not the app.
+
+    Writing to a terminal that hung up fails (EIO). Textual's writer thread would die of it; its
+    queue then fills up and the app's shutdown blocks for ever putting its stop mark into it.
+    """
+
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+
+    def write(self, text: str) -> int:
+        try:
+            return self._file.write(text)
+        except OSError:
+            return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError):
+            self._file.flush()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+
 class QuickSuspendDriver(LinuxDriver):
-    """:class:`LinuxDriver` whose input threads stop as soon as input is disabled."""
+    """:class:`LinuxDriver` whose input threads stop as soon as input is disabled, and which
+    outlives a terminal that hangs up."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._file = HungUpProofFile(self._file)
         self._wakeups: set[Wakeup] = set()
         self._wakeups_lock = threading.Lock()
 
@@ -86,7 +114,7 @@ class QuickSuspendDriver(LinuxDriver):
         with selectors.DefaultSelector() as selector:
             selector.register(self.fileno, selectors.EVENT_READ)
             selector.register(wakeup.read_fd, selectors.EVENT_READ)
-            while not (wakeup.rang or self.exit_event.is_set()):
+            while self._wanted(wakeup):
                 ready = {key.fd for key, _ in selector.select(TICK_SECONDS)}
                 if self.fileno in ready and not wakeup.rang:
                     self._read(selector, parser, decode)
@@ -94,6 +122,15 @@ class QuickSuspendDriver(LinuxDriver):
         with contextlib.suppress(EOFError, ParseError):
             for _ in parser.feed(""):  # end the parser; input is off, so nothing is posted
                 pass
+
+    def _wanted(self, wakeup: Wakeup) -> bool:
+        """Whether this input thread should go on: not rung, input on, the program running.
+
+        A SIGCONT that comes after the app stopped its input (a hangup sends one) makes Textual
+        start a thread nothing will stop: it ends with the main thread.
+        """
+        stopped = wakeup.rang or self.exit_event.is_set()
+        return not stopped and threading.main_thread().is_alive()
 
     def _read(
         self, selector: selectors.BaseSelector, parser: XTermParser, decode: Callable[..., str]
