@@ -6,12 +6,10 @@ press keys and read the screen as a person would, and read the calls the fake wi
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 
-import psutil
 import pytest
 
 from tests.conftest import REPO, FakeWisp
@@ -35,38 +33,7 @@ def open_dashboard(fake_wisp: FakeWisp) -> Iterator[Callable[..., Pane]]:
 
     yield open_
     for pane in panes:
-        processes = _process_tree(pane)
-        if processes:  # SIGTERM first: it quits at once; a hung-up terminal may not make it
-            processes[0].terminate()
-        for process in _still_running(processes, timeout=5):
-            process.kill()
-        pane.close()
-
-
-def _process_tree(pane: Pane) -> list[psutil.Process]:
-    """The dashboard and whatever it runs; empty when it has already ended."""
-    try:
-        top = psutil.Process(pane.pid())
-        return [top, *top.children(recursive=True)]
-    except (subprocess.CalledProcessError, ValueError, psutil.NoSuchProcess):
-        return []
-
-
-def _still_running(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
-    """Those of ``processes`` still running after up to ``timeout`` s (zombies count as gone)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        running = [process for process in processes if _running(process)]
-        if not running or time.monotonic() > deadline:
-            return running
-        time.sleep(0.02)
-
-
-def _running(process: psutil.Process) -> bool:
-    try:
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+        pane.stop()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

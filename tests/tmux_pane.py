@@ -1,6 +1,6 @@
 """A program in a detached tmux pane of its own: keys in, screen text out.
 
-Shared by the end-to-end tests and the benchmarks; needs tmux and nothing else.
+Shared by the end-to-end tests and the benchmarks; needs tmux and psutil.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -58,6 +60,33 @@ class Pane:
         )
         return int(done.stdout)
 
+    def stop(self, grace: float = 5.0) -> None:
+        """End the program in the pane and all it started (SIGTERM, then SIGKILL for what is
+        left after ``grace`` seconds), then close the pane."""
+        try:
+            top = psutil.Process(self.pid())
+            processes = [top, *top.children(recursive=True)]
+        except (subprocess.CalledProcessError, ValueError, psutil.NoSuchProcess):
+            processes = []  # it quit, and its pane went with it
+        if processes:
+            processes[0].terminate()
+        deadline = time.monotonic() + grace
+        while running := [process for process in processes if _running(process)]:
+            if time.monotonic() > deadline:
+                for process in running:
+                    process.kill()
+                break
+            time.sleep(0.02)
+        self.close()
+
     def close(self) -> None:
         subprocess.run([*self.tmux, "kill-server"], check=False, capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _running(process: psutil.Process) -> bool:
+    """Whether ``process`` still runs (a zombie has ended)."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

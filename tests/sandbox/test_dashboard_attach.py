@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.conftest import REPO
@@ -42,30 +40,7 @@ def dashboard(sandboxes, tool_path, isolated_config) -> Iterator[Pane]:
     }
     pane = Pane([sys.executable, "-m", "wreckit_tui"], env)
     yield pane
-    end_dashboard(pane)
-    pane.close()
-
-
-def end_dashboard(pane: Pane) -> None:
-    """SIGTERM to a dashboard still running (closing its terminal may not end it), then KILL."""
-    try:
-        app = psutil.Process(pane.pid())
-    except (subprocess.CalledProcessError, ValueError, psutil.NoSuchProcess):
-        return  # it quit, and its pane went with it
-    app.terminate()
-    deadline = time.monotonic() + 5
-    while _running(app):
-        if time.monotonic() > deadline:
-            app.kill()
-            return
-        time.sleep(0.02)
-
-
-def _running(process: psutil.Process) -> bool:
-    try:
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    pane.stop()
 
 
 def test_attach_run_commands_ctrl_c_detach_and_see_the_dashboard_again(sandboxes, dashboard):
