@@ -10,7 +10,7 @@ import psutil
 
 from tests.conftest import REPO
 from tests.dashboard_harness import make_app
-from tests.tmux_pane import Pane
+from tests.tmux_pane import Pane, wait_for_file
 from wreckit_tui.driver import QuickSuspendDriver
 
 TEXTUALS_OWN_MINIMUM = 0.1
@@ -29,7 +29,7 @@ def test_suspend_hands_over_at_once_and_keys_still_arrive_after(tmp_path):
     try:
         pane.wait_for(lambda screen: "keys:" in screen)
         pane.send("C-s")
-        _wait_for_file(report)
+        wait_for_file(report)
         assert float(report.read_text()) < TEXTUALS_OWN_MINIMUM * 0.9
         pane.send("a")
         pane.send("b")
@@ -38,7 +38,7 @@ def test_suspend_hands_over_at_once_and_keys_still_arrive_after(tmp_path):
         pane.send("c")
         pane.wait_for(lambda screen: "keys: ctrl+s a b escape c" in screen)
         pane.send("q")
-        _wait_for_file(after)
+        wait_for_file(after)
         assert (tmp_path / "status").read_text().strip() == "0"
         assert after.read_text() == before.read_text()
     finally:
@@ -63,8 +63,22 @@ def test_the_dashboard_ends_when_its_terminal_goes_away(fake_wisp):
         raise AssertionError("the dashboard outlived its terminal") from None
 
 
-def _wait_for_file(path, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists() or not path.read_text():
-        assert time.monotonic() < deadline, f"{path.name} never came"
-        time.sleep(0.02)
+def test_the_dashboard_runs_calmly_with_stdin_not_a_terminal(fake_wisp, tmp_path):
+    """Input from /dev/null: no crash and no busy loop; SIGTERM still ends it."""
+    fake_wisp.set_fleet([{"name": "alpha", "state": "running"}])
+    status = tmp_path / "status"
+    dashboard = f"{sys.executable} -m wreckit_tui --wisp {fake_wisp.path} < /dev/null"
+    pane = Pane(
+        ["sh", "-c", f"{dashboard}; echo $? > {status}; sleep 60"], {"PYTHONPATH": str(REPO)}
+    )
+    try:
+        pane.wait_for(lambda screen: "alpha" in screen and "1 running" in screen)
+        app = pane.child("wreckit_tui")
+        app.cpu_percent()
+        time.sleep(1.0)
+        assert app.cpu_percent() < 20  # a spinning input thread would take a whole core
+        app.terminate()
+        wait_for_file(status)
+        assert status.read_text().strip() == "143"
+    finally:
+        pane.stop()

@@ -14,6 +14,7 @@ Everything else, how keys and mouse events are parsed and delivered, is Textual'
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import selectors
 import threading
@@ -29,6 +30,8 @@ from textual.message import Message
 TICK_SECONDS = 0.1
 """How often the parser gets a tick without input (a lone Escape becomes a key after one)."""
 READ_SIZE = 4096
+HANGUP_ERRORS = {errno.EIO, errno.ENXIO}
+"""What reading or writing a terminal that hung up fails with."""
 
 
 class Wakeup:
@@ -36,6 +39,7 @@ class Wakeup:
 
     def __init__(self) -> None:
         self.read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._write_fd, False)  # a full pipe already says what a byte would
         self.rang = False
         self._lock = threading.Lock()
         self._closed = False
@@ -68,12 +72,17 @@ class HungUpProofFile:
     def write(self, text: str) -> int:
         try:
             return self._file.write(text)
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in HANGUP_ERRORS:
+                raise
             return len(text)
 
     def flush(self) -> None:
-        with contextlib.suppress(OSError):
+        try:
             self._file.flush()
+        except OSError as exc:
+            if exc.errno not in HANGUP_ERRORS:
+                raise
 
     def fileno(self) -> int:
         return self._file.fileno()
@@ -111,7 +120,7 @@ class QuickSuspendDriver(LinuxDriver):
     def _read_until(self, wakeup: Wakeup) -> None:
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")(errors="replace").decode
-        with selectors.DefaultSelector() as selector:
+        with selectors.SelectSelector() as selector:  # epoll refuses /dev/null and plain files
             selector.register(self.fileno, selectors.EVENT_READ)
             selector.register(wakeup.read_fd, selectors.EVENT_READ)
             while self._wanted(wakeup):
@@ -137,11 +146,13 @@ class QuickSuspendDriver(LinuxDriver):
     ) -> None:
         try:
             data = os.read(self.fileno, READ_SIZE)
-        except OSError:  # EIO: the terminal hung up
+        except OSError as exc:
+            if exc.errno not in HANGUP_ERRORS:
+                raise
             data = b""
         if data:
             self._post(parser.feed(decode(data)))
-        else:  # the terminal is gone: nothing more will come
+        else:  # the terminal is gone, or input was not a terminal: nothing more will come
             selector.unregister(self.fileno)
 
     def _post(self, messages: Iterable[Message]) -> None:
