@@ -188,7 +188,7 @@ def dashboard_pane(fake: FakeWisp, *settings: str) -> Iterator[Pane]:
     pane = Pane(command, {"PYTHONPATH": str(REPO), "TERM": "xterm-256color"}, size=SIZE)
     dashboard = None
     try:
-        dashboard = pane.pid()
+        dashboard = psutil.Process(pane.pid())
         yield pane
     finally:
         close_pane(pane, dashboard)
@@ -198,19 +198,22 @@ EXIT_GRACE = 1.0
 """Seconds a dashboard gets to exit once its terminal is gone."""
 
 
-def close_pane(pane: Pane, dashboard: int | None) -> None:
-    """Close ``pane``; a ``dashboard`` (pid) that outlives its terminal is reported, killed."""
+def close_pane(pane: Pane, dashboard: psutil.Process | None) -> None:
+    """Close ``pane``; a ``dashboard`` that outlives its terminal is reported, then stopped.
+
+    ``dashboard`` was looked up while it ran, so psutil will not signal a reused pid.
+    """
     pane.close()
     if dashboard is None:
         return
     deadline = time.monotonic() + EXIT_GRACE
     try:
-        process = psutil.Process(dashboard)
-        while process.status() != psutil.STATUS_ZOMBIE:
+        while dashboard.status() != psutil.STATUS_ZOMBIE:
             if time.monotonic() > deadline:
-                print(f"bench: the dashboard (pid {dashboard}) outlived its terminal by "
+                print(f"bench: the dashboard (pid {dashboard.pid}) outlived its terminal by "
                       f"{EXIT_GRACE:g} s; killing it", file=sys.stderr)  # fmt: skip
-                process.kill()
+                for process in [dashboard, *dashboard.children(recursive=True)]:
+                    process.kill()
                 return
             time.sleep(0.02)
     except psutil.NoSuchProcess:
@@ -283,7 +286,7 @@ def attach_and_detach(repeat: int = 7) -> dict[str, float]:
     pane = Pane([sys.executable, "-m", "wreckit_tui"], {**env, "PYTHONPATH": str(REPO)}, SIZE)
     dashboard = None
     try:
-        dashboard = pane.pid()
+        dashboard = psutil.Process(pane.pid())
         pane.wait_for(_detail_name("bench-one"))
         for _ in range(repeat):
             began = time.perf_counter()

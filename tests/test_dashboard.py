@@ -19,7 +19,6 @@ from tests.dashboard_harness import (
     wait_until,
 )
 from wreckit_tui.adapter import resolve_backend
-from wreckit_tui.screens.dashboard import FilterInput
 from wreckit_tui.screens.help import HelpScreen
 from wreckit_tui.widgets.status import StatusBar
 
@@ -135,7 +134,7 @@ async def test_filter_applies_on_enter_and_escape_clears_it(fake_wisp):
         app = pilot.app
         table = app.dashboard.table
         await pilot.press("slash")
-        assert app.focused is app.dashboard.query_one(FilterInput)
+        assert app.focused is app.dashboard.filter
         await pilot.press("A", "r", "l", "enter")
         assert table.shown_keys == ["charlie"]
         assert app.focused is table
@@ -146,7 +145,7 @@ async def test_filter_applies_on_enter_and_escape_clears_it(fake_wisp):
         await pilot.press("slash", "escape")
         assert table.shown_keys == ["alpha", "bravo", "carla", "charlie"]
         assert app.focused is table
-        assert not app.dashboard.query_one(FilterInput).display
+        assert not app.dashboard.filter.display
 
 
 async def test_escape_on_the_table_clears_a_kept_filter(fake_wisp):
@@ -159,7 +158,7 @@ async def test_escape_on_the_table_clears_a_kept_filter(fake_wisp):
         await pilot.press("escape")
         assert table.shown_keys == ["alpha", "bravo", "charlie"]
         assert "filter:" not in status_text(app)
-        assert not app.dashboard.query_one(FilterInput).display
+        assert not app.dashboard.filter.display
 
 
 @pytest.mark.parametrize(

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.conftest import REPO, FakeWisp
-from tests.tmux_pane import Pane
+from tests.tmux_pane import Pane, wait_for_file
 
 
 def dashboard_in_a_shell(fake: FakeWisp, tmp_path: Path) -> Pane:
@@ -29,45 +25,18 @@ def dashboard_in_a_shell(fake: FakeWisp, tmp_path: Path) -> Pane:
     return Pane(["sh", "-c", f"{script}; sleep 60"], {"PYTHONPATH": str(REPO)})
 
 
-def the_dashboard(pane: Pane) -> psutil.Process:
-    (app,) = [p for p in psutil.Process(pane.pid()).children() if "wreckit_tui" in p.cmdline()]
-    return app
-
-
-def close(pane: Pane) -> None:
-    """Close the pane and end whatever still runs in it (a dashboard may outlive its tmux)."""
-    try:
-        top = psutil.Process(pane.pid())
-        processes = [top, *top.children(recursive=True)]
-    except (subprocess.CalledProcessError, ValueError, psutil.NoSuchProcess):  # it is gone
-        processes = []
-    for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.kill()
-    pane.close()
-
-
-def wait_for_file(path: Path, timeout: float = 10) -> str:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path.name} was never written")
-        time.sleep(0.05)
-    return path.read_text()
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_to_the_dashboard_ends_it_with_the_terminal_restored(fake_wisp, tmp_path, signum):
     fake_wisp.set_fleet([{"name": "alpha", "state": "running"}])
     pane = dashboard_in_a_shell(fake_wisp, tmp_path)
     try:
         pane.wait_for(lambda screen: "alpha" in screen and "wreckit" in screen)
-        os.kill(the_dashboard(pane).pid, signum)
+        os.kill(pane.child("wreckit_tui").pid, signum)
         assert wait_for_file(tmp_path / "after") == (tmp_path / "before").read_text()
         assert (tmp_path / "status").read_text().strip() == str(128 + signum)
         assert "alpha" not in pane.text()  # the alternate screen is gone
     finally:
-        close(pane)
+        pane.stop()
 
 
 def test_sigterm_while_attached_ends_the_dashboard_with_the_terminal_restored(fake_wisp, tmp_path):
@@ -77,10 +46,10 @@ def test_sigterm_while_attached_ends_the_dashboard_with_the_terminal_restored(fa
         pane.wait_for(lambda screen: "alpha" in screen and "wreckit" in screen)
         pane.send("a")
         pane.wait_for(lambda screen: "connected to alpha\nalpha$" in screen)
-        os.kill(the_dashboard(pane).pid, signal.SIGTERM)
+        os.kill(pane.child("wreckit_tui").pid, signal.SIGTERM)
         assert wait_for_file(tmp_path / "after") == (tmp_path / "before").read_text()
         assert (tmp_path / "status").read_text().strip() == "143"
         assert "alpha" not in pane.text()  # neither the session nor the dashboard is left
         assert fake_wisp.alive_pids() == []  # the sprite's session ended with it
     finally:
-        close(pane)
+        pane.stop()

@@ -5,6 +5,7 @@ Shared by the end-to-end tests and the benchmarks; needs tmux and psutil.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -60,6 +61,11 @@ class Pane:
         )
         return int(done.stdout)
 
+    def child(self, word: str) -> psutil.Process:
+        """The one process the pane's shell started whose command line holds ``word``."""
+        (found,) = [p for p in psutil.Process(self.pid()).children() if word in p.cmdline()]
+        return found
+
     def stop(self, grace: float = 5.0) -> None:
         """End the program in the pane and all it started (SIGTERM, then SIGKILL for what is
         left after ``grace`` seconds), then close the pane."""
@@ -68,8 +74,9 @@ class Pane:
             processes = [top, *top.children(recursive=True)]
         except (subprocess.CalledProcessError, ValueError, psutil.NoSuchProcess):
             processes = []  # it quit, and its pane went with it
-        if processes:
-            processes[0].terminate()
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.terminate()
         deadline = time.monotonic() + grace
         while running := [process for process in processes if _running(process)]:
             if time.monotonic() > deadline:
@@ -82,6 +89,16 @@ class Pane:
     def close(self) -> None:
         subprocess.run([*self.tmux, "kill-server"], check=False, capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for_file(path: Path, timeout: float = 10.0) -> str:
+    """The text of ``path`` once it exists and is not empty; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not path.exists() or not path.read_text():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path.name} was never written")
+        time.sleep(0.02)
+    return path.read_text()
 
 
 def _running(process: psutil.Process) -> bool:

@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, size_problem
 from wreckit_tui.errors import ConfigError
@@ -43,13 +50,12 @@ class Config(BaseModel):
     theme: str = Field("textual-dark", description="Textual theme of the dashboard")
     detach_key: str = Field("ctrl+]", description="key that detaches from an attached sprite")
 
-    @field_validator(
-        "max_vms", "default_cpus", "timeout", "list_timeout", "kill_grace", "poll_interval",
-        "max_output_bytes", mode="before",
-    )  # fmt: skip
+    @field_validator("*", mode="before")
     @classmethod
-    def _no_booleans(cls, value: object) -> object:
-        if isinstance(value, bool):
+    def _no_booleans(cls, value: object, info: ValidationInfo) -> object:
+        """TOML's true and false are not numbers (pydantic would read true as 1)."""
+        numeric = cls.model_fields[info.field_name].annotation in (int, float)
+        if numeric and isinstance(value, bool):
             raise ValueError("must be a number, not true or false")
         return value
 

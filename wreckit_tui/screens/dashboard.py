@@ -20,12 +20,6 @@ if TYPE_CHECKING:
     from wreckit_tui.app import WreckitApp
 
 
-class FilterInput(Input):
-    """The name filter. Enter keeps it and returns to the table; escape clears it."""
-
-    BINDINGS = [Binding("escape", "screen.clear_filter", "Clear filter", show=False)]
-
-
 class DashboardScreen(Screen[None]):
     """The fleet at a glance. Polling runs only while this screen is the one shown."""
 
@@ -52,9 +46,7 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         self.status = StatusBar(id="status")
         self.gauges = FleetGauges(id="gauges")
-        self.filter = FilterInput(
-            placeholder="filter: part of a sprite name", id="filter", compact=True
-        )
+        self.filter = Input(placeholder="filter: part of a sprite name", id="filter", compact=True)
         self.table = SpriteTable(id="sprites")
         self.empty_hint = Static(id="empty-hint")
         self.detail = SpriteDetail(id="detail")
