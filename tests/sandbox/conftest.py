@@ -147,6 +147,7 @@ class SandboxHome:
         if os.path.exists(self.socket):
             found.append(f"socket {self.socket}")
         found += [f"sandbox directory {name}" for name in Home(str(self.path)).names()]
+        found += [f"hidden directory {path.name}" for path in self.path.glob(".*") if path.is_dir()]
         found += [
             f"process {process.pid} {process.info['environ']['WRECKIT_SANDBOX']!r}"
             for process in self.marked_processes()

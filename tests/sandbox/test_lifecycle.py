@@ -8,6 +8,8 @@ import json
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.sandbox.conftest import SANDBOX_PYTHON, alive, wait_until
+from wreckit_tui.sandbox.provider import Provider
+from wreckit_tui.sandbox.store import Home
 
 LIST_FIELDS = {
     "name": str,
@@ -220,14 +224,16 @@ def test_a_start_stopped_by_sigterm_midway_leaves_nothing_half_started(make_home
     assert landed, f"no SIGTERM landed while start was at {stage!r}"
 
 
-def test_sighup_stops_a_start_like_sigterm_and_exits_129(sandboxes):
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGINT], ids=["SIGHUP", "SIGINT"])
+def test_sighup_and_sigint_stop_a_start_like_sigterm_and_exit_128_plus_it(sandboxes, signum):
     starting = sandboxes.popen("start", "hung", new_session=True)
     while starting.poll() is None and not (sandboxes.path / "hung" / "env").exists():
         pass
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(starting.pid, signal.SIGHUP)
-    starting.communicate(timeout=15)
-    assert starting.returncode in {0, 128 + signal.SIGHUP}
+        os.killpg(starting.pid, signum)
+    _out, err = starting.communicate(timeout=15)
+    assert starting.returncode in {0, 128 + signum}, err
+    assert "Traceback" not in err
     if starting.returncode:
         assert sandboxes.list() == []
         assert sandboxes.leftovers() == []
@@ -247,3 +253,73 @@ def test_a_start_that_died_without_cleaning_up_shows_as_error_and_kill_removes_i
     assert sandboxes.record("dead")["state"] == "error"
     sandboxes.kill("dead")
     assert [(r["name"], r["state"]) for r in sandboxes.list()] == [("alive", "running")]
+
+
+def test_a_start_killed_before_it_wrote_metadata_shows_as_error_and_kill_removes_it(sandboxes):
+    code = (
+        "import os, signal\n"
+        "from wreckit_tui.sandbox import cli, store\n"
+        "store.Home.write_meta = lambda *_: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "cli.main(['start', 'dead'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=sandboxes.env, check=False)
+    assert done.returncode == -signal.SIGKILL
+    assert not (sandboxes.path / "dead" / "sandbox.json").exists()
+    assert [(r["name"], r["state"]) for r in sandboxes.list()] == [("dead", "error")]
+    sandboxes.kill("dead")
+    assert sandboxes.list() == []
+
+
+@pytest.mark.parametrize("read", ["before the first write", "before the pid"])
+def test_a_start_that_ends_while_list_runs_is_listed_running_not_error(
+    sandboxes, monkeypatch, read
+):
+    """List reads the metadata, then (after the process table) the lock: the start that held it
+    may have finished in between, which this forces by waiting for it right there."""
+    usage = Provider._usage
+    forced: list[str] = []
+
+    def usage_after_start(self: Provider, metas: dict) -> dict:
+        if name in metas and "pid" not in (metas[name] or {}):
+            if read == "before the first write":
+                metas[name] = None
+            starting.wait(timeout=30)
+            forced.append(name)
+        return usage(self, metas)
+
+    monkeypatch.setattr(Provider, "_usage", usage_after_start)
+    provider = Provider(Home(str(sandboxes.path)))
+    for attempt in range(10):
+        name = f"late{attempt}"
+        starting = sandboxes.popen("start", name)
+        while starting.poll() is None and not (sandboxes.path / name / "sandbox.json").exists():
+            pass
+        records = provider.list()
+        out, err = starting.communicate(timeout=15)
+        assert starting.returncode == 0, err
+        if forced:
+            break
+    assert forced, "list never read the metadata of a start still under way"
+    record = next(record for record in records if record["name"] == name)
+    assert (record["state"], record["pid"]) == ("running", json.loads(out)["pid"])
+
+
+def test_concurrent_lists_never_show_a_start_that_succeeds_as_error(sandboxes):
+    names = [f"busy{index}" for index in range(12)]
+    starting = threading.Event()
+    starting.set()
+
+    def list_while_starting() -> set[str]:
+        states: set[str] = set()
+        while starting.is_set():
+            states |= {record["state"] for record in sandboxes.list()}
+        return states
+
+    with ThreadPoolExecutor(max_workers=3) as listers, ThreadPoolExecutor(max_workers=4) as pool:
+        listings = [listers.submit(list_while_starting) for _ in range(3)]
+        results = list(pool.map(lambda name: sandboxes.run("start", name), names))
+        starting.clear()
+        seen = set().union(*(listing.result() for listing in listings))
+    assert [result.returncode for result in results] == [0] * len(names)
+    assert seen <= {"starting", "running"}, seen
+    assert {record["state"] for record in sandboxes.list()} == {"running"}

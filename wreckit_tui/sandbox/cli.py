@@ -6,7 +6,8 @@ when the provider itself could not run it, whatever the reason (``exec NAME --``
 command included; only a usage error argparse catches, such as a missing NAME, exits 2), 126 when
 the command cannot be run and 127 when it does not exist. Until ``exec`` or ``attach`` hands
 over to its program, SIGTERM, SIGHUP and SIGINT end the provider with 128 + the signal's number,
-once what it had half done is cleaned up (a ``start`` cut short leaves no sandbox behind).
+once what it had half done is cleaned up (a ``start`` cut short leaves no sandbox behind). A signal
+the caller ignores (``nohup``, ``trap '' HUP``) stays ignored, for the program run too.
 """
 
 from __future__ import annotations
@@ -18,16 +19,15 @@ import sys
 from collections.abc import Sequence
 
 from wreckit_tui import __version__
-from wreckit_tui.sandbox import PROG
+from wreckit_tui.sandbox import PROG, STOP_SIGNALS
 from wreckit_tui.sandbox.errors import CannotRun, SandboxError
 from wreckit_tui.sandbox.spec import DEFAULT_CPUS, DEFAULT_MEMORY
 
 EXEC_FAILED = 125
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class Stopped(BaseException):
-    """SIGTERM or SIGHUP arrived: it unwinds the stack like Ctrl-C, so cleanup code runs."""
+    """A stop signal arrived: it unwinds the stack like Ctrl-C, so cleanup code runs."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -63,8 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wreckit-sandbox`` script; returns the exit status."""
     args = build_parser().parse_args(argv)
     in_exec = args.command == "exec"
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, _stop)
+    for signum in STOP_SIGNALS:  # Python's own SIGINT handler counts as the default
+        if signal.getsignal(signum) in {signal.SIG_DFL, signal.default_int_handler}:
+            signal.signal(signum, _stop)
     try:
         return _dispatch(args)
     except CannotRun as exc:
@@ -78,14 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXEC_FAILED if in_exec else 1
     except Stopped as stop:
         return 128 + stop.signum
-    except KeyboardInterrupt:
-        return 128 + signal.SIGINT
 
 
 def _stop(signum: int, _frame: object) -> None:
     """Raise :class:`Stopped` for the first stop signal; later ones leave its cleanup alone."""
-    for other in (*STOP_SIGNALS, signal.SIGINT):
-        signal.signal(other, _ignore)
+    for other in STOP_SIGNALS:
+        if signal.getsignal(other) is _stop:
+            signal.signal(other, _ignore)
     raise Stopped(signum)
 
 

@@ -19,6 +19,7 @@ import os
 import signal
 import time
 import zlib
+from collections.abc import Callable, Iterable
 
 CGROUPS_ENV = "WRECKIT_SANDBOX_CGROUPS"
 PREFIX = "wreckit-sandbox."
@@ -213,9 +214,15 @@ def kill_members(dirs: list[str]) -> None:
         kill_file = os.path.join(path, "cgroup.kill")
         if os.path.exists(kill_file):
             _write(kill_file, "1")
+    kill_until_gone(lambda: {pid for path in dirs for pid in members(path)})
+
+
+def kill_until_gone(find_pids: Callable[[], Iterable[int]]) -> None:
+    """SIGKILL the pids ``find_pids`` returns, again and again, until it returns none or the
+    timeout passes (a process may fork while it is being killed)."""
     deadline = time.monotonic() + KILL_TIMEOUT
     while time.monotonic() < deadline:
-        pids = {pid for path in dirs for pid in members(path)}
+        pids = set(find_pids())
         if not pids:
             return
         for pid in pids:

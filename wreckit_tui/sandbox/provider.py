@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import NoReturn
 
-from wreckit_tui.sandbox import isolation, limits, metrics
+from wreckit_tui.sandbox import STOP_SIGNALS, isolation, limits, metrics
 from wreckit_tui.sandbox.errors import (
     CannotRun,
     InvalidRequest,
@@ -26,7 +26,6 @@ from wreckit_tui.sandbox.store import (
     ENV_FILE,
     EXECS,
     HOME_ENV,
-    META,
     READY,
     Home,
     Meta,
@@ -36,7 +35,6 @@ from wreckit_tui.sandbox.store import (
 from wreckit_tui.sandbox.tmux import Tmux, socket_path, without_tmux
 
 READY_TIMEOUT = 10.0
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 RECORD_KEYS = (
     "name", "id", "state", "cpus", "memory", "cpu_percent", "memory_used", "pid",
     "created_at", "isolation", "network", "limits", "workspace",
@@ -59,17 +57,15 @@ class Provider:
         bwrap = isolation.find_bwrap()
         if not network and not bwrap:
             raise InvalidRequest("--no-network needs bubblewrap (bwrap), which is not installed")
-        with _signals_held() as let_through:
-            self.home.claim(name)
-            with self.home.sandbox_lock(name, exclusive=True):
-                try:
-                    with let_through():
-                        return self._launch(
-                            name, memory=memory, mib=mib, cpus=count, network=network, bwrap=bwrap
-                        )
-                except BaseException:
-                    self._teardown(name, self.home.read_meta(name))
-                    raise
+        with _signals_held() as let_through, self.home.claim(name):
+            try:
+                with let_through():
+                    return self._launch(
+                        name, memory=memory, mib=mib, cpus=count, network=network, bwrap=bwrap
+                    )
+            except BaseException:
+                self._teardown(name, self.home.read_meta(name))
+                raise
 
     def _launch(
         self, name: str, *, memory: str, mib: int, cpus: int, network: bool, bwrap: str | None
@@ -173,10 +169,11 @@ class Provider:
         names = self.home.names()
         if not names:
             return []
-        sessions = self.tmux.sessions()
         metas = {name: self.home.read_meta(name) for name in names}
+        sessions = self.tmux.sessions()  # after the metadata: a pid there has its session here
         usage = self._usage(metas)
-        return [self._record(name, metas[name], sessions, usage) for name in names]
+        records = [self._record(name, metas[name] or {}, sessions, usage) for name in names]
+        return [record for record in records if record]
 
     def _usage(self, metas: dict[str, Meta | None]) -> dict[str, tuple[float, int]]:
         """Sandbox id -> (cpu_percent, memory_used MiB), from one pass over the processes."""
@@ -220,14 +217,12 @@ class Provider:
         return [int(pid) for pid, start in roots if process_start(int(pid)) == start]
 
     def _record(
-        self,
-        name: str,
-        meta: Meta | None,
-        sessions: dict[str, int],
-        usage: dict[str, tuple[float, int]],
-    ) -> Meta:
-        meta = meta or {}
-        state = self._state(name, meta, sessions)
+        self, name: str, meta: Meta, sessions: dict[str, int], usage: dict[str, tuple[float, int]]
+    ) -> Meta | None:
+        """The sandbox's record, or ``None`` if it was killed since ``list`` began."""
+        state, meta = self._state(name, meta, sessions)
+        if state is None:
+            return None
         cpu, memory = usage.get(meta.get("id", ""), (0.0, 0))
         limited = meta.get("limits") or {}
         record = {
@@ -242,12 +237,22 @@ class Provider:
         }
         return {key: record[key] for key in RECORD_KEYS}
 
-    def _state(self, name: str, meta: Meta, sessions: dict[str, int]) -> str:
-        if not meta:
-            return "error" if os.path.exists(self.home.file(name, META)) else "starting"
-        if "pid" not in meta:
-            return "starting" if self.home.is_locked(name) else "error"
-        return "running" if name in sessions else "stopped"
+    def _state(self, name: str, meta: Meta, sessions: dict[str, int]) -> tuple[str | None, Meta]:
+        """The sandbox's state, and its metadata read again if ``meta`` may be out of date.
+
+        Metadata without a pid is a start under way while the lock is held. Once the lock is free
+        the start may have finished since ``meta`` was read, so the metadata is read again: still
+        without a pid, the start died (``error``), unless the sandbox is gone (``None``).
+        """
+        if "pid" in meta:
+            return ("running" if name in sessions else "stopped"), meta
+        if self.home.is_locked(name):
+            return "starting", meta
+        meta = self.home.read_meta(name) or {}
+        if "pid" in meta:
+            pane_runs = process_start(meta["pid"]) == meta.get("pid_start")
+            return ("running" if pane_runs else "stopped"), meta
+        return ("error" if os.path.isdir(self.home.dir(name)) else None), meta
 
     # -- kill -------------------------------------------------------------------------------
 
@@ -274,21 +279,15 @@ class Provider:
         with self.home.server_lock():
             self.tmux.kill_session(name)
         stuck = limits.remove(dirs)
-        shutil.rmtree(self.home.dir(name), ignore_errors=True)
+        self.home.remove(name)
         if stuck:
             raise SandboxError(f"could not remove cgroup {stuck[0]}: it still has processes")
 
     def _kill_untracked(self, name: str, meta: Meta) -> None:
         """SIGKILL every process of a sandbox no cgroup tracks until none is left."""
-        deadline = time.monotonic() + limits.KILL_TIMEOUT
-        while time.monotonic() < deadline:
-            table, marked = metrics.process_table(markers=True)
-            pids = self._untracked_pids(name, meta, table, marked)
-            if not pids:
-                return
-            for pid in pids:
-                limits.send_kill(pid)
-            time.sleep(0.005)
+        limits.kill_until_gone(
+            lambda: self._untracked_pids(name, meta, *metrics.process_table(markers=True))
+        )
 
     # -- exec and attach --------------------------------------------------------------------
 

@@ -11,15 +11,19 @@ Layout of ``WRECKIT_SANDBOX_HOME``::
     NAME/env            the caller's environment for the launcher (0600), deleted once it is up
     NAME/ready          written by the launcher when there is no bubblewrap
     NAME/execs          ``pid starttime`` of each exec when no cgroup tracks the sandbox
+    .NAME.XXXXXXXX/     a sandbox's directory while it is claimed, or removed (see ``claim``)
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -80,13 +84,39 @@ class Home:
             entry for entry in entries if is_name(entry) and os.path.isdir(self.dir(entry))
         )
 
-    def claim(self, name: str) -> None:
-        """Create the sandbox's directory: of two concurrent claims exactly one succeeds."""
+    @contextlib.contextmanager
+    def claim(self, name: str) -> Iterator[None]:
+        """Create the sandbox's directory and hold its lock exclusively.
+
+        Of two concurrent claims exactly one succeeds. The directory is made under a hidden name
+        and renamed once its lock is held, so it never shows without its lock: a sandbox whose
+        lock is free is not being started or killed.
+        """
         self.ensure()
-        try:
-            os.mkdir(self.dir(name), 0o700)
-        except FileExistsError:
-            raise AlreadyExists(name) from None
+        staging = self._hidden(name)
+        fd = os.open(os.path.join(staging, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+        with _locked(fd, exclusive=True):
+            try:
+                os.rename(staging, self.dir(name))
+            except OSError as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                if exc.errno in {errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR}:
+                    raise AlreadyExists(name) from None
+                raise
+            yield
+
+    def remove(self, name: str) -> None:
+        """Delete the sandbox's directory: the workspace first, then the rest, which disappears
+        at once (metadata and lock together) and is deleted under a hidden name."""
+        shutil.rmtree(self.workspace(name), ignore_errors=True)
+        hidden = self._hidden(name)
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(self.dir(name), hidden)
+        shutil.rmtree(hidden, ignore_errors=True)
+
+    def _hidden(self, name: str) -> str:
+        """A new empty directory in the home that :meth:`names` does not list."""
+        return tempfile.mkdtemp(prefix=f".{name}.", dir=self.path)
 
     def read_meta(self, name: str) -> Meta | None:
         """The metadata, or ``None`` while ``start`` has not written it (or it is unreadable)."""
@@ -111,7 +141,8 @@ class Home:
             yield
 
     def is_locked(self, name: str) -> bool:
-        """Whether ``start`` or ``kill`` holds the sandbox's lock right now."""
+        """Whether ``start`` or ``kill`` holds the sandbox's lock right now (``False`` once the
+        directory is gone)."""
         try:
             fd = os.open(self.file(name, LOCK), os.O_RDWR)
         except OSError:
