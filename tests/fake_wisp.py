@@ -11,10 +11,10 @@ run (``argv[0]``), so a test can drop a launcher next to its own state.
 - ``sigterms.txt``   the pid of each run that received SIGTERM
 
 Scenarios: ok, wrapped, hang, hang-ignore-term, hang-orphan (a grandchild ignoring SIGTERM with
-no pipe), grandchild, garbage, truncated, empty, fail, huge, slow (``slow_seconds`` in
-scenario.json), badbytes, vanish (kill: the sprite disappears and the kill fails), ansi (stderr
-with escape sequences on failure), duplicate and wrong-type (list: every sprite twice, or
-``cpus`` spoiled), random (any of these, per call); for attach
+no pipe), grandchild, garbage, truncated, empty, fail, fail-quiet (exit 3, nothing on stderr),
+huge, slow (``slow_seconds`` in scenario.json), badbytes, vanish (kill: the sprite disappears and
+the kill fails), ansi (stderr with escape sequences on failure), duplicate and wrong-type (list:
+every sprite twice, or ``cpus`` spoiled), random (any of these, per call); for attach
 also fail-fast, ignore-hup and flood (see ``cmd_attach``).
 """
 
@@ -147,6 +147,10 @@ def fail(command: str) -> int:
     sys.stderr.write(
         f"wisp: running {command}\n\nerror: sprites API unreachable (connection refused)\n\n"
     )
+    return 3
+
+
+def fail_quietly(_command: str) -> int:
     return 3
 
 
@@ -359,6 +363,7 @@ FAULTS = {
     "hang-ignore-term": hang_ignoring_sigterm,
     "hang-orphan": hang_leaving_a_stubborn_grandchild,
     "fail": fail,
+    "fail-quiet": fail_quietly,
     "ansi": fail_with_escapes,
     "garbage": print_garbage,
     "empty": print_nothing,
@@ -366,8 +371,9 @@ FAULTS = {
 }
 
 RANDOM_BEHAVIOURS = (
-    "ok", "wrapped", "hang", "hang-ignore-term", "grandchild", "garbage", "truncated", "empty",
-    "fail", "ansi", "huge", "slow", "badbytes", "duplicate", "wrong-type",
+    "ok", "wrapped", "hang", "hang-ignore-term", "hang-orphan", "grandchild", "garbage",
+    "truncated", "empty", "fail", "fail-quiet", "ansi", "huge", "slow", "badbytes", "duplicate",
+    "wrong-type",
 )  # fmt: skip
 
 COMMANDS = {

@@ -164,6 +164,16 @@ def test_non_zero_exit_gives_code_and_last_stderr_line(fake_wisp):
     assert "wisp: running list" in caught.value.stderr
 
 
+def test_a_failure_without_a_message_says_how_to_see_more(fake_wisp):
+    fake_wisp.set_scenario(list="fail-quiet")
+    with pytest.raises(WispFailed) as caught:
+        run(client(fake_wisp).list())
+    assert caught.value.message == (
+        "`wisp list --json` failed with exit code 3 and printed no message: "
+        "run `wisp list --json` in a shell to see what it does"
+    )
+
+
 def test_stderr_summary_loses_escape_sequences(fake_wisp):
     fake_wisp.set_scenario(list="ansi")
     with pytest.raises(WispFailed) as caught:

@@ -70,7 +70,11 @@ class WispFailed(WispError):
         self.returncode = returncode
         self.stderr = stderr
         self.summary = sanitize(last_line(stderr))
-        detail = f": {self.summary}" if self.summary else " (no message on stderr)"
+        detail = (
+            f": {self.summary}"
+            if self.summary
+            else f" and printed no message: run `{command}` in a shell to see what it does"
+        )
         super().__init__(f"`{command}` failed with exit code {returncode}{detail}")
 
 
