@@ -248,13 +248,18 @@ async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
         assert app.dashboard.table.marks == set()
 
 
+async def kill_selected(pilot, reported: str) -> None:
+    """Kill the selected sprite (d, y) and wait for a notification containing ``reported``."""
+    await pilot.press("d", "y")
+    await wait_until(pilot, lambda: any(reported in t for t in notifications(pilot.app)))
+
+
 async def test_sprite_that_vanished_is_reported_as_already_gone(fake_wisp):
     fake_wisp.set_fleet(FLEET)
     fake_wisp.set_scenario(kill="vanish")
     async with dashboard(fake_wisp) as pilot:
         app = pilot.app
-        await pilot.press("d", "y")
-        await wait_until(pilot, lambda: any("already gone" in t for t in notifications(app)))
+        await kill_selected(pilot, "already gone")
         assert kills(fake_wisp) == [["kill", "alpha"]]
         assert "already gone: alpha" in notifications(app)
         assert not any("could not kill" in text for text in notifications(app))
@@ -265,8 +270,7 @@ async def test_failed_kill_is_reported_and_the_row_returns(fake_wisp):
     fake_wisp.set_scenario(kill="fail")
     async with dashboard(fake_wisp) as pilot:
         app = pilot.app
-        await pilot.press("d", "y")
-        await wait_until(pilot, lambda: any("could not kill" in t for t in notifications(app)))
+        await kill_selected(pilot, "could not kill")
         await poll(pilot)
         assert app.dashboard.table.get_cell("alpha", "state").plain == "running"
         assert "sprites API unreachable" in next(t for t in notifications(app) if "could not" in t)

@@ -109,14 +109,15 @@ async def no_blink(pilot) -> None:
     await pilot.pause()
 
 
+async def open_form(pilot) -> None:
+    """The launch form over the settled dashboard, its cursor not blinking."""
+    await settled(pilot)
+    await pilot.press("n")
+    await no_blink(pilot)
+
+
 def test_launch_form(snap_compare, fake_wisp):
     fake_wisp.set_fleet(MIXED_FLEET)
-
-    async def open_form(pilot) -> None:
-        await settled(pilot)
-        await pilot.press("n")
-        await no_blink(pilot)
-
     app = make_app(fake_wisp, max_vms=10)
     assert snap_compare(app, terminal_size=SIZE, run_before=open_form)
 
@@ -125,9 +126,7 @@ def test_launch_form_with_an_error(snap_compare, fake_wisp):
     fake_wisp.set_fleet(MIXED_FLEET)
 
     async def bad_name(pilot) -> None:
-        await settled(pilot)
-        await pilot.press("n")
-        await no_blink(pilot)
+        await open_form(pilot)
         pilot.app.screen.query_one("#name", Input).value = ""
         await pilot.press(*"Agent_X")
 
