@@ -28,8 +28,10 @@ from wreckit_tui.sandbox.store import Home
 from wreckit_tui.sandbox.tmux import socket_path
 
 PROVIDER = [sys.executable, "-m", "wreckit_tui.sandbox"]
-SANDBOX_PYTHON = os.path.realpath(sys.executable)
-"""An interpreter the sandboxes can run: a venv under /tmp is hidden by their private /tmp."""
+SANDBOX_PYTHON = "/usr/bin/python3"
+"""An interpreter the sandboxes can run: the system's. Run by root, a sandbox runs as a user of
+its own, who cannot enter root's home, where this interpreter may live; and its /tmp, where a
+venv may live, is private."""
 
 
 class SandboxHome:
@@ -184,22 +186,48 @@ def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02) -> bool:
     return predicate()
 
 
+def passable_dir(parent: str) -> Path:
+    """A new directory under ``parent`` that others may pass through but not list (0711), as a
+    home must be when root runs the provider: each sandbox's own user passes to its workspace."""
+    path = tempfile.mkdtemp(prefix="wreckit-sandbox-test-", dir=parent)
+    os.chmod(path, 0o711)
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def readable_lib() -> Iterator[Path]:
+    """A copy of wreckit_tui and the libraries the provider uses, in a directory anyone may
+    read: what ``/usr/bin/python3`` imports to run the provider as an unprivileged user."""
+    import platformdirs
+
+    import wreckit_tui
+
+    base = passable_dir("/tmp")
+    lib = base / "lib"
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for module in (wreckit_tui, psutil, platformdirs):
+        source = Path(module.__file__).parent
+        shutil.copytree(source, lib / source.name, ignore=skip)
+    for path in [lib, *lib.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    yield lib
+    shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture
-def make_home(tmp_path: Path) -> Iterator:
+def make_home() -> Iterator:
     """``make_home(**env)``: a fresh home whose provider runs with ``env`` added.
 
-    With ``outside_tmp=True`` the home is made under /var/tmp instead of pytest's directory
-    (under /tmp, which bubblewrap hides anyway), and removed after the test.
+    Homes are made in a directory of their own under /tmp (pytest's own is private to root),
+    or under /var/tmp with ``outside_tmp=True`` (bubblewrap hides /tmp anyway), and removed
+    after the test.
     """
     homes: list[SandboxHome] = []
-    outside: list[str] = []
+    bases: list[Path] = []
 
     def make(directory: str = "home", *, outside_tmp: bool = False, **env: str) -> SandboxHome:
-        base = tmp_path
-        if outside_tmp:
-            outside.append(tempfile.mkdtemp(prefix="wreckit-sandbox-test-", dir="/var/tmp"))
-            base = Path(outside[-1])
-        home = SandboxHome(base / directory, env)
+        bases.append(passable_dir("/var/tmp" if outside_tmp else "/tmp"))
+        home = SandboxHome(bases[-1] / directory, env)
         homes.append(home)
         return home
 
@@ -210,7 +238,7 @@ def make_home(tmp_path: Path) -> Iterator:
             home.run("kill", name)
         problems += home.leftovers()
         home.force_cleanup()
-    for path in outside:
+    for path in bases:
         shutil.rmtree(path, ignore_errors=True)
     assert not problems, f"the provider left these behind: {problems}"
 

@@ -126,8 +126,19 @@ def test_a_new_tmux_window_opens_inside_the_same_sandbox(alpha):
     assert wait_until(lambda: marker.exists() and marker.read_text().strip() == "alpha")
 
 
-def test_without_bubblewrap_sandboxes_run_as_plain_processes(make_home, path_without_bwrap):
+def test_as_root_a_missing_bubblewrap_is_refused_rather_than_running_programs_as_root(
+    make_home, path_without_bwrap
+):
     home = make_home(PATH=path_without_bwrap)
+    refused = home.run("start", "plain")
+    assert refused.returncode == 1
+    assert "bubblewrap (bwrap) is not installed" in refused.stderr
+    assert "WRECKIT_SANDBOX_BWRAP=none" in refused.stderr
+    assert home.list() == []
+
+
+def test_with_bubblewrap_turned_off_sandboxes_run_as_plain_processes(make_home, path_without_bwrap):
+    home = make_home(PATH=path_without_bwrap, WRECKIT_SANDBOX_BWRAP="none")
     home.start("plain")
     record = home.record("plain")
     assert (record["state"], record["isolation"]) == ("running", "none")
@@ -146,11 +157,12 @@ def test_bubblewrap_can_be_turned_off_explicitly(make_home):
     assert home.record("plain")["isolation"] == "none"
 
 
-def test_a_bubblewrap_that_fails_is_reported_and_leaves_nothing(make_home, tmp_path):
-    broken = tmp_path / "broken-bwrap"
+def test_a_bubblewrap_that_fails_is_reported_and_leaves_nothing(make_home):
+    home = make_home()
+    broken = home.path.parent / "broken-bwrap"  # where a sandbox's own user can run it
     broken.write_text("#!/bin/sh\necho 'bwrap: cannot do that here' >&2\nexit 1\n")
     broken.chmod(0o755)
-    home = make_home(WRECKIT_SANDBOX_BWRAP=str(broken))
+    home.env["WRECKIT_SANDBOX_BWRAP"] = str(broken)
     done = home.run("start", "doomed")
     assert done.returncode == 1
     assert "bubblewrap could not create the sandbox: bwrap: cannot do that here" in done.stderr

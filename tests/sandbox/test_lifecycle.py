@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.sandbox.conftest import SANDBOX_PYTHON, alive, wait_until
-from wreckit_tui.sandbox.provider import Provider
+from wreckit_tui.sandbox import listing
 from wreckit_tui.sandbox.store import Home
+from wreckit_tui.sandbox.tmux import Tmux
 
 LIST_FIELDS = {
     "name": str,
@@ -271,37 +272,17 @@ def test_a_start_killed_before_it_wrote_metadata_shows_as_error_and_kill_removes
 
 
 @pytest.mark.parametrize("read", ["before the first write", "before the pid"])
-def test_a_start_that_ends_while_list_runs_is_listed_running_not_error(
-    sandboxes, monkeypatch, read
-):
-    """List reads the metadata, then (after the process table) the lock: the start that held it
-    may have finished in between, which this forces by waiting for it right there."""
-    usage = Provider._usage
-    forced: list[str] = []
-
-    def usage_after_start(self: Provider, metas: dict) -> dict:
-        if name in metas and "pid" not in (metas[name] or {}):
-            if read == "before the first write":
-                metas[name] = None
-            starting.wait(timeout=30)
-            forced.append(name)
-        return usage(self, metas)
-
-    monkeypatch.setattr(Provider, "_usage", usage_after_start)
-    provider = Provider(Home(str(sandboxes.path)))
-    for attempt in range(10):
-        name = f"late{attempt}"
-        starting = sandboxes.popen("start", name)
-        while starting.poll() is None and not (sandboxes.path / name / "sandbox.json").exists():
-            pass
-        records = provider.list()
-        out, err = starting.communicate(timeout=15)
-        assert starting.returncode == 0, err
-        if forced:
-            break
-    assert forced, "list never read the metadata of a start still under way"
-    record = next(record for record in records if record["name"] == name)
-    assert (record["state"], record["pid"]) == ("running", json.loads(out)["pid"])
+def test_a_start_that_ends_while_list_runs_is_listed_running_not_error(sandboxes, read):
+    """List reads every sandbox's metadata first and looks at the locks later: a start that
+    held its lock may have finished in between. Here it has (its metadata on disk has the pid,
+    its lock is free) while what list read first was from before."""
+    sandboxes.start("late")
+    meta = sandboxes.meta("late")
+    read_early = {} if read == "before the first write" else {"name": "late", "id": meta["id"]}
+    home = Home(str(sandboxes.path))
+    sessions = Tmux(sandboxes.socket).sessions()
+    state, fresh = listing.state_of(home, "late", read_early, sessions)
+    assert (state, fresh["pid"]) == ("running", meta["pid"])
 
 
 def test_concurrent_lists_never_show_a_start_that_succeeds_as_error(sandboxes):

@@ -11,7 +11,7 @@ from tests.sandbox.conftest import SANDBOX_PYTHON, wait_until
 
 ALLOCATE = "data = b'x' * ({mib} << 20); print('allocated', len(data) >> 20)"
 BUSY = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass"
-FALLBACKS = {"memory": "rlimit", "cpus": "affinity"}
+FALLBACKS = {"memory": "rlimit", "cpus": "affinity", "pids": "rlimit"}
 
 
 def expected_limits(record: dict, cgroups: str) -> bool:

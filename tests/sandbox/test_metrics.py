@@ -70,11 +70,10 @@ def test_samples_of_killed_sandboxes_are_forgotten(sandboxes):
 
 
 def test_memory_used_is_whole_mib_rounded_so_a_small_process_is_not_zero():
-    table = {1: (0, 0.0, 600 << 10), 2: (0, 0.0, 7 << 20), 3: (0, 0.0, 300 << 10)}
-    assert metrics.memory_used_mib({1}, table) == 1
-    assert metrics.memory_used_mib({2, 3}, table) == 7
-    assert metrics.memory_used_mib({3}, table) == 0
-    assert isinstance(metrics.memory_used_mib({1, 2}, table), int)
+    assert metrics.mib(600 << 10) == 1
+    assert metrics.mib((7 << 20) + (300 << 10)) == 7
+    assert metrics.mib(300 << 10) == 0
+    assert isinstance(metrics.mib(1 << 30), int)
 
 
 def test_a_pid_new_since_the_reference_counts_in_full_and_one_gone_counts_nothing():

@@ -59,22 +59,31 @@ def test_the_socket_path_stays_short_for_any_home():
     assert socket_path(home.key) != socket_path(Home("/elsewhere").key)
 
 
-def test_the_default_home_is_the_platformdirs_state_dir(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    assert default_home() == str(tmp_path / "wreckit-tui" / "sandboxes")
-    assert Home.from_env().path == str(tmp_path / "wreckit-tui" / "sandboxes")
+def test_the_default_home_is_one_every_sandbox_user_can_pass_through_for_root(readable_lib):
+    """Run by root: /var/lib/wreckit-tui/sandboxes; by anyone else, the platformdirs state dir
+    (checked in a process of another user)."""
+    assert default_home() == "/var/lib/wreckit-tui/sandboxes"
+    script = "from wreckit_tui.sandbox.store import default_home; print(default_home())"
+    as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    done = subprocess.run(
+        [*as_user, "/usr/bin/python3", "-c", script],
+        env={"PYTHONPATH": str(readable_lib), "XDG_STATE_HOME": "/nonexistent/state"},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd="/",
+    )
+    assert done.stdout.strip() == "/nonexistent/state/wreckit-tui/sandboxes", done.stderr
 
 
 def test_the_launcher_joins_the_cgroups_before_anything_else_runs():
-    argv = isolation.launcher_argv(
+    argv = isolation.Launcher(
         env_file="/home/x/env",
         cgroup_procs=["/cg/a/cgroup.procs", "/cg/b/cgroup.procs"],
         rlimit_kib=262144,
-        cpu_list=None,
         ready_file="/home/x/ready",
-        bwrap_info=None,
         command=["/bin/bash", "-i"],
-    )
+    ).argv()
     script = argv[2].splitlines()
     assert argv[:2] == ["/bin/sh", "-c"]
     assert script[:2] == [
@@ -112,7 +121,9 @@ def test_bubblewrap_hides_the_home_and_binds_only_the_workspace():
     assert "--tmpfs /tmp" in text
     assert "--tmpfs /state --bind /state/n/workspace /state/n/workspace" in text
     assert "--chdir /state/n/workspace" in text
-    for flag in ("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net"):
+    assert "--ro-bind /proc/sys /proc/sys" in text
+    flags = ("--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc")
+    for flag in (*flags, "--unshare-uts", "--unshare-net"):
         assert flag in argv
     assert "--die-with-parent" in argv
     assert argv[-1] == "sh"

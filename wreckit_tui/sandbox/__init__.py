@@ -6,8 +6,4 @@ Every call is a fresh process: all state lives on disk under ``WRECKIT_SANDBOX_H
 The provider imports only the standard library, and psutil where metrics are needed.
 """
 
-import signal
-
 PROG = "wreckit-sandbox"
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-"""The signals that stop the provider, once what it had half done is cleaned up."""

@@ -4,12 +4,14 @@ Each sandbox gets one cgroup per hierarchy it uses, named ``wreckit-sandbox.<hom
 at the root of that hierarchy:
 
 - cgroup v2, whenever it is mounted and writable: it tracks every process of the sandbox (and
-  ``cgroup.kill`` ends them at once); it limits memory and cpu where those controllers are there;
-- cgroup v1 ``memory`` and ``cpu``, for whichever of the two v2 does not provide.
+  ``cgroup.kill`` ends them at once); it limits memory, cpu and pids where those controllers are;
+- cgroup v1 ``memory``, ``cpu`` and ``pids``, for whichever of them v2 does not provide.
 
 Where no cgroup is writable (say, not root), memory falls back to ``RLIMIT_AS`` (a cap on each
-process's address space) and cpus to CPU affinity (``N`` of the machine's cores).
-``WRECKIT_SANDBOX_CGROUPS=off`` selects the fallbacks even where cgroups are writable.
+process's address space), cpus to CPU affinity (``N`` of the machine's cores) and pids to
+``RLIMIT_NPROC``, which counts the processes of one user: a sandbox's own uid when root runs the
+provider, else every process of the user who runs it. ``WRECKIT_SANDBOX_CGROUPS=off`` selects
+the fallbacks even where cgroups are writable.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ CGROUPS_ENV = "WRECKIT_SANDBOX_CGROUPS"
 PREFIX = "wreckit-sandbox."
 CPU_PERIOD_US = 100_000
 KILL_TIMEOUT = 5.0
-V1_CONTROLLERS = {"memory", "cpu"}
+V1_CONTROLLERS = {"memory", "cpu", "pids"}
+V2_CONTROLLERS = {"memory", "cpu", "pids"}
 
 
 def cgroups_enabled() -> bool:
@@ -33,7 +36,8 @@ def cgroups_enabled() -> bool:
 
 
 def hierarchies() -> tuple[str | None, dict[str, str]]:
-    """The cgroup2 mount point, and the v1 mount point of the ``memory`` and ``cpu`` controllers."""
+    """The cgroup2 mount point, and the v1 mount points of the ``memory``, ``cpu`` and ``pids``
+    controllers."""
     v2: str | None = None
     v1: dict[str, str] = {}
     try:
@@ -62,12 +66,19 @@ def leaf(home_key: str, name: str) -> str:
 
 
 class Limits:
-    """How one sandbox is limited: its cgroup directories and the mechanism of each limit."""
+    """How one sandbox is limited: its cgroup directories and the mechanism of each limit.
 
-    def __init__(self, dirs: list[str], memory: str, cpus: str) -> None:
+    ``memory_dir`` is the cgroup whose memory counter says what the sandbox holds, if any.
+    """
+
+    def __init__(
+        self, dirs: list[str], memory: str, cpus: str, pids: str = "", memory_dir: str = ""
+    ) -> None:
         self.dirs = dirs
         self.memory = memory
         self.cpus = cpus
+        self.pids = pids
+        self.memory_dir = memory_dir
 
     @property
     def tracking(self) -> str | None:
@@ -75,51 +86,71 @@ class Limits:
         return self.dirs[0] if self.dirs else None
 
     def to_json(self) -> dict[str, object]:
-        return {"cgroups": self.dirs, "memory": self.memory, "cpus": self.cpus}
+        return {
+            "cgroups": self.dirs,
+            "memory": self.memory,
+            "cpus": self.cpus,
+            "pids": self.pids,
+            "memory_cgroup": self.memory_dir,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Limits:
-        return cls(list(data.get("cgroups") or []), data.get("memory", ""), data.get("cpus", ""))
+        return cls(
+            list(data.get("cgroups") or []),
+            data.get("memory", ""),
+            data.get("cpus", ""),
+            data.get("pids", ""),
+            data.get("memory_cgroup") or "",
+        )
 
 
-def create(home_key: str, name: str, memory_mib: int, cpus: int) -> Limits:
+def create(home_key: str, name: str, memory_mib: int, cpus: int, pids: int) -> Limits:
     """Create the sandbox's cgroups and write its limits; fall back where cgroups fail."""
-    limits = Limits([], "rlimit", "affinity")
+    limits = Limits([], "rlimit", "affinity", "rlimit")
     if not cgroups_enabled():
         return limits
     v2, v1 = hierarchies()
     group = leaf(home_key, name)
     if v2:
-        _limit_v2(os.path.join(v2, group), v2, memory_mib, cpus, limits)
+        _limit_v2(os.path.join(v2, group), v2, (memory_mib, cpus, pids), limits)
     if limits.memory == "rlimit" and "memory" in v1:
         size = str(memory_mib << 20)
+        path = os.path.join(v1["memory"], group)
         writes = [("memory.limit_in_bytes", size), ("memory.memsw.limit_in_bytes", size)]
-        if _limit_v1(os.path.join(v1["memory"], group), writes, limits):
-            limits.memory = "cgroup1"
+        if _limit_v1(path, writes, limits):
+            limits.memory, limits.memory_dir = "cgroup1", path
     if limits.cpus == "affinity" and "cpu" in v1:
         path = os.path.join(v1["cpu"], group)
         if _limit_v1(path, [("cpu.cfs_quota_us", str(cpus * _cpu_period(path)))], limits):
             limits.cpus = "cgroup1"
+    if limits.pids == "rlimit" and "pids" in v1:
+        path = os.path.join(v1["pids"], group)
+        if _limit_v1(path, [("pids.max", str(pids))], limits):
+            limits.pids = "cgroup1"
     return limits
 
 
-def _limit_v2(path: str, mount: str, memory_mib: int, cpus: int, limits: Limits) -> None:
+def _limit_v2(path: str, mount: str, wanted: tuple[int, int, int], limits: Limits) -> None:
     if not _make_dir(path):
         return
     limits.dirs.append(path)
+    memory_mib, cpus, pids = wanted
     available = _enable_v2_controllers(mount)
     if "memory" in available and _write_all(
         path, [("memory.max", str(memory_mib << 20)), ("memory.swap.max", "0")]
     ):
-        limits.memory = "cgroup2"
+        limits.memory, limits.memory_dir = "cgroup2", path
     quota = f"{cpus * CPU_PERIOD_US} {CPU_PERIOD_US}"
     if "cpu" in available and _write_all(path, [("cpu.max", quota)]):
         limits.cpus = "cgroup2"
+    if "pids" in available and _write_all(path, [("pids.max", str(pids))]):
+        limits.pids = "cgroup2"
 
 
 def _enable_v2_controllers(mount: str) -> set[str]:
-    """The controllers the children of the v2 root may use, enabling memory and cpu if possible."""
-    wanted = _read_words(os.path.join(mount, "cgroup.controllers")) & {"memory", "cpu"}
+    """The controllers the children of the v2 root may use, enabling those we want if possible."""
+    wanted = _read_words(os.path.join(mount, "cgroup.controllers")) & V2_CONTROLLERS
     subtree = os.path.join(mount, "cgroup.subtree_control")
     enabled = _read_words(subtree)
     for controller in wanted - enabled:

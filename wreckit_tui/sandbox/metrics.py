@@ -1,6 +1,9 @@
 """Metrics of every sandbox from one psutil pass over the process table.
 
-``memory_used`` is the resident memory summed over the sandbox's processes, in whole MiB.
+``memory_used`` is what the sandbox really holds, in whole MiB: the memory counter of its cgroup
+less the file cache it could drop at once (``inactive_file``, as ``docker stats`` counts), where
+a cgroup limits its memory; elsewhere the proportional set size (PSS) of its processes, which
+counts a page shared by N processes as 1/N in each, instead of once per process as RSS does.
 
 ``cpu_percent`` is a current rate, 100 = one core: the CPU seconds the sandbox used since a
 reference sample, over the time since. Every ``list`` is a fresh process, so each one stores a
@@ -15,9 +18,11 @@ keeps the time of processes that exited between two lists. Elsewhere they are su
 instead of making the rate negative; the time of a process that lived between two lists is lost.
 
 The processes of a sandbox are the members of its tracking cgroup, or, where there is no cgroup,
-the process trees of its pane, of each ``exec`` and of every process whose environment carries the
-sandbox's marker (``WRECKIT_SANDBOX`` = its name and ``HOME`` = its workspace), which finds the
-processes that left those trees, say through ``setsid``.
+every process of its own uid (when root runs the provider), the process trees of its pane and of
+each ``exec``, and every process whose environment carries the sandbox's marker
+(``WRECKIT_SANDBOX`` = its name and ``HOME`` = its workspace), which finds the processes that
+left those trees, say through ``setsid``. A sandbox that is not running reports no CPU and no
+memory.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ MAX_SAMPLES = 16
 MIB = 1 << 20
 
 ProcessTable = dict[int, tuple[int, float, int]]
-"""pid -> (parent pid, CPU seconds, resident bytes)."""
+"""pid -> (parent pid, CPU seconds, real uid)."""
 Marker = tuple[str, str]
 """``(WRECKIT_SANDBOX, HOME)`` of a process: the name and workspace of the sandbox it began in."""
 Marked = dict[Marker, list[int]]
@@ -38,21 +43,21 @@ Marked = dict[Marker, list[int]]
 
 
 def process_table(*, markers: bool = False) -> tuple[ProcessTable, Marked]:
-    """One pass over every process: its parent, CPU seconds (user + system) and resident memory.
+    """One pass over every process: its parent, CPU seconds (user + system) and real uid.
 
     With ``markers``, the same pass also reads each environment and returns the pids by marker.
     """
     import psutil
 
-    attrs = ["ppid", "cpu_times", "memory_info", *(["environ"] if markers else [])]
+    attrs = ["ppid", "cpu_times", "uids", *(["environ"] if markers else [])]
     table: ProcessTable = {}
     marked: Marked = {}
     for process in psutil.process_iter(attrs):
         info = process.info
-        times, memory = info["cpu_times"], info["memory_info"]
-        if times is None or memory is None:
+        times, uids = info["cpu_times"], info["uids"]
+        if times is None or uids is None:
             continue
-        table[process.pid] = (info["ppid"], times.user + times.system, memory.rss)
+        table[process.pid] = (info["ppid"], times.user + times.system, uids.real)
         env = info.get("environ") or {}
         if MARKER_VAR in env:
             marked.setdefault((env[MARKER_VAR], env.get("HOME", "")), []).append(process.pid)
@@ -62,7 +67,7 @@ def process_table(*, markers: bool = False) -> tuple[ProcessTable, Marked]:
 def descendants(roots: list[int], table: ProcessTable) -> set[int]:
     """``roots`` that exist and all their descendants."""
     children: dict[int, list[int]] = {}
-    for pid, (ppid, _cpu, _rss) in table.items():
+    for pid, (ppid, _cpu, _uid) in table.items():
         children.setdefault(ppid, []).append(pid)
     found: set[int] = set()
     pending = [pid for pid in roots if pid in table]
@@ -74,9 +79,53 @@ def descendants(roots: list[int], table: ProcessTable) -> set[int]:
     return found
 
 
-def memory_used_mib(pids: set[int], table: ProcessTable) -> int:
-    """Resident memory of ``pids`` in whole MiB, rounded: more than half a MiB is not 0."""
-    return round(sum(table[pid][2] for pid in pids if pid in table) / MIB)
+def mib(size: int) -> int:
+    """Bytes in whole MiB, rounded: more than half a MiB is not 0."""
+    return round(size / MIB)
+
+
+def pss_bytes(pids: set[int]) -> int:
+    """The proportional set size of ``pids`` together; a process gone meanwhile counts nothing."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+                for line in rollup:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def cgroup_memory_bytes(path: str, version: str) -> int | None:
+    """What the memory cgroup at ``path`` holds, less its inactive file cache; ``None`` when its
+    counters cannot be read."""
+    usage_file, inactive_key = (
+        ("memory.current", "inactive_file")
+        if version == "cgroup2"
+        else ("memory.usage_in_bytes", "total_inactive_file")
+    )
+    try:
+        with open(f"{path}/{usage_file}") as usage_text, open(f"{path}/memory.stat") as stat:
+            usage = int(usage_text.read())
+            inactive = next(
+                (
+                    int(value)
+                    for key, value in (line.split() for line in stat)
+                    if key == inactive_key
+                ),
+                0,
+            )
+    except (OSError, ValueError):
+        return None
+    return max(usage - inactive, 0)
+
+
+def owned_by(uid: int, table: ProcessTable) -> set[int]:
+    """The pids whose real uid is ``uid``: every process of a sandbox with a uid of its own."""
+    return {pid for pid, (_ppid, _cpu, owner) in table.items() if owner == uid}
 
 
 def cpu_seconds(pids: set[int], table: ProcessTable) -> dict[str, float]:

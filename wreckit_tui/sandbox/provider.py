@@ -1,4 +1,9 @@
-"""The provider's operations: start, list, kill, exec and attach, on one home."""
+"""The provider's operations on one home: start (and start again), kill, exec and attach.
+
+``list`` is :mod:`wreckit_tui.sandbox.listing`; which processes belong to a sandbox is
+:mod:`wreckit_tui.sandbox.membership`; how a sandbox is isolated is
+:mod:`wreckit_tui.sandbox.isolation`.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +11,38 @@ import contextlib
 import os
 import shlex
 import shutil
-import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NoReturn
 
-from wreckit_tui.sandbox import STOP_SIGNALS, isolation, limits, metrics
+from wreckit_tui.sandbox import PROG, isolation, limits, membership, metrics, signals
 from wreckit_tui.sandbox.errors import (
+    AlreadyExists,
     CannotRun,
     InvalidRequest,
     NotFound,
     NotRunning,
     SandboxError,
 )
-from wreckit_tui.sandbox.spec import check_cpus, check_name, memory_mib
+from wreckit_tui.sandbox.listing import list_sandboxes
+from wreckit_tui.sandbox.spec import (
+    DEFAULT_CPUS,
+    DEFAULT_MEMORY,
+    DEFAULT_PIDS,
+    check_cpus,
+    check_name,
+    check_pids,
+    memory_mib,
+)
 from wreckit_tui.sandbox.store import (
     BWRAP_INFO,
     ENV_FILE,
     EXECS,
     HOME_ENV,
     READY,
+    ROOT_HOME,
     Home,
     Meta,
     process_start,
@@ -35,10 +51,22 @@ from wreckit_tui.sandbox.store import (
 from wreckit_tui.sandbox.tmux import Tmux, socket_path, without_tmux
 
 READY_TIMEOUT = 10.0
-RECORD_KEYS = (
-    "name", "id", "state", "cpus", "memory", "cpu_percent", "memory_used", "pid",
-    "created_at", "isolation", "network", "limits", "workspace",
-)  # fmt: skip
+EXEC_FAILED = 125
+"""``exec``'s status when the provider itself could not run the command."""
+CAPABILITIES = {"contract": "1.1", "commands": ["exec", "resume"], "fields": []}
+"""What ``capabilities --json`` announces: the wisp contract v1.1 commands the provider has."""
+RUN_KEYS = ("pid", "pid_start", "namespaces", "ns_start", "limits", "cpu_list")
+"""Metadata of one run of a sandbox, replaced when it starts again."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What ``start`` was asked for; a flag left out is ``None``."""
+
+    memory: str | None = None
+    cpus: str | None = None
+    pids: str | None = None
+    network: bool | None = None
 
 
 class Provider:
@@ -48,211 +76,211 @@ class Provider:
         self.home = home
         self.tmux = Tmux(socket_path(home.key))
 
+    def list(self) -> list[Meta]:
+        return list_sandboxes(self.home, self.tmux)
+
     # -- start ------------------------------------------------------------------------------
 
-    def start(self, name: str, memory: str, cpus: str, *, network: bool = True) -> Meta:
-        """Create and launch a sandbox; returns its metadata once its shell is isolated."""
+    def start(self, name: str, request: Request) -> Meta:
+        """Create and launch a sandbox, or start one that is not running again (its workspace
+        kept); returns its metadata once its shell is isolated."""
         check_name(name)
-        mib, count = memory_mib(memory), check_cpus(cpus)
+        if os.path.isdir(self.home.dir(name)):
+            return self._start_again(name, request)
         bwrap = isolation.find_bwrap()
-        if not network and not bwrap:
-            raise InvalidRequest("--no-network needs bubblewrap (bwrap), which is not installed")
-        with _signals_held() as let_through, self.home.claim(name):
+        meta = self._new_meta(name, request, bwrap)
+        with signals.held() as let_through, self.home.claim(name):
             try:
                 with let_through():
-                    return self._launch(
-                        name, memory=memory, mib=mib, cpus=count, network=network, bwrap=bwrap
-                    )
+                    self._make_workspace(meta)
+                    self._launch(meta, bwrap)
+                signals.commit(let_through)
             except BaseException:
                 self._teardown(name, self.home.read_meta(name))
                 raise
+        return meta
 
-    def _launch(
-        self, name: str, *, memory: str, mib: int, cpus: int, network: bool, bwrap: str | None
-    ) -> Meta:
-        workspace = self.home.workspace(name)
-        os.mkdir(workspace)
-        meta = _new_meta(name, memory, mib, cpus, network=network, bwrap=bwrap)
+    def _new_meta(self, name: str, request: Request, bwrap: str | None) -> Meta:
+        """The metadata of a new sandbox, once its request is checked."""
+        memory = request.memory or DEFAULT_MEMORY
+        mib = memory_mib(memory)
+        cpus = check_cpus(request.cpus or str(DEFAULT_CPUS))
+        pids = check_pids(request.pids or str(DEFAULT_PIDS))
+        network = request.network is not False
+        if not network and not bwrap:
+            raise InvalidRequest("--no-network needs bubblewrap (bwrap), which is not installed")
+        meta: Meta = {
+            "id": os.urandom(6).hex(),
+            "name": name,
+            "memory": memory,
+            "memory_mib": mib,
+            "cpus": cpus,
+            "pids": pids,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "started": time.monotonic(),
+            "isolation": isolation.ISOLATION_BWRAP if bwrap else isolation.ISOLATION_NONE,
+            "network": network,
+        }
+        if bwrap and os.geteuid() == 0:
+            identity = isolation.pick_identity(self.home.key + meta["id"], self._uids())
+            _check_reachable(self.home.path, identity)
+            meta.update(uid=identity.uid, gid=identity.gid)
+        return meta
+
+    def _uids(self) -> set[int]:
+        """The uids the sandboxes of this home hold."""
+        metas = (self.home.read_meta(name) or {} for name in self.home.names())
+        return {meta["uid"] for meta in metas if isinstance(meta.get("uid"), int)}
+
+    def _make_workspace(self, meta: Meta) -> None:
+        """The sandbox's working directory, its own: only its identity may enter it."""
+        workspace = self.home.workspace(meta["name"])
+        os.mkdir(workspace, 0o700)
+        if "uid" in meta:
+            os.chown(workspace, meta["uid"], meta["gid"])
+
+    def _start_again(self, name: str, request: Request) -> Meta:
+        """Start a sandbox that is not running again, as it was, with its workspace."""
+        with signals.held() as let_through, self.home.sandbox_lock(name, exclusive=True):
+            meta = self.home.read_meta(name)
+            if meta is None:
+                raise NotRunning(name)
+            if name in self.tmux.sessions():
+                raise AlreadyExists(name)
+            _refuse_changes(meta, request)
+            meta.setdefault("pids", DEFAULT_PIDS)
+            bwrap = isolation.find_bwrap() if meta.get("isolation") != "none" else None
+            if meta.get("isolation") == isolation.ISOLATION_BWRAP and not bwrap:
+                raise SandboxError(f"sandbox {name!r} needs bubblewrap, which is gone")
+            last_run = {key: meta[key] for key in RUN_KEYS if key in meta}
+            self._stop_remains(name, meta)
+            for key in RUN_KEYS:
+                meta.pop(key, None)
+            meta["started"] = time.monotonic()
+            try:
+                with let_through():
+                    if not os.path.isdir(self.home.workspace(name)):
+                        self._make_workspace(meta)
+                    self._launch(meta, bwrap)
+                signals.commit(let_through)
+            except BaseException:
+                self._stop_remains(name, self.home.read_meta(name) or meta)
+                self.home.write_meta(name, {**meta, **_dead(last_run)})
+                raise
+        return meta
+
+    def _launch(self, meta: Meta, bwrap: str | None) -> None:
+        """Make the cgroups and the tmux session of ``meta``'s sandbox and wait until it is
+        isolated; the metadata holds its pid once that is done."""
+        name = meta["name"]
         self.home.write_meta(name, meta)
-        limited, cpu_list = self._limit(name, mib, cpus)
+        limited, cpu_list = self._limit(meta)
         meta.update(limits=limited.to_json(), cpu_list=cpu_list)
         self.home.write_meta(name, meta)
         shell = [isolation.find_shell(), "-i"]
-        command = shell
-        if bwrap:
-            command = isolation.bwrap_argv(
-                bwrap,
-                name=name,
-                home=self.home.path,
-                workspace=workspace,
-                network=network,
-                command=shell,
-            )
-        env_file = self.home.file(name, ENV_FILE)
+        command = shell if not bwrap else self._bwrap_argv(meta, bwrap, shell)
+        launcher = self._launcher(meta, limited, cpu_list, command, bwrap=bool(bwrap))
         try:
-            launcher = self._launcher(name, limited, cpu_list, mib, command, bwrap=bool(bwrap))
             with self.home.server_lock():
                 pane = self.tmux.new_session(
-                    name, workspace, launcher, self._window_command(name, shell)
+                    name, self.home.workspace(name), launcher.argv(), self._window_command(name)
                 )
-            meta.update(pid=pane, pid_start=process_start(pane))
-            namespaces = self._wait_ready(name, pane, command if bwrap else None)
+            started = {"pid": pane, "pid_start": process_start(pane)}
+            trial = (launcher.prefix(), command) if bwrap else None
+            namespaces = self._wait_ready(name, pane, trial)
         finally:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(env_file)
-        meta.update(namespaces=namespaces)
+                os.unlink(self.home.file(name, ENV_FILE))
+        meta.update(started, namespaces=namespaces)
         if namespaces:
             meta["ns_start"] = process_start(namespaces["child-pid"])
         self.home.write_meta(name, meta)
-        return meta
 
-    def _limit(self, name: str, mib: int, cpus: int) -> tuple[limits.Limits, list[int] | None]:
+    def _limit(self, meta: Meta) -> tuple[limits.Limits, list[int] | None]:
         """The sandbox's cgroups and limits, and the cores to pin it to where cgroups fail."""
-        limited = limits.create(self.home.key, name, mib, cpus)
-        cpu_list = limits.affinity(name, cpus) if limited.cpus == "affinity" else None
+        limited = limits.create(
+            self.home.key, meta["name"], meta["memory_mib"], meta["cpus"], meta["pids"]
+        )
+        cpu_list = (
+            limits.affinity(meta["name"], meta["cpus"]) if limited.cpus == "affinity" else None
+        )
         if cpu_list and not shutil.which("taskset"):
             limited.cpus, cpu_list = "none", None
         return limited, cpu_list
 
+    def _bwrap_argv(self, meta: Meta, bwrap: str, shell: list[str]) -> list[str]:
+        return isolation.bwrap_argv(
+            bwrap,
+            name=meta["name"],
+            home=self.home.path,
+            workspace=self.home.workspace(meta["name"]),
+            network=meta.get("network", True),
+            command=shell,
+        )
+
     def _launcher(
         self,
-        name: str,
+        meta: Meta,
         limited: limits.Limits,
         cpu_list: list[int] | None,
-        mib: int,
         command: list[str],
         *,
         bwrap: bool,
-    ) -> list[str]:
+    ) -> isolation.Launcher:
         """The pane's command, with the caller's environment written for it to read."""
+        name = meta["name"]
         env_file = self.home.file(name, ENV_FILE)
         env = isolation.sandbox_env(dict(os.environ), name, self.home.workspace(name))
         isolation.write_env_file(env_file, env)
-        return isolation.launcher_argv(
+        identity = _identity(meta)
+        return isolation.Launcher(
             env_file=env_file,
-            cgroup_procs=[os.path.join(path, "cgroup.procs") for path in limited.dirs],
-            rlimit_kib=limits.rlimit_kib(mib) if limited.memory == "rlimit" else None,
-            cpu_list=cpu_list,
-            ready_file=self.home.file(name, READY),
-            bwrap_info=self.home.file(name, BWRAP_INFO) if bwrap else None,
             command=command,
+            cgroup_procs=[os.path.join(path, "cgroup.procs") for path in limited.dirs],
+            rlimit_kib=limits.rlimit_kib(meta["memory_mib"])
+            if limited.memory == "rlimit"
+            else None,
+            nproc=meta["pids"] if identity or limited.pids == "rlimit" else None,
+            cpu_list=cpu_list,
+            identity=identity,
+            ready_file=None if bwrap else self.home.file(name, READY),
+            bwrap_info=self.home.file(name, BWRAP_INFO) if bwrap else None,
         )
 
-    def _window_command(self, name: str, shell: list[str]) -> str:
+    def _window_command(self, name: str) -> str:
         """What a new tmux window of the session runs: a shell inside the same sandbox."""
-        argv = [sys.executable, "-m", "wreckit_tui.sandbox", "exec", name, "--", *shell]
+        shell = [isolation.find_shell(), "-i"]
+        argv = [
+            sys.executable,
+            "-m",
+            "wreckit_tui.sandbox",
+            "exec",
+            "--in-pane",
+            name,
+            "--",
+            *shell,
+        ]
         return shlex.join(["exec", "env", f"{HOME_ENV}={self.home.path}", *argv])
 
-    def _wait_ready(self, name: str, pane: int, bwrap_command: list[str] | None) -> dict:
+    def _wait_ready(self, name: str, pane: int, trial: tuple[list[str], list[str]] | None) -> dict:
         """Wait until the launcher joined the cgroups (and bubblewrap made the namespaces).
 
-        Returns bubblewrap's report of the namespaces (empty without bubblewrap).
+        Returns bubblewrap's report of the namespaces (empty without bubblewrap). ``trial`` is
+        how bubblewrap was run, to find out why it failed.
         """
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
-            if bwrap_command:
+            if trial:
                 info = _read_info(self.home.file(name, BWRAP_INFO))
                 if info:
                     return info
             elif os.path.exists(self.home.file(name, READY)):
                 return {}
             if process_start(pane) is None:
-                raise SandboxError(_start_failure(bwrap_command))
+                raise SandboxError(_start_failure(trial))
             if time.monotonic() > deadline:
                 raise SandboxError(f"sandbox {name!r} was not ready after {READY_TIMEOUT:g}s")
             time.sleep(0.002)
-
-    # -- list -------------------------------------------------------------------------------
-
-    def list(self) -> list[Meta]:
-        """Every sandbox as ``list --json`` prints it, with its current metrics."""
-        names = self.home.names()
-        if not names:
-            return []
-        metas = {name: self.home.read_meta(name) for name in names}
-        sessions = self.tmux.sessions()  # after the metadata: a pid there has its session here
-        usage = self._usage(metas)
-        records = [self._record(name, metas[name] or {}, sessions, usage) for name in names]
-        return [record for record in records if record]
-
-    def _usage(self, metas: dict[str, Meta | None]) -> dict[str, tuple[float, int]]:
-        """Sandbox id -> (cpu_percent, memory_used MiB), from one pass over the processes."""
-        launched = [meta for meta in metas.values() if meta and "pid" in meta]
-        if not launched:
-            return {}
-        untracked = any(not _tracking(meta) for meta in launched)
-        table, marked = metrics.process_table(markers=untracked)
-        now = time.monotonic()
-        samples = metrics.Samples(self.home.samples_path())
-        usage: dict[str, tuple[float, int]] = {}
-        for meta in launched:
-            tracking = _tracking(meta)
-            if tracking:
-                pids = set(limits.members(tracking))
-            else:
-                pids = self._untracked_pids(meta["name"], meta, table, marked)
-            cpu = metrics.cgroup_cpu_seconds(tracking) if tracking else None
-            cpu = cpu or metrics.cpu_seconds(pids, table)
-            rate = samples.cpu_percent(meta["id"], meta["started"], now, cpu)
-            usage[meta["id"]] = (rate, metrics.memory_used_mib(pids, table))
-        samples.save()
-        return usage
-
-    def _untracked_pids(
-        self, name: str, meta: Meta, table: metrics.ProcessTable, marked: metrics.Marked
-    ) -> set[int]:
-        """The pids of a sandbox no cgroup tracks: the process trees of its pane, of each exec
-        and of each process carrying its marker (which finds those that left the other trees)."""
-        marker = (name, self.home.workspace(name))
-        return metrics.descendants([*self._live_roots(name, meta), *marked.get(marker, [])], table)
-
-    def _live_roots(self, name: str, meta: Meta) -> list[int]:
-        """The pane and every exec of an untracked sandbox that still run."""
-        roots: list[tuple] = list(_pane(meta))
-        try:
-            with open(self.home.file(name, EXECS)) as execs:
-                roots += [tuple(line.split()) for line in execs if len(line.split()) == 2]
-        except OSError:
-            pass
-        return [int(pid) for pid, start in roots if process_start(int(pid)) == start]
-
-    def _record(
-        self, name: str, meta: Meta, sessions: dict[str, int], usage: dict[str, tuple[float, int]]
-    ) -> Meta | None:
-        """The sandbox's record, or ``None`` if it was killed since ``list`` began."""
-        state, meta = self._state(name, meta, sessions)
-        if state is None:
-            return None
-        cpu, memory = usage.get(meta.get("id", ""), (0.0, 0))
-        limited = meta.get("limits") or {}
-        record = {
-            **{key: meta.get(key) for key in RECORD_KEYS},
-            "name": name,
-            "state": state,
-            "cpu_percent": cpu,
-            "memory_used": memory,
-            "pid": meta.get("pid") if state == "running" else None,
-            "limits": {"memory": limited.get("memory"), "cpus": limited.get("cpus")},
-            "workspace": self.home.workspace(name),
-        }
-        return {key: record[key] for key in RECORD_KEYS}
-
-    def _state(self, name: str, meta: Meta, sessions: dict[str, int]) -> tuple[str | None, Meta]:
-        """The sandbox's state, and its metadata read again if ``meta`` may be out of date.
-
-        Metadata without a pid is a start under way while the lock is held. Once the lock is free
-        the start may have finished since ``meta`` was read, so the metadata is read again: still
-        without a pid, the start died (``error``), unless the sandbox is gone (``None``).
-        """
-        if "pid" in meta:
-            return ("running" if name in sessions else "stopped"), meta
-        if self.home.is_locked(name):
-            return "starting", meta
-        meta = self.home.read_meta(name) or {}
-        if "pid" in meta:
-            pane_runs = process_start(meta["pid"]) == meta.get("pid_start")
-            return ("running" if pane_runs else "stopped"), meta
-        return ("error" if os.path.isdir(self.home.dir(name)) else None), meta
 
     # -- kill -------------------------------------------------------------------------------
 
@@ -261,77 +289,127 @@ class Provider:
         check_name(name)
         if not os.path.isdir(self.home.dir(name)):
             raise NotFound(name)
-        with _signals_held(), self.home.sandbox_lock(name, exclusive=True):
+        with signals.held(), self.home.sandbox_lock(name, exclusive=True):
             if not os.path.isdir(self.home.dir(name)):
                 raise NotFound(name)
             self._teardown(name, self.home.read_meta(name))
 
     def _teardown(self, name: str, meta: Meta | None) -> None:
         """Kill, clean up and delete whatever a sandbox left, whole or half started."""
-        meta = meta or {}
-        recorded = limits.Limits.from_json(meta.get("limits") or {}).dirs
-        dirs = list(dict.fromkeys([*recorded, *limits.existing_dirs(self.home.key, name)]))
-        _kill_namespace(meta)
-        limits.kill_members(dirs)
-        if not dirs:
-            self._kill_untracked(name, meta)
-        _wait_gone(_pane(meta) + _namespace_init(meta))
-        with self.home.server_lock():
-            self.tmux.kill_session(name)
-        stuck = limits.remove(dirs)
+        stuck = self._stop_remains(name, meta or {})
         self.home.remove(name)
         if stuck:
             raise SandboxError(f"could not remove cgroup {stuck[0]}: it still has processes")
 
-    def _kill_untracked(self, name: str, meta: Meta) -> None:
+    def _stop_remains(self, name: str, meta: Meta) -> list[str]:
+        """End every process of a sandbox's last run, its session and its cgroups; returns the
+        cgroups that could not be removed. Its directory stays."""
+        recorded = limits.Limits.from_json(meta.get("limits") or {}).dirs
+        dirs = list(dict.fromkeys([*recorded, *limits.existing_dirs(self.home.key, name)]))
+        _kill_namespace(meta)
+        limits.kill_members(dirs)
+        if not dirs and meta:
+            self._kill_untracked(meta)
+        _wait_gone(membership.pane(meta) + membership.namespace_init(meta))
+        with self.home.server_lock():
+            self.tmux.kill_session(name)
+        return limits.remove(dirs)
+
+    def _kill_untracked(self, meta: Meta) -> None:
         """SIGKILL every process of a sandbox no cgroup tracks until none is left."""
         limits.kill_until_gone(
-            lambda: self._untracked_pids(name, meta, *metrics.process_table(markers=True))
+            lambda: membership.untracked_pids(
+                self.home, meta, *metrics.process_table(markers="uid" not in meta)
+            )
         )
 
     # -- exec and attach --------------------------------------------------------------------
 
-    def exec(self, name: str, command: list[str]) -> NoReturn:
-        """Become ``command`` inside the sandbox: its namespaces, cgroups and fallback limits."""
+    def exec(self, name: str, command: list[str], *, in_pane: bool = False) -> int:
+        """Run ``command`` inside the sandbox as its shell runs: its namespaces, cgroups, limits
+        and user, without capabilities. Returns its exit status (128 + N for signal N).
+
+        The command runs in a session of its own, so it shares no controlling terminal with the
+        caller (it cannot push keys into the caller's shell); this process waits for it and
+        passes signals on. ``in_pane`` (a new window of the sandbox's own tmux session, whose
+        terminal is the sandbox's) keeps the terminal and runs the command from this process.
+        """
         check_name(name)
         if not command:
             raise InvalidRequest("exec needs a command: wreckit-sandbox exec NAME -- CMD...")
-        workspace = self.home.workspace(name)
-        with self.home.sandbox_lock(name, exclusive=False):
+        with self.home.sandbox_lock(name, exclusive=False) as lock:
             meta = self._running_meta(name)
-            self._join(meta)
-            env = isolation.sandbox_env(dict(os.environ), name, workspace)
-            if meta.get("isolation") == isolation.ISOLATION_BWRAP:
-                argv = isolation.enter_argv(meta.get("namespaces") or {}, workspace, command)
-            else:
-                os.chdir(workspace)
-                argv = command
-        sys.stdout.flush()
-        try:
-            os.execvpe(argv[0], argv, env)
-        except OSError as exc:
-            raise CannotRun(argv[0], exc) from None
+            env = isolation.sandbox_env(dict(os.environ), name, self.home.workspace(name))
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if in_pane:
+                return self._run_inside(meta, command, env, lock)
+            child = os.fork()  # the child holds the lock too, until it is inside
+            if child == 0:
+                _in_child(lambda: self._run_inside(meta, command, env, lock, new_session=True))
+        signals.forward_to(child)
+        return _wait(child)
+
+    def _run_inside(
+        self,
+        meta: Meta,
+        command: list[str],
+        env: dict[str, str],
+        lock: int,
+        *,
+        new_session: bool = False,
+    ) -> int:
+        """Join the sandbox and take its user (root switches), enter it, run ``command`` in a
+        child (the only way into a pid namespace) and return its status. Once inside, the
+        sandbox's ``lock`` is let go: ``kill`` ends the command with the rest."""
+        if new_session:
+            os.setsid()
+        self._join(meta)
+        libc = isolation.load_libc()
+        if "uid" in meta and os.geteuid() == 0:
+            os.setgroups([])
+            os.setresgid(meta["gid"], meta["gid"], meta["gid"])
+            os.setresuid(meta["uid"], meta["uid"], meta["uid"])
+        workspace = self.home.workspace(meta["name"])
+        if meta.get("isolation") == isolation.ISOLATION_BWRAP:
+            isolation.enter(libc, meta.get("namespaces") or {}, workspace)
+        else:
+            os.chdir(workspace)
+        with contextlib.suppress(OSError):
+            os.close(lock)
+        program = os.fork()
+        if program == 0:
+            _in_child(lambda: _become(command, env))
+        signals.ignore_forwarded()
+        return _wait(program)
 
     def _join(self, meta: Meta) -> None:
         """Make this process part of the sandbox before it becomes the command."""
+        import resource
+
         limited = limits.Limits.from_json(meta.get("limits") or {})
         limits.join(limited.dirs, os.getpid())
         if not limited.tracking:
             with open(self.home.file(meta["name"], EXECS), "a") as execs:
                 execs.write(f"{os.getpid()} {process_start(os.getpid())}\n")
         if limited.memory == "rlimit":
-            import resource
-
             size = limits.rlimit_kib(meta["memory_mib"]) * 1024
             resource.setrlimit(resource.RLIMIT_AS, (size, size))
+        if "pids" in meta and ("uid" in meta or limited.pids == "rlimit"):
+            resource.setrlimit(resource.RLIMIT_NPROC, (meta["pids"], meta["pids"]))
         if meta.get("cpu_list"):
             os.sched_setaffinity(0, meta["cpu_list"])
 
     def attach(self, name: str) -> NoReturn:
-        """Become ``tmux attach`` to the sandbox's session, on the caller's terminal."""
+        """Become ``tmux attach`` to the sandbox's session, on the caller's terminal.
+
+        The session's status line names the key that detaches: ``WRECKIT_DETACH_LABEL`` when
+        the caller says which one it watches for, else tmux's own.
+        """
         check_name(name)
         self._running_meta(name)
-        argv = self.tmux.attach_argv(name)
+        hint = os.environ.get("WRECKIT_DETACH_LABEL", "").strip() or "Ctrl-b d"
+        argv = self.tmux.attach_argv(name, f"detach: {hint}")
         os.execve(argv[0], argv, without_tmux(dict(os.environ)))
 
     def _running_meta(self, name: str) -> Meta:
@@ -345,46 +423,82 @@ class Provider:
         return meta
 
 
-@contextlib.contextmanager
-def _signals_held() -> Iterator:
-    """Hold back SIGINT, SIGTERM and SIGHUP, so that they stop nothing half done.
+def _identity(meta: Meta) -> isolation.Identity | None:
+    return isolation.Identity(meta["uid"], meta["gid"]) if "uid" in meta else None
 
-    Yields ``let_through``, a context manager under which they arrive (and raise) at once: only
-    where a failure is cleaned up. Held back signals arrive when the block ends.
-    """
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
-    @contextlib.contextmanager
-    def let_through() -> Iterator[None]:
-        try:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-            yield
-        finally:
-            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+def _check_reachable(home: str, identity: isolation.Identity) -> None:
+    """Refuse a home the sandbox's own user could not pass through to its workspace."""
+    blocked = isolation.unreachable_ancestor(os.path.dirname(home), identity)
+    if blocked:
+        raise SandboxError(
+            f"sandboxes run as users of their own, who cannot pass through {blocked} to reach "
+            f"their workspace in {home}; set {HOME_ENV} to a directory under ones anyone may "
+            f"enter, such as {ROOT_HOME} (the default for root)"
+        )
 
+
+def _refuse_changes(meta: Meta, request: Request) -> None:
+    """A sandbox starts again as it was: a flag that asks for something else is refused."""
+    asked = {
+        "--memory": (request.memory, meta.get("memory")),
+        "--cpus": (request.cpus, str(meta.get("cpus"))),
+        "--pids": (request.pids, str(meta.get("pids", DEFAULT_PIDS))),
+        "--no-network": (request.network, meta.get("network", True)),
+    }
+    changed = [flag for flag, (given, kept) in asked.items() if given is not None and given != kept]
+    if changed:
+        raise InvalidRequest(
+            f"sandbox {meta['name']!r} exists and starts again as it was: leave out "
+            f"{', '.join(changed)}, or kill it first to start a new one"
+        )
+
+
+def _dead(last_run: Meta) -> Meta:
+    """The metadata of a run that ended, for a start again that failed: it lists as stopped."""
+    return {key: value for key, value in last_run.items() if key in {"pid", "pid_start"}}
+
+
+def _become(command: list[str], env: dict[str, str]) -> NoReturn:
+    """Become ``command``, looked up on the sandbox's PATH as a shell would: a directory the
+    sandbox may not enter is skipped, so a command found nowhere is not found (127)."""
+    program = command[0]
+    if os.sep not in program:
+        found = shutil.which(program, path=env.get("PATH", os.defpath))
+        if found is None:
+            raise CannotRun(program, FileNotFoundError(2, "command not found"))
+        program = found
     try:
-        yield let_through
+        os.execve(program, command, env)
+    except OSError as exc:
+        raise CannotRun(command[0], exc) from None
+
+
+def _in_child(work: Callable[[], object]) -> NoReturn:
+    """Run ``work`` in a forked child that must never return into the parent's code."""
+    code = EXEC_FAILED
+    try:
+        code = work()  # type: ignore[assignment]
+    except CannotRun as exc:
+        code = exc.exit_code
+        os.write(2, f"{PROG}: {exc.message}\n".encode())
+    except (SandboxError, OSError) as exc:
+        message = exc.message if isinstance(exc, SandboxError) else str(exc)
+        os.write(2, f"{PROG}: {message}\n".encode())
+    except BaseException as exc:  # never back into the parent's code
+        os.write(2, f"{PROG}: {type(exc).__name__}: {exc}\n".encode())
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        os._exit(code)
 
 
-def _tracking(meta: Meta) -> str | None:
-    return limits.Limits.from_json(meta.get("limits") or {}).tracking
-
-
-Anchor = tuple[int, str | None]
-"""A process as (pid, start time), so that a reused pid is never mistaken for it."""
-
-
-def _pane(meta: Meta) -> list[Anchor]:
-    return [(meta["pid"], meta.get("pid_start"))] if "pid" in meta else []
-
-
-def _namespace_init(meta: Meta) -> list[Anchor]:
-    namespaces = meta.get("namespaces") or {}
-    if "child-pid" not in namespaces:
-        return []
-    return [(namespaces["child-pid"], meta.get("ns_start"))]
+def _wait(child: int) -> int:
+    """The exit status of ``child``: its code, or 128 + the signal that ended it."""
+    try:
+        _pid, status = os.waitpid(child, 0)
+    except ChildProcessError:
+        return EXEC_FAILED
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
 
 
 def _kill_namespace(meta: Meta) -> None:
@@ -393,14 +507,14 @@ def _kill_namespace(meta: Meta) -> None:
     This comes before the cgroup is killed so that an exec's nsenter, outside the namespace,
     is still there to reap its child; the init cannot finish exiting before that.
     """
-    init = _namespace_init(meta)
+    init = membership.namespace_init(meta)
     for pid, start in init:
         if start and process_start(pid) == start:
             limits.send_kill(pid)
     _wait_gone(init)
 
 
-def _wait_gone(anchors: list[Anchor]) -> None:
+def _wait_gone(anchors: list[membership.Anchor]) -> None:
     """Wait for processes killed already to be gone: a namespace's init takes a moment."""
     deadline = time.monotonic() + limits.KILL_TIMEOUT
     for pid, start in anchors:
@@ -408,31 +522,15 @@ def _wait_gone(anchors: list[Anchor]) -> None:
             time.sleep(0.002)
 
 
-def _new_meta(
-    name: str, memory: str, mib: int, cpus: int, *, network: bool, bwrap: str | None
-) -> Meta:
-    return {
-        "id": os.urandom(6).hex(),
-        "name": name,
-        "memory": memory,
-        "memory_mib": mib,
-        "cpus": cpus,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "started": time.monotonic(),
-        "isolation": isolation.ISOLATION_BWRAP if bwrap else isolation.ISOLATION_NONE,
-        "network": network,
-    }
-
-
 def _read_info(path: str) -> dict | None:
     info = read_json(path, None)
     return info if isinstance(info, dict) and "child-pid" in info else None
 
 
-def _start_failure(bwrap_command: list[str] | None) -> str:
-    if not bwrap_command:
+def _start_failure(trial: tuple[list[str], list[str]] | None) -> str:
+    if not trial:
         return "the sandbox's shell exited during start-up"
-    reason = isolation.diagnose_bwrap(bwrap_command) or "it exited during start-up"
+    reason = isolation.diagnose_bwrap(*trial) or "it exited during start-up"
     return (
         f"bubblewrap could not create the sandbox: {reason} "
         f"(set {isolation.BWRAP_ENV}=none to run sandboxes without isolation)"

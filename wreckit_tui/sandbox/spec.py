@@ -1,4 +1,4 @@
-"""Checks of names, sizes and cpu counts for the provider, raising its own errors.
+"""Checks of names, sizes, cpu and pids counts for the provider, raising its own errors.
 
 The rules themselves are the contract's (:mod:`wreckit_tui.contract`, standard library only).
 """
@@ -14,8 +14,22 @@ from wreckit_tui.contract import (
     size_to_mib,
 )
 from wreckit_tui.sandbox.errors import InvalidRequest
+from wreckit_tui.text import sanitize
 
-__all__ = ["DEFAULT_CPUS", "DEFAULT_MEMORY", "check_cpus", "check_name", "is_name", "memory_mib"]
+__all__ = [
+    "DEFAULT_CPUS",
+    "DEFAULT_MEMORY",
+    "DEFAULT_PIDS",
+    "check_cpus",
+    "check_name",
+    "check_pids",
+    "is_name",
+    "memory_mib",
+]
+
+DEFAULT_PIDS = 1024
+"""Processes (threads included) a sandbox may have at once, unless ``start --pids`` says."""
+PIDS_RANGE = (16, 1 << 20)
 
 
 def is_name(text: str) -> bool:
@@ -43,3 +57,12 @@ def check_cpus(text: str) -> int:
 def _refuse(problem: str | None) -> None:
     if problem:
         raise InvalidRequest(problem)
+
+
+def check_pids(text: str) -> int:
+    """A pids limit given as text, or :class:`InvalidRequest`."""
+    low, high = PIDS_RANGE
+    value = text.strip()
+    if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+        _refuse(f"invalid pids {sanitize(value)!r}: use a whole number from {low} to {high}")
+    return int(value)

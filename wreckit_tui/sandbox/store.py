@@ -44,26 +44,41 @@ SAMPLES = ".samples.json"
 Meta = dict[str, Any]
 
 
+ROOT_HOME = "/var/lib/wreckit-tui/sandboxes"
+"""The default home when root runs the provider: one every sandbox's own user can pass through."""
+
+
 def default_home() -> str:
-    """The platformdirs user state dir of wreckit-tui, plus ``sandboxes``."""
+    """:data:`ROOT_HOME` for root, else the platformdirs user state dir of wreckit-tui, plus
+    ``sandboxes``."""
+    if os.geteuid() == 0:
+        return ROOT_HOME
     from platformdirs import user_state_dir
 
     return os.path.join(user_state_dir("wreckit-tui"), "sandboxes")
 
 
 class Home:
-    """The provider's state directory."""
+    """The provider's state directory.
+
+    Run by root, whose sandboxes run as users of their own, the home and each sandbox's
+    directory let others pass through (mode 0711) but not list them, so that each sandbox's
+    user reaches its own workspace (mode 0700, theirs) and nothing else.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = os.path.realpath(os.path.expanduser(path))
         self.key = hashlib.sha256(self.path.encode()).hexdigest()[:16]
+        self.dir_mode = 0o711 if os.geteuid() == 0 else 0o700
 
     @classmethod
     def from_env(cls) -> Home:
         return cls(os.environ.get(HOME_ENV) or default_home())
 
     def ensure(self) -> None:
-        os.makedirs(self.path, mode=0o700, exist_ok=True)
+        os.makedirs(self.path, mode=self.dir_mode, exist_ok=True)
+        if os.stat(self.path).st_mode & 0o777 != self.dir_mode:
+            os.chmod(self.path, self.dir_mode)
 
     def dir(self, name: str) -> str:
         return os.path.join(self.path, name)
@@ -116,7 +131,9 @@ class Home:
 
     def _hidden(self, name: str) -> str:
         """A new empty directory in the home that :meth:`names` does not list."""
-        return tempfile.mkdtemp(prefix=f".{name}.", dir=self.path)
+        path = tempfile.mkdtemp(prefix=f".{name}.", dir=self.path)
+        os.chmod(path, self.dir_mode)
+        return path
 
     def read_meta(self, name: str) -> Meta | None:
         """The metadata, or ``None`` while ``start`` has not written it (or it is unreadable)."""
@@ -131,14 +148,16 @@ class Home:
         write_json_atomic(self.file(name, META), meta)
 
     @contextlib.contextmanager
-    def sandbox_lock(self, name: str, *, exclusive: bool) -> Iterator[None]:
-        """The sandbox's lock; :class:`NotFound` when its directory does not exist."""
+    def sandbox_lock(self, name: str, *, exclusive: bool) -> Iterator[int]:
+        """The sandbox's lock, held while the block runs; yields its descriptor, which a child
+        forked meanwhile holds too until it closes it. :class:`NotFound` when the sandbox's
+        directory does not exist."""
         try:
             fd = os.open(self.file(name, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound(name) from None
         with _locked(fd, exclusive):
-            yield
+            yield fd
 
     def is_locked(self, name: str) -> bool:
         """Whether ``start`` or ``kill`` holds the sandbox's lock right now (``False`` once the
@@ -173,7 +192,8 @@ def _locked(fd: int, exclusive: bool) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield
     finally:
-        os.close(fd)
+        with contextlib.suppress(OSError):  # let go of early by whoever holds it
+            os.close(fd)
 
 
 def write_json_atomic(path: str, data: Any) -> None:

@@ -108,8 +108,11 @@ class Tmux:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket)
 
-    def attach_argv(self, name: str) -> list[str]:
-        return [*self.base_argv(), "attach-session", "-t", f"={name}"]
+    def attach_argv(self, name: str, status: str) -> list[str]:
+        """Attach to ``name``, its status line showing ``status`` on the right."""
+        text = " " + status.replace("#", "##") + " "  # literal text, not a tmux format
+        show = ["set-option", "-t", f"={name}:", "status-right", text]
+        return [*self.base_argv(), *show, ";", "attach-session", "-t", f"={name}"]
 
 
 def _ensure_private_dir(path: str) -> None:
