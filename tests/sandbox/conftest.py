@@ -25,7 +25,7 @@ import pytest
 
 from wreckit_tui.sandbox import limits
 from wreckit_tui.sandbox.store import Home
-from wreckit_tui.sandbox.tmux import socket_path
+from wreckit_tui.sandbox.tmux import SOCKET_ROOT
 
 PROVIDER = [sys.executable, "-m", "wreckit_tui.sandbox"]
 SANDBOX_PYTHON = "/usr/bin/python3"
@@ -34,20 +34,36 @@ its own, who cannot enter root's home, where this interpreter may live; and its 
 venv may live, is private."""
 
 
-class SandboxHome:
-    """A provider home for one test, and helpers that run the provider as a real process."""
+USER_UID = 1_999_999_001
+"""The unprivileged user the provider runs as in tests "as a user" (an account nobody has)."""
 
-    def __init__(self, path: Path, env: dict[str, str]) -> None:
+
+def as_user(lib: Path) -> list[str]:
+    """The provider run as :data:`USER_UID` by the system's interpreter, from ``lib``."""
+    switch = ["setpriv", f"--reuid={USER_UID}", f"--regid={USER_UID}", "--clear-groups"]
+    return [*switch, "--", SANDBOX_PYTHON, "-m", "wreckit_tui.sandbox"]
+
+
+class SandboxHome:
+    """A provider home for one test, and helpers that run the provider as a real process:
+    as this user (root), or with ``provider`` another way (as an unprivileged user)."""
+
+    def __init__(self, path: Path, env: dict[str, str], provider: list[str] | None = None) -> None:
         self.path = path
         self.env = {**os.environ, **env, "WRECKIT_SANDBOX_HOME": str(path)}
         self.key = Home(str(path)).key
-        self.socket = socket_path(self.key)
+        self.provider = provider or PROVIDER
+        self.uid = USER_UID if provider else os.getuid()
+        self.socket = os.path.join(SOCKET_ROOT, f"wreckit-sandbox-{self.uid}", self.key)
+        switch = provider[: provider.index("--") + 1] if provider else []
+        self.tmux = [*switch, "tmux", "-S", self.socket]
+        """tmux on the provider's socket, run as the provider's user."""
 
     def run(
         self, *args: str, timeout: float = 30, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*PROVIDER, *args],
+            [*self.provider, *args],
             env={**self.env, **(env or {})},
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -58,7 +74,7 @@ class SandboxHome:
 
     def popen(self, *args: str, new_session: bool = False) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [*PROVIDER, *args],
+            [*self.provider, *args],
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -83,6 +99,20 @@ class SandboxHome:
     def exec(self, name: str, *command: str, timeout: float = 30):
         return self.run("exec", name, "--", *command, timeout=timeout)
 
+    def in_shell_keys(self, name: str, text: str) -> None:
+        """Type ``text`` and Enter into the sandbox's own shell (its tmux pane)."""
+        env = {k: v for k, v in os.environ.items() if k != "TMUX"}
+        target = ["-t", f"={name}:"]
+        subprocess.run([*self.tmux, "send-keys", *target, "-l", text], env=env, check=True)
+        subprocess.run([*self.tmux, "send-keys", *target, "Enter"], env=env, check=True)
+
+    def in_shell(self, name: str, command: str, timeout: float = 10) -> str:
+        """What ``command`` prints when typed into the sandbox's own shell (its tmux pane)."""
+        out = self.path / name / "workspace" / f".out-{time.monotonic_ns()}"
+        self.in_shell_keys(name, f"{{ {command}; }} > {out}.part 2>&1; mv {out}.part {out}")
+        assert wait_until(out.exists, timeout=timeout), f"the shell never ran {command!r}"
+        return out.read_text()
+
     def kill(self, name: str) -> None:
         done = self.run("kill", name)
         assert done.returncode == 0, done.stderr
@@ -104,7 +134,7 @@ class SandboxHome:
 
     def server_pid(self) -> int | None:
         done = subprocess.run(
-            ["tmux", "-S", self.socket, "display-message", "-p", "#{pid}"],
+            [*self.tmux, "display-message", "-p", "#{pid}"],
             capture_output=True,
             text=True,
             check=False,
@@ -158,7 +188,7 @@ class SandboxHome:
 
     def force_cleanup(self) -> None:
         if self.server_pid():
-            subprocess.run(["tmux", "-S", self.socket, "kill-server"], check=False)
+            subprocess.run([*self.tmux, "kill-server"], check=False)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket)
         paths = self.cgroups()
@@ -225,9 +255,23 @@ def make_home() -> Iterator:
     homes: list[SandboxHome] = []
     bases: list[Path] = []
 
-    def make(directory: str = "home", *, outside_tmp: bool = False, **env: str) -> SandboxHome:
+    def make(
+        directory: str = "home",
+        *,
+        outside_tmp: bool = False,
+        user_lib: Path | None = None,
+        **env: str,
+    ) -> SandboxHome:
+        """With ``user_lib`` (see ``readable_lib``) the provider runs as :data:`USER_UID`."""
         bases.append(passable_dir("/var/tmp" if outside_tmp else "/tmp"))
-        home = SandboxHome(bases[-1] / directory, env)
+        path = bases[-1] / directory
+        provider = None
+        if user_lib:
+            path.mkdir()
+            os.chown(path, USER_UID, USER_UID)
+            provider = as_user(user_lib)
+            env = {**env, "PYTHONPATH": str(user_lib), "HOME": str(path)}
+        home = SandboxHome(path, env, provider)
         homes.append(home)
         return home
 

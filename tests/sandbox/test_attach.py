@@ -68,3 +68,32 @@ def test_attach_returns_when_the_sandbox_shell_exits(sandboxes):
     finally:
         os.close(fd)
     assert sandboxes.record("brief")["state"] == "stopped"
+
+
+def test_the_status_line_names_the_key_that_detaches(sandboxes):
+    """The caller says which key it watches for; without it, tmux's own detach is named."""
+    sandboxes.start("hint")
+    for env, shown in (({"WRECKIT_DETACH_LABEL": "Ctrl+]"}, b"detach: Ctrl+]"), ({}, b"Ctrl-b d")):
+        argv = [*PROVIDER, "attach", "hint"]
+        pid, fd = spawn_on_pty(argv, {**sandboxes.env, **env, "TERM": "xterm"})
+        try:
+            assert shown in read_until(fd, shown)
+            detach_and_wait(pid, fd)
+        finally:
+            os.close(fd)
+
+
+def detach_and_wait(pid: int, fd: int) -> None:
+    """Detach the tmux client on ``fd`` and reap it; keys typed before the client set its
+    terminal to raw mode may be thrown away, so the detach is typed until it lands."""
+    for _attempt in range(10):
+        os.write(fd, DETACH)
+        if b"detached" in read_until(fd, b"detached", timeout=1):
+            break
+    for _attempt in range(50):
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    raise AssertionError("the attached tmux client never detached")

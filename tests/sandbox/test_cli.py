@@ -94,3 +94,11 @@ def test_python_dash_m_and_the_adapter_run_the_same_program():
     backend = builtin_backend()
     assert backend.label == "built-in sandbox provider"
     assert list(backend.argv) == PROVIDER
+
+
+def test_capabilities_announce_what_the_provider_offers_beyond_v1(sandboxes):
+    done = sandboxes.run("capabilities", "--json")
+    assert done.returncode == 0
+    announced = json.loads(done.stdout)
+    assert announced["contract"] == "1.1"
+    assert {"exec", "resume"} <= set(announced["commands"])

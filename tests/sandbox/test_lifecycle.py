@@ -304,3 +304,64 @@ def test_concurrent_lists_never_show_a_start_that_succeeds_as_error(sandboxes):
     assert [result.returncode for result in results] == [0] * len(names)
     assert seen <= {"starting", "running"}, seen
     assert {record["state"] for record in sandboxes.list()} == {"running"}
+
+
+def test_a_stopped_sandbox_starts_again_with_its_workspace_and_user(sandboxes):
+    first = sandboxes.start("again", "--memory", "256MiB")
+    sandboxes.exec("again", "sh", "-c", "echo kept > note.txt")
+    sandboxes.in_shell_keys("again", "exit")
+    assert wait_until(lambda: sandboxes.record("again")["state"] == "stopped", timeout=10)
+    assert sandboxes.exec("again", "true").returncode == 125
+
+    second = sandboxes.start("again")
+
+    record = sandboxes.record("again")
+    assert (record["state"], record["memory"], record["uid"]) == ("running", "256MiB", first["uid"])
+    assert (second["id"], second["created_at"]) == (first["id"], first["created_at"])
+    assert second["pid"] != first["pid"]
+    assert sandboxes.exec("again", "cat", "note.txt").stdout == "kept\n"
+
+
+def test_starting_a_running_sandbox_again_fails_and_changes_nothing(sandboxes):
+    first = sandboxes.start("busy")
+    done = sandboxes.run("start", "busy")
+    assert done.returncode == 1
+    assert "already exists" in done.stderr
+    assert sandboxes.record("busy")["pid"] == first["pid"]
+
+
+def test_a_stopped_sandbox_starts_again_as_it_was_or_not_at_all(sandboxes):
+    sandboxes.start("same", "--cpus", "1")
+    sandboxes.in_shell_keys("same", "exit")
+    assert wait_until(lambda: sandboxes.record("same")["state"] == "stopped", timeout=10)
+    refused = sandboxes.run("start", "same", "--cpus", "2", "--memory", "1GiB")
+    assert refused.returncode == 2
+    assert "leave out --memory, --cpus" in refused.stderr
+    assert sandboxes.record("same")["state"] == "stopped"
+    sandboxes.start("same", "--cpus", "1")
+    assert sandboxes.record("same")["state"] == "running"
+
+
+def test_a_start_again_cut_short_leaves_the_sandbox_stopped_with_its_workspace(sandboxes):
+    sandboxes.start("fragile")
+    sandboxes.exec("fragile", "sh", "-c", "echo kept > note.txt")
+    landed = False
+    for _attempt in range(10):
+        sandboxes.in_shell_keys("fragile", "exit")
+        assert wait_until(lambda: sandboxes.record("fragile")["state"] == "stopped", timeout=10)
+        starting = sandboxes.popen("start", "fragile", new_session=True)
+        while starting.poll() is None and not (sandboxes.path / "fragile" / "env").exists():
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(starting.pid, signal.SIGTERM)
+        starting.communicate(timeout=15)
+        state = sandboxes.record("fragile")["state"]
+        if starting.returncode:
+            assert state == "stopped"
+            landed = True
+            break
+        assert state == "running"
+    assert landed
+    assert (sandboxes.path / "fragile" / "workspace" / "note.txt").read_text() == "kept\n"
+    sandboxes.start("fragile")
+    assert sandboxes.exec("fragile", "cat", "note.txt").stdout == "kept\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -109,3 +110,43 @@ def test_pruning_keeps_the_reference_of_every_later_list(times, later):
     assert len(kept) <= metrics.MAX_SAMPLES
     if len(history) <= metrics.MAX_SAMPLES:
         assert metrics.reference(kept, now + later) == metrics.reference(history, now + later)
+
+
+SHARED = (
+    "import os, time\n"
+    "data = bytearray(b'x' * (40 << 20))  # 40 MiB, touched, then shared by every child\n"
+    "children = []\n"
+    "for _ in range(12):\n"
+    "    pid = os.fork()\n"
+    "    if pid == 0:\n"
+    "        time.sleep(60); os._exit(0)\n"
+    "    children.append(pid)\n"
+    "print('shared', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+@pytest.mark.parametrize("cgroups", ["on", "off"])
+def test_memory_shared_by_many_processes_counts_once(make_home, cgroups):
+    """13 processes share 40 MiB: summed RSS would say over 500 MiB, the sandbox holds ~50."""
+    home = make_home(WRECKIT_SANDBOX_CGROUPS=cgroups)
+    home.start("sharing", "--memory", "256MiB")
+    holder = home.popen("exec", "sharing", "--", SANDBOX_PYTHON, "-c", SHARED)
+    try:
+        assert holder.stdout.readline() == "shared\n"
+        used = home.record("sharing")["memory_used"]
+    finally:
+        home.kill("sharing")
+        holder.wait(timeout=10)
+    assert 40 <= used <= 120
+
+
+def test_a_stopped_sandbox_reports_no_cpu_and_no_memory(sandboxes):
+    sandboxes.start("quits")
+    busy = sandboxes.popen("exec", "quits", "--", SANDBOX_PYTHON, "-c", BUSY.format(seconds=2))
+    assert wait_until(lambda: sandboxes.record("quits")["cpu_percent"] > 0, timeout=3)
+    sandboxes.in_shell_keys("quits", "exit")
+    assert wait_until(lambda: sandboxes.record("quits")["state"] == "stopped", timeout=10)
+    busy.wait(timeout=10)
+    record = sandboxes.record("quits")
+    assert (record["cpu_percent"], record["memory_used"]) == (0.0, 0)

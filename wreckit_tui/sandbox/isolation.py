@@ -52,6 +52,8 @@ PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 CAPABILITY_VERSION_3 = 0x20080522
 INFO_FD = 3
+USER_NAME = "sprite"
+"""How a sandbox's own user is named inside it."""
 UID_BASE = 2_000_000_000
 UID_SPAN = 100_000_000
 """Sandboxes run by root get a uid (and gid) from this range, far above any account's."""
@@ -167,8 +169,11 @@ def _enterable(info: os.stat_result, identity: Identity) -> bool:
 # -- the environment and bubblewrap ----------------------------------------------------------
 
 
-def sandbox_env(base: dict[str, str], name: str, workspace: str) -> dict[str, str]:
-    """The environment of the sandbox's processes: the caller's, at home in the workspace.
+def sandbox_env(
+    base: dict[str, str], name: str, workspace: str, *, own_user: bool = False
+) -> dict[str, str]:
+    """The environment of the sandbox's processes: the caller's, at home in the workspace, and
+    with ``own_user`` (a user of its own) named :data:`USER_NAME`.
 
     ``WRECKIT_SANDBOX`` and ``HOME`` are also the sandbox's marker: where no cgroup tracks its
     processes, they find those that left its process trees.
@@ -176,15 +181,48 @@ def sandbox_env(base: dict[str, str], name: str, workspace: str) -> dict[str, st
     env = {key: value for key, value in base.items() if key not in NESTING_VARIABLES}
     env["HOME"] = workspace
     env[MARKER_VAR] = name
+    if own_user:
+        env["USER"] = env["LOGNAME"] = USER_NAME
     return env
 
 
+def write_accounts(directory: str, identity: Identity, workspace: str, shell: str) -> list[str]:
+    """The host's ``/etc/passwd`` and ``/etc/group`` with the sandbox's user added as
+    :data:`USER_NAME`, written into ``directory``; returns the bubblewrap options that show them
+    in the sandbox (so its shell and programs can name their user)."""
+    options = []
+    entries = {
+        "passwd": f"{USER_NAME}:x:{identity.uid}:{identity.gid}:sandbox user:{workspace}:{shell}",
+        "group": f"{USER_NAME}:x:{identity.gid}:",
+    }
+    for leaf, entry in entries.items():
+        try:
+            with open(f"/etc/{leaf}") as host:
+                lines = [line for line in host.read().splitlines() if line.strip()]
+        except OSError:
+            lines = []
+        path = os.path.join(directory, leaf)
+        with open(path, "w") as copy:
+            copy.write("\n".join([*lines, entry]) + "\n")
+        os.chmod(path, 0o644)
+        options += ["--ro-bind", path, f"/etc/{leaf}"]
+    return options
+
+
 def bwrap_argv(
-    bwrap: str, *, name: str, home: str, workspace: str, network: bool, command: list[str]
+    bwrap: str,
+    *,
+    name: str,
+    home: str,
+    workspace: str,
+    network: bool,
+    command: list[str],
+    binds: list[str] | None = None,
 ) -> list[str]:
-    """bubblewrap around ``command``; it reports its namespaces as JSON on file descriptor 3."""
+    """bubblewrap around ``command``; it reports its namespaces as JSON on file descriptor 3.
+    ``binds`` are more bubblewrap options that show files in the sandbox."""
     argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    argv += ["--ro-bind", "/proc/sys", "/proc/sys", "--tmpfs", "/tmp"]
+    argv += ["--ro-bind", "/proc/sys", "/proc/sys", *(binds or []), "--tmpfs", "/tmp"]
     argv += ["--tmpfs", home, "--bind", workspace, workspace, "--chdir", workspace]
     argv += ["--unshare-user", "--disable-userns", "--unshare-pid", "--unshare-ipc"]
     argv += ["--unshare-uts", "--unshare-cgroup-try", "--hostname", name]

@@ -156,6 +156,9 @@ class Provider:
             self._stop_remains(name, meta)
             for key in RUN_KEYS:
                 meta.pop(key, None)
+            for leaf in (BWRAP_INFO, READY, EXECS):  # what the last run reported
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.home.file(name, leaf))
             meta["started"] = time.monotonic()
             try:
                 with let_through():
@@ -209,13 +212,19 @@ class Provider:
         return limited, cpu_list
 
     def _bwrap_argv(self, meta: Meta, bwrap: str, shell: list[str]) -> list[str]:
+        name, identity = meta["name"], _identity(meta)
+        workspace = self.home.workspace(name)
+        binds = []
+        if identity:
+            binds = isolation.write_accounts(self.home.dir(name), identity, workspace, shell[0])
         return isolation.bwrap_argv(
             bwrap,
-            name=meta["name"],
+            name=name,
             home=self.home.path,
-            workspace=self.home.workspace(meta["name"]),
+            workspace=workspace,
             network=meta.get("network", True),
             command=shell,
+            binds=binds,
         )
 
     def _launcher(
@@ -230,7 +239,7 @@ class Provider:
         """The pane's command, with the caller's environment written for it to read."""
         name = meta["name"]
         env_file = self.home.file(name, ENV_FILE)
-        env = isolation.sandbox_env(dict(os.environ), name, self.home.workspace(name))
+        env = _env(meta, self.home.workspace(name))
         isolation.write_env_file(env_file, env)
         identity = _identity(meta)
         return isolation.Launcher(
@@ -339,7 +348,7 @@ class Provider:
             raise InvalidRequest("exec needs a command: wreckit-sandbox exec NAME -- CMD...")
         with self.home.sandbox_lock(name, exclusive=False) as lock:
             meta = self._running_meta(name)
-            env = isolation.sandbox_env(dict(os.environ), name, self.home.workspace(name))
+            env = _env(meta, self.home.workspace(name))
             sys.stdout.flush()
             sys.stderr.flush()
             if in_pane:
@@ -421,6 +430,11 @@ class Provider:
         if process_start(meta["pid"]) != meta.get("pid_start"):
             raise NotRunning(name)
         return meta
+
+
+def _env(meta: Meta, workspace: str) -> dict[str, str]:
+    own_user = "uid" in meta
+    return isolation.sandbox_env(dict(os.environ), meta["name"], workspace, own_user=own_user)
 
 
 def _identity(meta: Meta) -> isolation.Identity | None:

@@ -11,6 +11,7 @@ Layout of ``WRECKIT_SANDBOX_HOME``::
     NAME/env            the caller's environment for the launcher (0600), deleted once it is up
     NAME/ready          written by the launcher when there is no bubblewrap
     NAME/execs          ``pid starttime`` of each exec when no cgroup tracks the sandbox
+    NAME/passwd, group  the host's, plus the sandbox's own user, shown in the sandbox
     .NAME.XXXXXXXX/     a sandbox's directory while it is claimed, or removed (see ``claim``)
 """
 
