@@ -45,4 +45,6 @@ class NotRunning(SandboxError):
     """``attach`` or ``exec`` of a sandbox that is stopped or still starting."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"sandbox {name!r} is not running; kill it and start it again")
+        super().__init__(
+            f"sandbox {name!r} is not running; start it again with start {name}, or kill it"
+        )
