@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 import time
 
 import pytest
+from textual.geometry import Region
 from textual.widgets import Sparkline
 
 from tests.dashboard_harness import (
     DASHBOARD_SIZE,
+    FIXED_NOW,
     dashboard,
     make_app,
     poll,
@@ -19,6 +22,8 @@ from tests.dashboard_harness import (
     wait_until,
 )
 from wreckit_tui.adapter import resolve_backend
+from wreckit_tui.fleet_view import view_of
+from wreckit_tui.models import parse_fleet
 from wreckit_tui.screens.help import HelpScreen
 from wreckit_tui.widgets.status import StatusBar
 
@@ -91,12 +96,13 @@ async def test_refresh_updates_only_what_changed(fake_wisp):
 async def test_rows_move_on_screen_when_their_sort_value_changes(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
-        await pilot.press("s", "s", "s")  # by CPU %, ascending
+        await pilot.press("s", "s", "s")  # by CPU %, highest first
+        assert app.dashboard.table.shown_keys == ["charlie", "alpha", "bravo"]
         fake_wisp.set_fleet([sprite("charlie", cpu_percent=5, cpus=2), *FLEET[1:]])
         await poll(pilot)
-        assert app.dashboard.table.shown_keys == ["charlie", "alpha", "bravo"]
+        assert app.dashboard.table.shown_keys == ["alpha", "charlie", "bravo"]
         names = [line.split()[0] for line in screen_text(app).splitlines() if "/512M" in line]
-        assert names == ["charlie", "alpha", "bravo"]
+        assert names == ["alpha", "charlie", "bravo"]
 
 
 async def test_cursor_stays_on_its_sprite_across_refreshes_and_sorts(fake_wisp):
@@ -122,11 +128,25 @@ async def test_sort_cycles_columns_and_reverses(fake_wisp):
         await pilot.press("s")  # state: running before stopped
         assert table.shown_keys == ["alpha", "charlie", "bravo"]
         assert table.columns[table.ordered_columns[2].key].label.plain == "STATE ▲"
-        await pilot.press("s", "s")  # CPU %
-        assert table.shown_keys == ["alpha", "charlie", "bravo"]
-        await pilot.press("S")
-        assert table.shown_keys == ["bravo", "charlie", "alpha"]
+        await pilot.press("s", "s")  # CPU %, highest first; unknown (bravo) last
+        assert table.shown_keys == ["charlie", "alpha", "bravo"]
         assert table.ordered_columns[4].label.plain == "CPU % ▼"
+        await pilot.press("S")  # lowest first; unknown still last
+        assert table.shown_keys == ["alpha", "charlie", "bravo"]
+        assert table.ordered_columns[4].label.plain == "CPU % ▲"
+
+
+async def test_ties_keep_name_order_in_both_directions(fake_wisp):
+    fleet = [sprite(name, cpus=2 if name in "bd" else 1) for name in "dcba"]
+    async with dashboard(fake_wisp, fleet) as pilot:
+        table = pilot.app.dashboard.table
+        await pilot.press("s", "s")  # CPUS, highest first
+        assert table.shown_keys == ["b", "d", "a", "c"]
+        await pilot.press("S")
+        assert table.shown_keys == ["a", "c", "b", "d"]
+        await pilot.press("s", "s", "s", "s", "s", "S")  # back to NAME, then reversed
+        assert table.ordered_columns[1].label.plain == "NAME ▼"
+        assert table.shown_keys == ["d", "c", "b", "a"]
 
 
 async def test_filter_applies_on_enter_and_escape_clears_it(fake_wisp):
@@ -385,11 +405,11 @@ async def test_clicking_a_column_header_sorts_by_it_and_again_reverses(fake_wisp
         cpu_header = table.ordered_columns[4]
         x = sum(column.get_render_width(table) for column in table.ordered_columns[:4]) + 2
         await pilot.click(table, offset=(x, 0))
+        assert cpu_header.label.plain == "CPU % ▼"  # a figure: highest first
+        assert table.shown_keys == ["charlie", "alpha", "bravo"]
+        await pilot.click(table, offset=(x, 0))
         assert cpu_header.label.plain == "CPU % ▲"
         assert table.shown_keys == ["alpha", "charlie", "bravo"]
-        await pilot.click(table, offset=(x, 0))
-        assert cpu_header.label.plain == "CPU % ▼"
-        assert table.shown_keys == ["bravo", "charlie", "alpha"]
 
 
 async def test_a_version_that_cannot_be_read_is_a_warning_and_polling_goes_on(fake_wisp):
@@ -476,3 +496,21 @@ async def test_e_shows_the_last_error_with_all_of_wisps_stderr(fake_wisp):
         assert "wisp: running list" in text  # the first stderr line, not only the summary
         await pilot.press("escape")
         assert app.screen is app.dashboard
+
+
+async def test_a_frame_drawn_before_the_table_idles_already_has_the_final_column_widths(fake_wisp):
+    """A frame may be drawn between rows arriving and DataTable's own (idle-time) measuring of
+    them, and that frame's lines stay cached: its widths must already be the final ones."""
+    narrow = sprite("alpha", cpu_percent=None, memory_used=None, memory=None, uptime_seconds=None)
+    async with dashboard(fake_wisp, [narrow]) as pilot:
+        app, table = pilot.app, pilot.app.dashboard.table
+        fleet = parse_fleet(json.dumps(FLEET).encode())
+        app.state.succeeded(view_of(fleet, app.host, 5, previous=app.state.view), FIXED_NOW)
+        app.dashboard.show_state(app.state)
+        drawn = [strip.text for strip in table.render_lines(Region(0, 0, *table.size))]
+        assert re.search(r"CPU % +MEMORY +UPTIME", drawn[0])
+        charlie, bravo = (next(line for line in drawn if name in line) for name in ("char", "bra"))
+        assert " charlie " in charlie and "80%" in charlie and "100M/512M" in charlie
+        assert " bravo " in bravo and "—/512M" in bravo and "stopped" in bravo
+        await pilot.pause()
+        assert [strip.text for strip in table.render_lines(Region(0, 0, *table.size))] == drawn

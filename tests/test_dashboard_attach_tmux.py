@@ -6,34 +6,14 @@ press keys and read the screen as a person would, and read the calls the fake wi
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
-
-from tests.conftest import REPO, FakeWisp
+from tests.conftest import FakeWisp
 from tests.tmux_pane import Pane
 
 ALPHA = {"name": "alpha", "state": "running"}
 BETA = {"name": "beta", "state": "running"}
-
-
-@pytest.fixture
-def open_dashboard(fake_wisp: FakeWisp) -> Iterator[Callable[..., Pane]]:
-    """Start the dashboard on the fake wisp with ``--set`` SETTINGS; all of it ends after."""
-    panes: list[Pane] = []
-
-    def open_(*settings: str) -> Pane:
-        argv = [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake_wisp.path)]
-        for setting in settings:
-            argv += ["--set", setting]
-        panes.append(Pane(argv, {"PYTHONPATH": str(REPO)}))
-        return panes[-1]
-
-    yield open_
-    for pane in panes:
-        pane.stop()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -149,8 +149,10 @@ class DashboardScreen(Screen[None]):
         column = event.column_index - 1  # the first column holds the marks
         if column < 0:
             return
-        reverse = column == self.table.sort_column and not self.table.sort_reverse
-        self._sort(column, reverse=reverse)
+        if column == self.table.sort_column:
+            self._sort(column, reverse=not self.table.sort_reverse)
+        else:
+            self._sort(column, reverse=COLUMNS[column].highest_first)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -175,7 +177,9 @@ class DashboardScreen(Screen[None]):
         self.table.focus()
 
     def action_cycle_sort(self) -> None:
-        self._sort((self.table.sort_column + 1) % len(COLUMNS), reverse=False)
+        """The next column, highest first where its values are figures."""
+        column = (self.table.sort_column + 1) % len(COLUMNS)
+        self._sort(column, reverse=COLUMNS[column].highest_first)
 
     def action_reverse_sort(self) -> None:
         self._sort(self.table.sort_column, reverse=not self.table.sort_reverse)
