@@ -301,3 +301,12 @@ def test_headless_path_never_imports_textual(fake_wisp):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("clean")
+
+
+def test_a_silent_failure_names_the_program_actually_run():
+    done = run_cli("--headless", "--wisp", "/bin/false")
+    assert done.returncode == 4
+    assert done.stderr.strip() == (
+        "wreckit-tui: error: `wisp list --json` failed with exit code 1 and printed no message: "
+        "run `/bin/false list --json` in a shell to see what it does"
+    )

@@ -300,16 +300,28 @@ async def test_polls_never_overlap(fake_wisp):
     assert all(gap >= 0.6 for gap in gaps), gaps
 
 
-async def test_polling_pauses_while_a_modal_is_open(fake_wisp):
-    async with dashboard(fake_wisp, FLEET, poll_interval=0.5) as pilot:
+async def test_polling_goes_on_under_the_help_screen_and_shows_fresh_data(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await pilot.press("question_mark")
-        await wait_until(pilot, lambda: not app.poller.running)
-        calls = len(fake_wisp.call_times("list"))
-        await pilot.pause(1.5)
-        assert len(fake_wisp.call_times("list")) == calls
-        await pilot.press("escape")
-        await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) > calls, timeout=3)
+        assert isinstance(app.screen, HelpScreen)
+        fake_wisp.set_fleet([*FLEET, sprite("delta")])
+        await poll(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "4 sprites, 3 running" in screen_text(app)  # the header under the dialog
+        assert re.search(r"^ +delta +running", screen_text(app), re.M)
+
+
+async def test_polling_goes_on_under_every_dialog_by_itself(fake_wisp):
+    async with dashboard(fake_wisp, FLEET, poll_interval=0.5) as pilot:
+        app = pilot.app
+        for keys in (["question_mark"], ["n"], ["d"], ["ctrl+p"]):
+            await pilot.press(*keys)
+            await wait_until(pilot, lambda: app.screen is not app.dashboard)
+            target = len(fake_wisp.call_times("list")) + 2
+            await wait_until(pilot, lambda t=target: len(fake_wisp.call_times("list")) >= t)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is app.dashboard)
 
 
 async def test_detail_pane_shows_every_field_and_history(fake_wisp):
@@ -379,7 +391,7 @@ async def test_help_lists_every_binding(fake_wisp):
             ("/", "filter by name"),
             ("s", "sort by the next column"),
             ("S", "reverse the sort order"),
-            ("r", "poll wisp now"),
+            ("r", "poll the backend now"),
             ("e", "show the last error in full"),
             ("?", "show this list of keys"),
             ("q", "quit the dashboard"),

@@ -96,3 +96,19 @@ def test_a_quick_failure_of_the_sprite_is_shown_as_an_error_after_coming_back(
     assert toast.endswith("hint: wisp kill alpha, then start it again")  # the last line printed
     assert "\x1b" not in toast and "[31m" not in toast
     assert ["attach", "alpha"] in fake_wisp.calls()
+    assert toast.count("hint: wisp kill alpha, then start it again") == 1  # said once
+
+
+def test_e_shows_an_attach_failure_in_full(fake_wisp, open_dashboard):
+    fake_wisp.set_fleet([ALPHA])
+    fake_wisp.set_scenario(attach="fail-fast")
+    pane = open_dashboard()
+    pane.wait_for(lambda screen: "alpha" in screen and "1 running" in screen)
+    pane.send("a")
+    pane.wait_for(lambda s: "status 7" in toast_text(s), timeout=10)
+    pane.send("e")
+    screen = pane.wait_for(lambda s: "Last error" in s)
+    assert "`wisp attach alpha` exited with status 7 after" in screen
+    assert "what `wisp attach` printed last" in screen
+    assert "error: sprite is not answering" in screen
+    assert "no error so far" not in screen

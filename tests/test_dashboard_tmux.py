@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import REPO
@@ -83,3 +85,26 @@ def test_columns_are_whole_from_the_first_frame_and_stay_so(tmp_path: Path, pane
         assert_full_widths(pane.text())
         assert "300M/" in drawn_text(fake)
         assert not re.search("300M/(?!1G)", drawn_text(fake)), "a row was once drawn cut short"
+
+
+def test_fast_keys_after_dialogs_reach_the_form_and_never_end_the_dashboard(
+    fake_wisp, open_dashboard
+):
+    """d, enter (No has the focus: nothing is killed), esc, ?, esc, n, then at once ctrl+u, a
+    name and enter: the name reaches the form, the sprite starts, the dashboard lives on."""
+    fake_wisp.set_fleet(FLEET)
+    pane = open_dashboard("max_vms=10")
+    pane.wait_for(rows_shown)
+    for key in ["d", "Enter", "Escape", "?", "Escape"]:
+        pane.send(key)
+        time.sleep(0.3)
+    pane.send("n")
+    pane.send("C-u")
+    pane.send("-l", "bar-new")
+    pane.send("Enter")
+    screen = pane.wait_for(lambda s: re.search(r"^ +bar-new +running", s, re.M), timeout=15)
+    assert "Launch sprite" not in screen and "Traceback" not in screen
+    assert [call[:2] for call in fake_wisp.calls() if call[0] in ("start", "kill")] == [
+        ["start", "bar-new"]
+    ]
+    assert "wreckit_tui" in psutil.Process(pane.pid()).cmdline()  # still the dashboard
