@@ -10,7 +10,6 @@ import time
 
 import pytest
 from textual.geometry import Region
-from textual.widgets import Sparkline
 
 from tests.dashboard_harness import (
     DASHBOARD_SIZE,
@@ -25,6 +24,7 @@ from wreckit_tui.adapter import resolve_backend
 from wreckit_tui.fleet_view import view_of
 from wreckit_tui.models import parse_fleet
 from wreckit_tui.screens.help import HelpScreen
+from wreckit_tui.widgets.detail import Spark
 from wreckit_tui.widgets.status import StatusBar
 
 
@@ -42,6 +42,10 @@ FLEET = [
 
 def cell_text(table, row: str, column: str) -> str:
     return table.get_cell(row, column).plain
+
+
+def label_text(app, series: str) -> str:
+    return str(app.dashboard.query_one(f"#{series}-label").render())
 
 
 def status_text(app) -> str:
@@ -342,8 +346,25 @@ async def test_detail_pane_shows_every_field_and_history(fake_wisp):
         ]:
             assert re.search(rf"{label} +{value}", text), (label, value)
         assert "History, last 3 polls" in text
-        assert "CPU % now 50%, peak 50%" in text
-        assert app.dashboard.query_one("#cpu-spark", Sparkline).data == [10.0, 30.0, 50.0]
+        assert label_text(app, "cpu") == "CPU % now 50%, peak 50%; full height: 1 vCPU"
+        spark = app.dashboard.query_one("#cpu-spark", Spark)
+        assert (spark.data, spark.full) == ([10.0, 30.0, 50.0], 100)
+
+
+async def test_sparklines_scale_to_the_vcpus_and_the_memory_allocation(fake_wisp):
+    """A 3 % blip on 2 vCPUs is a low bar, not a full one; memory is drawn against its
+    allocation."""
+    fleet = [sprite("alpha", cpus=2, cpu_percent=3, memory="1GiB", memory_used=1024)]
+    async with dashboard(fake_wisp, fleet) as pilot:
+        fake_wisp.set_fleet([{**fleet[0], "cpu_percent": 0, "memory_used": 512}])
+        await poll(pilot)
+        cpu, memory = (
+            pilot.app.dashboard.query_one(f"#{key}-spark", Spark) for key in ("cpu", "memory")
+        )
+        assert str(cpu.render()) == "▁ "  # 3 % of 200 %: the lowest bar, then nothing
+        assert str(memory.render()) == "█▄"  # all of 1 GiB, then half
+        assert label_text(pilot.app, "cpu").endswith("full height: 2 vCPUs")
+        assert label_text(pilot.app, "memory").endswith("full height: 1GiB allocated")
 
 
 async def choose_in_palette(pilot, query: str) -> None:
@@ -366,7 +387,55 @@ async def test_command_palette_offers_the_dashboard_actions(fake_wisp):
         app = pilot.app
         titles = {command.title for command in app.get_system_commands(app.screen)}
         expected = {"Refresh", "Filter", "Sort", "Reverse sort", "Launch", "Kill", "Attach", "Help"}
-        assert expected | {"Mark", "Last error"} <= titles
+        assert expected | {"Mark", "Last error", "Details"} <= titles
+        attach = next(c for c in app.get_system_commands(app.screen) if c.title == "Attach")
+        assert "Ctrl+] detaches" in attach.help
+
+
+async def test_the_detach_key_is_named_in_the_footer_and_the_help(fake_wisp):
+    async with dashboard(fake_wisp, FLEET, detach_key="ctrl+b") as pilot:
+        app = pilot.app
+        assert "a Attach (Ctrl+b back)" in screen_text(app).splitlines()[-1]
+        await pilot.press("question_mark")
+        text = " ".join(screen_text(app).split())
+        assert "Ctrl+b while attached: detach and come back here" in text
+        assert "attach to the selected sprite (also enter); Ctrl+b detaches" in text
+
+
+async def test_home_end_j_and_k_move_the_cursor(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        table = pilot.app.dashboard.table
+        await pilot.press("end")
+        assert table.selected_key == "charlie"
+        await pilot.press("k")
+        assert table.selected_key == "bravo"
+        await pilot.press("home")
+        assert table.selected_key == "alpha"
+        await pilot.press("j", "j")
+        assert table.selected_key == "charlie"
+
+
+async def test_the_header_counts_marked_rows_and_rows_the_filter_hides(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        await pilot.press("space", "space")
+        assert "2 marked" in status_text(pilot.app)
+        await pilot.press("slash", "a", "l", "enter")
+        assert "filter: al (2 hidden)" in status_text(pilot.app)
+
+
+async def test_i_toggles_the_detail_pane_and_a_narrow_terminal_folds_it(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state.polls >= 1)
+        detail = app.dashboard.detail
+        assert not detail.display
+        await pilot.press("i")
+        assert detail.display and detail.size.width <= 30
+        await pilot.press("i")
+        assert not detail.display
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        assert pilot.app.dashboard.detail.display  # 120 columns: beside the table
 
 
 async def test_an_action_chosen_in_the_command_palette_runs(fake_wisp):
@@ -443,9 +512,19 @@ async def test_gauges_say_what_full_means(fake_wisp):
     async with dashboard(fake_wisp, FLEET, max_vms=4) as pilot:
         app = pilot.app
         text = screen_text(app)
-        expected_texts = ("VMs 2/4", "100% = max_vms", "vCPUs 3/2", "100% = 2 host cores")
-        for expected in (*expected_texts, "Memory 1GiB/4GiB"):
+        expected_texts = ("VMs 2/4", "100% = max_vms", "vCPUs 3/2", "100% = all 2 host cores")
+        for expected in (*expected_texts, "Memory 1GiB/4GiB", "100% = 2 host cores; shared"):
             assert expected in text
+
+
+async def test_cpu_in_use_says_the_share_of_all_host_cores_its_bar_shows(fake_wisp):
+    """Two sprites each using one full core of two host cores: 100 %, not 200 %."""
+    busy = [sprite(name, cpu_percent=percent) for name, percent in [("a", 100), ("b", 87)]]
+    async with dashboard(fake_wisp, busy) as pilot:
+        gauge = pilot.app.state.view.gauges[3]
+        assert (gauge.text, round(gauge.fraction, 3)) == ("94%", 0.935)
+        assert "CPU in use 94%" in screen_text(pilot.app)
+        assert "100% = all 2 host cores" in screen_text(pilot.app)
 
 
 async def test_quitting_during_a_poll_leaves_no_process(fake_wisp):
@@ -486,7 +565,7 @@ async def test_warnings_about_wisps_output_reach_the_dashboard(fake_wisp):
     fleet = [sprite("alpha", cpus="lots")]
     async with dashboard(fake_wisp, fleet, notifications=True) as pilot:
         app = pilot.app
-        assert "1 warning about wisp's output" in status_text(app)
+        assert "1 warning about the backend's output" in status_text(app)
         messages = [str(n.message) for n in app._notifications]
         assert "wisp list: sprite 'alpha': field 'cpus' has an invalid value" in messages[0]
         await poll(pilot)

@@ -6,11 +6,19 @@ Every test checks the exact argv the fake wisp received, or that it received non
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from textual.widgets import Input
 
-from tests.dashboard_harness import dashboard, poll, screen_text, wait_until
+from tests.dashboard_harness import (
+    DASHBOARD_SIZE,
+    dashboard,
+    make_app,
+    poll,
+    screen_text,
+    wait_until,
+)
 from wreckit_tui.screens.confirm import ConfirmScreen
 from wreckit_tui.screens.help import HelpScreen
 from wreckit_tui.screens.launch import LaunchScreen
@@ -335,3 +343,24 @@ async def test_a_sprite_still_starting_is_not_killed(fake_wisp):
         assert not isinstance(app.screen, ConfirmScreen)
         assert "still starting: sprite-1" in notifications(app)
         assert kills(fake_wisp) == []
+
+
+@pytest.mark.parametrize("local", [True, False])
+async def test_on_a_local_backend_the_form_warns_beyond_this_machine(fake_wisp, local):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp, max_vms=10)  # the test host: 2 cores, 4 GiB
+    app.wisp.backend = replace(app.wisp.backend, local=local)
+    async with app.run_test(size=DASHBOARD_SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
+        await open_form(pilot)
+        await type_into(pilot, "cpus", "64")
+        await type_into(pilot, "memory", "100GiB")
+        warning = str(app.screen.query_one("#host-warning").render())
+        if local:
+            assert warning == (
+                "64 vCPUs share this machine's 2 cores; 100GiB is more than this machine's 4GiB"
+            )
+        else:
+            assert warning == ""
+        await pilot.press("enter")  # a warning, not an error: it launches
+        await wait_until(pilot, lambda: any(c[:1] == ["start"] for c in fake_wisp.calls()))

@@ -27,6 +27,7 @@ from wreckit_tui.errors import (
     ConfigError,
     SpriteNotFound,
     StoppedSprite,
+    UsageError,
     WispError,
     WreckitError,
 )
@@ -211,9 +212,20 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return _attach(wisp, config, args.name)
     if args.command == "list" or args.headless:
         return asyncio.run(_list(wisp, config, as_json=args.json))
+    _require_terminal()
     from wreckit_tui.app import run_dashboard
 
     return run_dashboard(config, wisp)
+
+
+def _require_terminal() -> None:
+    """The dashboard draws on a terminal and reads keys from one: refuse pipes and files."""
+    for stream, name in ((sys.stdin, "standard input"), (sys.stdout, "standard output")):
+        if not stream.isatty():
+            raise UsageError(
+                f"the dashboard needs a terminal, but {name} is not one: "
+                "use --headless (or --headless --json) to print the sprites"
+            )
 
 
 async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:

@@ -18,6 +18,12 @@ class WreckitError(Exception):
         return str(self)
 
 
+class UsageError(WreckitError):
+    """The command cannot run as it was started (say, the dashboard without a terminal)."""
+
+    exit_code = 2
+
+
 class ConfigError(WreckitError):
     """The configuration file, an environment variable or a flag holds an invalid value."""
 

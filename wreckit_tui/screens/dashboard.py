@@ -6,6 +6,7 @@ from dataclasses import replace
 from inspect import isawaitable
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -21,6 +22,10 @@ from wreckit_tui.widgets.status import Status, StatusBar
 
 if TYPE_CHECKING:
     from wreckit_tui.app import WreckitApp
+
+
+DETAIL_MIN_WIDTH = 100
+"""Narrower terminals give the table all the width, unless i asks for the detail pane."""
 
 
 def key_label(key: str) -> str:
@@ -73,7 +78,7 @@ class DashboardScreen(Screen[None]):
         self._bindings.key_to_bindings["a"] = [
             replace(
                 attach,
-                description=f"Attach ({self.detach_key} detaches)",
+                description=f"Attach ({self.detach_key} back)",
                 tooltip=f"attach to the selected sprite (also enter); {self.detach_key} "
                 "detaches and brings you back",
             )
@@ -84,6 +89,10 @@ class DashboardScreen(Screen[None]):
         return self.focused is not self.filter or action == "clear_filter"
 
     app: WreckitApp
+    detail_choice: bool | None = None
+    """Whether the user asked (with i) for the detail pane; None: it follows the width."""
+    hidden = 0
+    """How many rows the filter hides."""
 
     def compose(self) -> ComposeResult:
         self.status = StatusBar(id="status")
@@ -102,7 +111,7 @@ class DashboardScreen(Screen[None]):
                 yield self.table
                 yield self.empty_hint
             yield self.detail
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.table.focus()
@@ -119,8 +128,11 @@ class DashboardScreen(Screen[None]):
         query = self.filter_text
         app = self.app
         rows = with_pending(state.rows, state.by_name, app.starting, app.stopping)
+        self.hidden = 0
         if query:
-            rows = [row for row in rows if matches(row.key, query)]
+            shown = [row for row in rows if matches(row.key, query)]
+            self.hidden = len(rows) - len(shown)
+            rows = shown
         if self.table.marks:
             self.table.marks &= state.by_name.keys() | app.starting.keys()
         with app.batch_update():
@@ -153,6 +165,8 @@ class DashboardScreen(Screen[None]):
                 error=state.error,
                 filter=self.filter_text,
                 warnings=len(state.fleet.warnings),
+                marked=len(self.table.marks),
+                hidden=self.hidden,
             )
         )
 
@@ -242,7 +256,20 @@ class DashboardScreen(Screen[None]):
         getattr(self.table, f"action_{move}")()
 
     def action_toggle_detail(self) -> None:
-        self.toggle_class("-no-detail")
+        """Show or hide the detail pane; the choice then holds at any width."""
+        self.detail_choice = self.has_class("-no-detail")
+        self._place_detail()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._place_detail()
+
+    def _place_detail(self) -> None:
+        """The detail pane: beside the table from ``DETAIL_MIN_WIDTH`` columns up, narrower
+        below that when asked for with i, else hidden (the table needs the room)."""
+        wide = self.size.width >= DETAIL_MIN_WIDTH
+        shown = wide if self.detail_choice is None else self.detail_choice
+        self.set_class(not shown, "-no-detail")
+        self.set_class(not wide, "-narrow")
 
     def action_refresh(self) -> None:
         self.app.poller.now()
@@ -253,6 +280,7 @@ class DashboardScreen(Screen[None]):
         if name is not None:
             self.table.toggle_mark(name)
             self.table.action_cursor_down()
+            self.show_status()
 
     def kill_targets(self) -> list[str]:
         """The marked sprites (hidden by a filter or not), else the selected one."""
@@ -262,3 +290,4 @@ class DashboardScreen(Screen[None]):
     def unmark(self, names: list[str]) -> None:
         for name in self.table.marks.intersection(names):
             self.table.toggle_mark(name)
+        self.show_status()
