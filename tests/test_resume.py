@@ -4,11 +4,12 @@ the dashboard, against the real fake wisp, with and without the capability."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from tests.conftest import run_cli
-from tests.dashboard_harness import dashboard, screen_text, wait_until
+from tests.dashboard_harness import dashboard, make_app, screen_text, wait_until
 from wreckit_tui.adapter import Backend, Wisp
 from wreckit_tui.errors import InvalidRequest, NotSupported, SpriteNotFound
 from wreckit_tui.screens.confirm import ConfirmScreen
@@ -102,6 +103,7 @@ def test_cli_on_a_v1_backend_says_it_cannot_and_exits_6(fake_wisp):
 
 
 async def test_enter_on_a_stopped_sprite_asks_to_start_it_again_and_y_does(fake_wisp):
+    fake_wisp.set_scenario(start="slow", slow_seconds=1.0)
     async with dashboard(fake_wisp, [RUNNING, STOPPED]) as pilot:
         app = pilot.app
         await pilot.press("down", "enter")
@@ -111,6 +113,8 @@ async def test_enter_on_a_stopped_sprite_asks_to_start_it_again_and_y_does(fake_
         await pilot.press("enter")  # No: nothing runs
         await wait_until(pilot, lambda: app.screen is app.dashboard)
         await pilot.press("a", "y")
+        await wait_until(pilot, lambda: app.screen is app.dashboard)
+        assert app.dashboard.table.get_cell("cold", "state").plain == "starting"  # at once
         await wait_until(pilot, lambda: app.state.by_name["cold"].state == "running")
         assert starts(fake_wisp) == [["start", "cold"]]
 
@@ -127,3 +131,19 @@ async def test_on_a_v1_backend_the_dashboard_says_so_and_e_shows_it(fake_wisp):
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, ErrorScreen))
         assert "cannot start a stopped sprite" in screen_text(app)
+
+
+async def test_a_hanging_capabilities_call_delays_nothing_and_ends_with_the_dashboard(fake_wisp):
+    fake_wisp.set_scenario(capabilities="hang")
+    fake_wisp.set_fleet([RUNNING])
+    app = make_app(fake_wisp)
+    async with app.run_test() as pilot:
+        started = time.monotonic()
+        await wait_until(pilot, lambda: app.state.polls >= 1 and app.backend_version is not None)
+        assert time.monotonic() - started < 3  # the first rows and the version came at once
+        await wait_until(pilot, lambda: ["capabilities", "--json"] in fake_wisp.calls())
+        assert "alpha" in app.dashboard.table.shown_keys
+    deadline = time.monotonic() + 5
+    while fake_wisp.alive_pids() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert fake_wisp.alive_pids() == []

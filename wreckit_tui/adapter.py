@@ -158,9 +158,10 @@ class Wisp:
         A backend that fails the call, times out or prints anything but the documented object
         speaks plain v1: the answer is then empty, never an error.
         """
-        if self._capabilities is None:
-            self._capabilities = asyncio.ensure_future(self._ask_capabilities())
-        return await asyncio.shield(self._capabilities)
+        task = self._capabilities
+        if task is None or task.cancelled():
+            task = self._capabilities = asyncio.ensure_future(self._ask_capabilities())
+        return await task
 
     async def _ask_capabilities(self) -> frozenset[str]:
         try:

@@ -199,7 +199,9 @@ class WreckitApp(App[int]):
 
     async def _fetch_version(self) -> None:
         """The backend's version, and beside it what it offers beyond contract v1."""
-        capabilities = asyncio.ensure_future(self.wisp.capabilities())
+        await asyncio.gather(self._read_version(), self.wisp.capabilities())
+
+    async def _read_version(self) -> None:
         try:
             self.backend_version = await self.wisp.version()
         except WispError as exc:
@@ -208,7 +210,6 @@ class WreckitApp(App[int]):
                 self.last_error = exc
                 self.say(f"could not read the backend version: {exc.message}", severity="warning")
         self.dashboard.show_status()
-        await capabilities
 
     # -- polling ---------------------------------------------------------------------------
 

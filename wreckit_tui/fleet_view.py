@@ -220,12 +220,15 @@ def with_pending(
     starting: Mapping[str, Sprite],
     stopping: Collection[str],
 ) -> Sequence[Row]:
-    """``rows`` with sprites being killed shown as ``stopping`` and starts not yet listed."""
+    """``rows`` with sprites being killed shown as ``stopping``, stopped ones being started again
+    as ``starting``, and starts not yet listed."""
     if not starting and not stopping:
         return rows
     shown = [
         build_row(by_name[row.key].model_copy(update={"state": "stopping"}))
         if row.key in stopping
+        else build_row(starting[row.key])
+        if row.key in starting and by_name[row.key].state == "stopped"
         else row
         for row in rows
     ]
