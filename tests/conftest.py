@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from pytest_textual_snapshot import SVGImageExtension
 
 from tests.fake_wisp_handle import FakeWisp, make_fake_wisp
+from tests.tmux_pane import Pane
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -43,6 +44,26 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     config.write_text("")
     monkeypatch.setenv("WRECKIT_TUI_CONFIG", str(config))
     return config
+
+
+@pytest.fixture
+def open_dashboard(fake_wisp: FakeWisp) -> Iterator[Callable[..., Pane]]:
+    """Start the dashboard on the fake wisp in a tmux pane, with ``--set`` SETTINGS (and
+    ``env`` and ``size`` if given); every pane and what runs in it ends after the test."""
+    panes: list[Pane] = []
+
+    def open_(
+        *settings: str, env: dict[str, str] | None = None, size: tuple[int, int] = (120, 36)
+    ) -> Pane:
+        argv = [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake_wisp.path)]
+        for setting in settings:
+            argv += ["--set", setting]
+        panes.append(Pane(argv, {"PYTHONPATH": str(REPO), **(env or {})}, size))
+        return panes[-1]
+
+    yield open_
+    for pane in panes:
+        pane.stop()
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60):

@@ -14,8 +14,13 @@ Scenarios: ok, wrapped, hang, hang-ignore-term, hang-orphan (a grandchild ignori
 no pipe), grandchild, garbage, truncated, empty, fail, fail-quiet (exit 3, nothing on stderr),
 huge, slow (``slow_seconds`` in scenario.json), badbytes, vanish (kill: the sprite disappears and
 the kill fails), ansi (stderr with escape sequences on failure), duplicate and wrong-type (list:
-every sprite twice, or ``cpus`` spoiled), random (any of these, per call); for attach
-also fail-fast, ignore-hup and flood (see ``cmd_attach``).
+every sprite twice, or ``cpus`` spoiled), unknown (the command does not exist, as in an older
+wisp), random (any of these, per call); for attach also fail-fast, ignore-hup and flood (see
+``cmd_attach``).
+
+Contract v1.1: ``capabilities --json`` announces ``resume`` (``"announce": [...]`` in
+scenario.json announces those instead; ``capabilities: "unknown"`` makes it a v1-only wisp), and
+``start NAME`` alone starts a stopped sprite again, keeping all its fields.
 """
 
 from __future__ import annotations
@@ -154,6 +159,11 @@ def fail_quietly(_command: str) -> int:
     return 3
 
 
+def unknown_command(command: str) -> int:
+    print(f"wisp: unknown command {command!r}", file=sys.stderr)
+    return 2
+
+
 def fail_with_escapes(_command: str) -> int:
     sys.stderr.write("error: \x1b[31mred alert\x1b[0m [bold]not markup[/bold]\x07\n")
     return 1
@@ -227,7 +237,32 @@ def cmd_list(args: list[str], behaviour: str) -> int:
     return 0
 
 
+def cmd_capabilities(args: list[str], _behaviour: str) -> int:
+    if args != ["--json"]:
+        print("wisp: capabilities needs --json here", file=sys.stderr)
+        return 2
+    commands = load_scenario().get("announce", ["resume"])
+    print(json.dumps({"contract": "1.1", "commands": commands, "fields": []}))
+    return 0
+
+
+def resume(name: str) -> int:
+    """``start NAME`` of a stopped sprite: running again, everything else kept."""
+    with locked_fleet(write=True) as fleet:
+        found = [sprite for sprite in fleet if sprite.get("name") == name]
+        if not found:
+            print(f"error: no sprite named {name}", file=sys.stderr)
+            return 1
+        if found[0].get("state") != "stopped":
+            print(f"error: sprite {name} is not stopped", file=sys.stderr)
+            return 1
+        found[0]["state"] = "running"
+    return 0
+
+
 def cmd_start(args: list[str], _behaviour: str) -> int:
+    if len(args) == 1:
+        return resume(args[0])
     name, memory, cpus = args[0], option(args, "--memory"), option(args, "--cpus")
     with locked_fleet(write=True) as fleet:
         if any(sprite.get("name") == name for sprite in fleet):
@@ -364,6 +399,7 @@ FAULTS = {
     "hang-orphan": hang_leaving_a_stubborn_grandchild,
     "fail": fail,
     "fail-quiet": fail_quietly,
+    "unknown": unknown_command,
     "ansi": fail_with_escapes,
     "garbage": print_garbage,
     "empty": print_nothing,
@@ -378,6 +414,7 @@ RANDOM_BEHAVIOURS = (
 
 COMMANDS = {
     "version": cmd_version,
+    "capabilities": cmd_capabilities,
     "list": cmd_list,
     "start": cmd_start,
     "kill": cmd_kill,

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from wreckit_tui.adapter import Backend, Wisp, resolve_backend
+from wreckit_tui.adapter import Backend, Wisp, builtin_backend, resolve_backend
 from wreckit_tui.errors import (
     InvalidRequest,
     SpriteNotFound,
@@ -170,8 +170,15 @@ def test_a_failure_without_a_message_says_how_to_see_more(fake_wisp):
         run(client(fake_wisp).list())
     assert caught.value.message == (
         "`wisp list --json` failed with exit code 3 and printed no message: "
-        "run `wisp list --json` in a shell to see what it does"
+        f"run `{fake_wisp.path} list --json` in a shell to see what it does"
     )
+
+
+def test_the_built_in_provider_is_named_as_itself_in_messages():
+    backend = builtin_backend()
+    assert backend.name == "wreckit-sandbox" and backend.local
+    failed = WispFailed("wreckit-sandbox list --json", 1, "", backend.shell_command(["list"]))
+    assert "run `wreckit-sandbox list` in a shell" in failed.message
 
 
 def test_stderr_summary_loses_escape_sequences(fake_wisp):

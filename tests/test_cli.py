@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 import time
@@ -35,15 +37,31 @@ def test_headless_table_shows_every_column_backend_and_version(fake_wisp):
     assert result.returncode == 0, result.stderr
     header = next(line for line in result.stdout.splitlines() if "NAME" in line)
     columns = [column.strip() for column in header.strip("┃│ ").split("┃")]
-    assert columns == ["NAME", "STATE", "CPUS", "MEMORY", "CPU %", "MEM USED", "UPTIME", "URL"]
-    assert "alpha" in result.stdout
-    assert "12.5%" in result.stdout
-    assert "300MiB" in result.stdout
-    assert "1GiB" in result.stdout
-    assert "1h 1m" in result.stdout
-    assert "https://alpha.sprites.test" in result.stdout
+    assert columns == ["NAME", "STATE", "CPUS", "CPU %", "MEMORY", "UPTIME", "URL"]  # as drawn
+    alpha = next(line for line in result.stdout.splitlines() if "alpha" in line)
+    cells = [cell.strip() for cell in alpha.strip("│ ").split("│")]
+    assert cells == ["alpha", "running", "2", "12%", "300M/1G", "1h 1m", "alpha.sprites.test"]
     assert f"wisp {fake_wisp.path} 0.3.1" in result.stdout
-    assert "2 sprites, 1 not stopped (max_vms 5)" in result.stdout
+    assert "2 sprites, 1 running · VMs 1/5" in result.stdout
+
+
+def test_headless_cells_are_capped_with_an_ellipsis_and_json_keeps_them(fake_wisp):
+    name = "n" + "a" * 10_000
+    fake_wisp.set_fleet([{"name": name, "state": "running", "url": "https://" + "u" * 500}])
+    result = run_cli("--headless", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "naaa" in line)
+    assert "n" + "a" * 30 + "…" in row and "u" * 39 + "…" in row
+    assert "running" in row and len(row) < 140
+    done = run_cli("--headless", "--json", "--wisp", str(fake_wisp.path))
+    assert json.loads(done.stdout)[0]["name"] == name
+
+
+def test_an_empty_fleet_prints_a_hint_not_an_empty_box(fake_wisp):
+    result = run_cli("list", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "No sprites yet. Start one with: wreckit-tui start NAME"
+    assert "┃" not in result.stdout and "0 sprites, 0 running · VMs 0/5" in result.stdout
 
 
 def test_markup_and_escape_sequences_print_literally_without_control_characters(fake_wisp):
@@ -301,3 +319,45 @@ def test_headless_path_never_imports_textual(fake_wisp):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("clean")
+
+
+def test_a_silent_failure_names_the_program_actually_run():
+    done = run_cli("--headless", "--wisp", "/bin/false")
+    assert done.returncode == 4
+    assert done.stderr.strip() == (
+        "wreckit-tui: error: `wisp list --json` failed with exit code 1 and printed no message: "
+        "run `/bin/false list --json` in a shell to see what it does"
+    )
+
+
+def test_the_dashboard_without_a_terminal_exits_2_naming_headless(fake_wisp):
+    started = time.monotonic()
+    done = run_cli("--wisp", str(fake_wisp.path), timeout=20)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        "wreckit-tui: error: the dashboard needs a terminal, but standard input is not one: "
+        "use --headless (or --headless --json) to print the sprites\n"
+    )
+    assert time.monotonic() - started < 10
+    assert fake_wisp.calls() == []
+
+
+def test_the_dashboard_with_output_to_a_pipe_exits_2(fake_wisp):
+    primary, secondary = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake_wisp.path)],
+            stdin=secondary,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            cwd=REPO,
+            check=False,
+        )
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert done.returncode == 2
+    assert "standard output is not one: use --headless" in done.stderr
+    assert "\x1b" not in done.stdout

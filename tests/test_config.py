@@ -104,3 +104,22 @@ def test_cli_set_flag_overrides_any_key(fake_wisp):
     bad = run_cli("--set", "nonsense=1", "--headless", "--wisp", str(fake_wisp.path))
     assert bad.returncode == 2
     assert "--set" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ('max_vms = "lots"', "max_vms: must be a whole number, not 'lots'"),
+        ("max_vms = 0", "max_vms: must be at least 1, not 0"),
+        ("timeout = -1", "timeout: must be more than 0, not -1"),
+        ("default_cpus = 99", "default_cpus: must be at most 64, not 99"),
+        ('poll_interval = "soon"', "poll_interval: must be a number, not 'soon'"),
+        ("theme = 5", "theme: must be text in quotes, not 5"),
+    ],
+)
+def test_config_errors_are_in_plain_words(isolated_config, setting, words):
+    isolated_config.write_text(setting + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    assert caught.value.message.endswith(f"(line 1): {words}")
+    assert "Input should" not in caught.value.message

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 import time
 
 import pytest
-from textual.widgets import Sparkline
+from textual.geometry import Region
 
 from tests.dashboard_harness import (
     DASHBOARD_SIZE,
+    FIXED_NOW,
     dashboard,
     make_app,
     poll,
@@ -19,7 +21,10 @@ from tests.dashboard_harness import (
     wait_until,
 )
 from wreckit_tui.adapter import resolve_backend
+from wreckit_tui.fleet_view import view_of
+from wreckit_tui.models import parse_fleet
 from wreckit_tui.screens.help import HelpScreen
+from wreckit_tui.widgets.detail import Spark
 from wreckit_tui.widgets.status import StatusBar
 
 
@@ -37,6 +42,10 @@ FLEET = [
 
 def cell_text(table, row: str, column: str) -> str:
     return table.get_cell(row, column).plain
+
+
+def label_text(app, series: str) -> str:
+    return str(app.dashboard.query_one(f"#{series}-label").render())
 
 
 def status_text(app) -> str:
@@ -91,12 +100,13 @@ async def test_refresh_updates_only_what_changed(fake_wisp):
 async def test_rows_move_on_screen_when_their_sort_value_changes(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
-        await pilot.press("s", "s", "s")  # by CPU %, ascending
+        await pilot.press("s", "s", "s")  # by CPU %, highest first
+        assert app.dashboard.table.shown_keys == ["charlie", "alpha", "bravo"]
         fake_wisp.set_fleet([sprite("charlie", cpu_percent=5, cpus=2), *FLEET[1:]])
         await poll(pilot)
-        assert app.dashboard.table.shown_keys == ["charlie", "alpha", "bravo"]
+        assert app.dashboard.table.shown_keys == ["alpha", "charlie", "bravo"]
         names = [line.split()[0] for line in screen_text(app).splitlines() if "/512M" in line]
-        assert names == ["charlie", "alpha", "bravo"]
+        assert names == ["alpha", "charlie", "bravo"]
 
 
 async def test_cursor_stays_on_its_sprite_across_refreshes_and_sorts(fake_wisp):
@@ -122,11 +132,25 @@ async def test_sort_cycles_columns_and_reverses(fake_wisp):
         await pilot.press("s")  # state: running before stopped
         assert table.shown_keys == ["alpha", "charlie", "bravo"]
         assert table.columns[table.ordered_columns[2].key].label.plain == "STATE ▲"
-        await pilot.press("s", "s")  # CPU %
-        assert table.shown_keys == ["alpha", "charlie", "bravo"]
-        await pilot.press("S")
-        assert table.shown_keys == ["bravo", "charlie", "alpha"]
+        await pilot.press("s", "s")  # CPU %, highest first; unknown (bravo) last
+        assert table.shown_keys == ["charlie", "alpha", "bravo"]
         assert table.ordered_columns[4].label.plain == "CPU % ▼"
+        await pilot.press("S")  # lowest first; unknown still last
+        assert table.shown_keys == ["alpha", "charlie", "bravo"]
+        assert table.ordered_columns[4].label.plain == "CPU % ▲"
+
+
+async def test_ties_keep_name_order_in_both_directions(fake_wisp):
+    fleet = [sprite(name, cpus=2 if name in "bd" else 1) for name in "dcba"]
+    async with dashboard(fake_wisp, fleet) as pilot:
+        table = pilot.app.dashboard.table
+        await pilot.press("s", "s")  # CPUS, highest first
+        assert table.shown_keys == ["b", "d", "a", "c"]
+        await pilot.press("S")
+        assert table.shown_keys == ["a", "c", "b", "d"]
+        await pilot.press("s", "s", "s", "s", "s", "S")  # back to NAME, then reversed
+        assert table.ordered_columns[1].label.plain == "NAME ▼"
+        assert table.shown_keys == ["d", "c", "b", "a"]
 
 
 async def test_filter_applies_on_enter_and_escape_clears_it(fake_wisp):
@@ -280,16 +304,28 @@ async def test_polls_never_overlap(fake_wisp):
     assert all(gap >= 0.6 for gap in gaps), gaps
 
 
-async def test_polling_pauses_while_a_modal_is_open(fake_wisp):
-    async with dashboard(fake_wisp, FLEET, poll_interval=0.5) as pilot:
+async def test_polling_goes_on_under_the_help_screen_and_shows_fresh_data(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await pilot.press("question_mark")
-        await wait_until(pilot, lambda: not app.poller.running)
-        calls = len(fake_wisp.call_times("list"))
-        await pilot.pause(1.5)
-        assert len(fake_wisp.call_times("list")) == calls
-        await pilot.press("escape")
-        await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) > calls, timeout=3)
+        assert isinstance(app.screen, HelpScreen)
+        fake_wisp.set_fleet([*FLEET, sprite("delta")])
+        await poll(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "4 sprites, 3 running" in screen_text(app)  # the header under the dialog
+        assert re.search(r"^ +delta ", screen_text(app), re.M)  # a new row, left of the dialog
+
+
+async def test_polling_goes_on_under_every_dialog_by_itself(fake_wisp):
+    async with dashboard(fake_wisp, FLEET, poll_interval=0.5) as pilot:
+        app = pilot.app
+        for keys in (["question_mark"], ["n"], ["d"], ["ctrl+p"]):
+            await pilot.press(*keys)
+            await wait_until(pilot, lambda: app.screen is not app.dashboard)
+            target = len(fake_wisp.call_times("list")) + 2
+            await wait_until(pilot, lambda t=target: len(fake_wisp.call_times("list")) >= t)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is app.dashboard)
 
 
 async def test_detail_pane_shows_every_field_and_history(fake_wisp):
@@ -310,8 +346,25 @@ async def test_detail_pane_shows_every_field_and_history(fake_wisp):
         ]:
             assert re.search(rf"{label} +{value}", text), (label, value)
         assert "History, last 3 polls" in text
-        assert "CPU % now 50%, peak 50%" in text
-        assert app.dashboard.query_one("#cpu-spark", Sparkline).data == [10.0, 30.0, 50.0]
+        assert label_text(app, "cpu") == "CPU % now 50%, peak 50%; full height: 1 vCPU"
+        spark = app.dashboard.query_one("#cpu-spark", Spark)
+        assert (spark.data, spark.full) == ([10.0, 30.0, 50.0], 100)
+
+
+async def test_sparklines_scale_to_the_vcpus_and_the_memory_allocation(fake_wisp):
+    """A 3 % blip on 2 vCPUs is a low bar, not a full one; memory is drawn against its
+    allocation."""
+    fleet = [sprite("alpha", cpus=2, cpu_percent=3, memory="1GiB", memory_used=1024)]
+    async with dashboard(fake_wisp, fleet) as pilot:
+        fake_wisp.set_fleet([{**fleet[0], "cpu_percent": 0, "memory_used": 512}])
+        await poll(pilot)
+        cpu, memory = (
+            pilot.app.dashboard.query_one(f"#{key}-spark", Spark) for key in ("cpu", "memory")
+        )
+        assert str(cpu.render()) == "▁ "  # 3 % of 200 %: the lowest bar, then nothing
+        assert str(memory.render()) == "█▄"  # all of 1 GiB, then half
+        assert label_text(pilot.app, "cpu").endswith("full height: 2 vCPUs")
+        assert label_text(pilot.app, "memory").endswith("full height: 1GiB allocated")
 
 
 async def choose_in_palette(pilot, query: str) -> None:
@@ -334,7 +387,55 @@ async def test_command_palette_offers_the_dashboard_actions(fake_wisp):
         app = pilot.app
         titles = {command.title for command in app.get_system_commands(app.screen)}
         expected = {"Refresh", "Filter", "Sort", "Reverse sort", "Launch", "Kill", "Attach", "Help"}
-        assert expected | {"Mark", "Last error"} <= titles
+        assert expected | {"Mark", "Last error", "Details"} <= titles
+        attach = next(c for c in app.get_system_commands(app.screen) if c.title == "Attach")
+        assert "Ctrl+] detaches" in attach.help
+
+
+async def test_the_detach_key_is_named_in_the_footer_and_the_help(fake_wisp):
+    async with dashboard(fake_wisp, FLEET, detach_key="ctrl+b") as pilot:
+        app = pilot.app
+        assert "a Attach (Ctrl+b back)" in screen_text(app).splitlines()[-1]
+        await pilot.press("question_mark")
+        text = " ".join(screen_text(app).split())
+        assert "Ctrl+b while attached: detach and come back here" in text
+        assert "attach to the selected sprite (also enter); Ctrl+b detaches" in text
+
+
+async def test_home_end_j_and_k_move_the_cursor(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        table = pilot.app.dashboard.table
+        await pilot.press("end")
+        assert table.selected_key == "charlie"
+        await pilot.press("k")
+        assert table.selected_key == "bravo"
+        await pilot.press("home")
+        assert table.selected_key == "alpha"
+        await pilot.press("j", "j")
+        assert table.selected_key == "charlie"
+
+
+async def test_the_header_counts_marked_rows_and_rows_the_filter_hides(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        await pilot.press("space", "space")
+        assert "2 marked" in status_text(pilot.app)
+        await pilot.press("slash", "a", "l", "enter")
+        assert "filter: al (2 hidden)" in status_text(pilot.app)
+
+
+async def test_i_toggles_the_detail_pane_and_a_narrow_terminal_folds_it(fake_wisp):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state.polls >= 1)
+        detail = app.dashboard.detail
+        assert not detail.display
+        await pilot.press("i")
+        assert detail.display and detail.size.width <= 30
+        await pilot.press("i")
+        assert not detail.display
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        assert pilot.app.dashboard.detail.display  # 120 columns: beside the table
 
 
 async def test_an_action_chosen_in_the_command_palette_runs(fake_wisp):
@@ -359,7 +460,7 @@ async def test_help_lists_every_binding(fake_wisp):
             ("/", "filter by name"),
             ("s", "sort by the next column"),
             ("S", "reverse the sort order"),
-            ("r", "poll wisp now"),
+            ("r", "poll the backend now"),
             ("e", "show the last error in full"),
             ("?", "show this list of keys"),
             ("q", "quit the dashboard"),
@@ -385,11 +486,11 @@ async def test_clicking_a_column_header_sorts_by_it_and_again_reverses(fake_wisp
         cpu_header = table.ordered_columns[4]
         x = sum(column.get_render_width(table) for column in table.ordered_columns[:4]) + 2
         await pilot.click(table, offset=(x, 0))
+        assert cpu_header.label.plain == "CPU % ▼"  # a figure: highest first
+        assert table.shown_keys == ["charlie", "alpha", "bravo"]
+        await pilot.click(table, offset=(x, 0))
         assert cpu_header.label.plain == "CPU % ▲"
         assert table.shown_keys == ["alpha", "charlie", "bravo"]
-        await pilot.click(table, offset=(x, 0))
-        assert cpu_header.label.plain == "CPU % ▼"
-        assert table.shown_keys == ["bravo", "charlie", "alpha"]
 
 
 async def test_a_version_that_cannot_be_read_is_a_warning_and_polling_goes_on(fake_wisp):
@@ -411,9 +512,19 @@ async def test_gauges_say_what_full_means(fake_wisp):
     async with dashboard(fake_wisp, FLEET, max_vms=4) as pilot:
         app = pilot.app
         text = screen_text(app)
-        expected_texts = ("VMs 2/4", "100% = max_vms", "vCPUs 3/2", "100% = 2 host cores")
-        for expected in (*expected_texts, "Memory 1GiB/4GiB"):
+        expected_texts = ("VMs 2/4", "100% = max_vms", "vCPUs 3/2", "100% = all 2 host cores")
+        for expected in (*expected_texts, "Memory 1GiB/4GiB", "100% = 2 host cores; shared"):
             assert expected in text
+
+
+async def test_cpu_in_use_says_the_share_of_all_host_cores_its_bar_shows(fake_wisp):
+    """Two sprites each using one full core of two host cores: 100 %, not 200 %."""
+    busy = [sprite(name, cpu_percent=percent) for name, percent in [("a", 100), ("b", 87)]]
+    async with dashboard(fake_wisp, busy) as pilot:
+        gauge = pilot.app.state.view.gauges[3]
+        assert (gauge.text, round(gauge.fraction, 3)) == ("94%", 0.935)
+        assert "CPU in use 94%" in screen_text(pilot.app)
+        assert "100% = all 2 host cores" in screen_text(pilot.app)
 
 
 async def test_quitting_during_a_poll_leaves_no_process(fake_wisp):
@@ -454,7 +565,7 @@ async def test_warnings_about_wisps_output_reach_the_dashboard(fake_wisp):
     fleet = [sprite("alpha", cpus="lots")]
     async with dashboard(fake_wisp, fleet, notifications=True) as pilot:
         app = pilot.app
-        assert "1 warning about wisp's output" in status_text(app)
+        assert "1 warning about the backend's output" in status_text(app)
         messages = [str(n.message) for n in app._notifications]
         assert "wisp list: sprite 'alpha': field 'cpus' has an invalid value" in messages[0]
         await poll(pilot)
@@ -476,3 +587,21 @@ async def test_e_shows_the_last_error_with_all_of_wisps_stderr(fake_wisp):
         assert "wisp: running list" in text  # the first stderr line, not only the summary
         await pilot.press("escape")
         assert app.screen is app.dashboard
+
+
+async def test_a_frame_drawn_before_the_table_idles_already_has_the_final_column_widths(fake_wisp):
+    """A frame may be drawn between rows arriving and DataTable's own (idle-time) measuring of
+    them, and that frame's lines stay cached: its widths must already be the final ones."""
+    narrow = sprite("alpha", cpu_percent=None, memory_used=None, memory=None, uptime_seconds=None)
+    async with dashboard(fake_wisp, [narrow]) as pilot:
+        app, table = pilot.app, pilot.app.dashboard.table
+        fleet = parse_fleet(json.dumps(FLEET).encode())
+        app.state.succeeded(view_of(fleet, app.host, 5, previous=app.state.view), FIXED_NOW)
+        app.dashboard.show_state(app.state)
+        drawn = [strip.text for strip in table.render_lines(Region(0, 0, *table.size))]
+        assert re.search(r"CPU % +MEMORY +UPTIME", drawn[0])
+        charlie, bravo = (next(line for line in drawn if name in line) for name in ("char", "bra"))
+        assert " charlie " in charlie and "80%" in charlie and "100M/512M" in charlie
+        assert " bravo " in bravo and "—/512M" in bravo and "stopped" in bravo
+        await pilot.pause()
+        assert [strip.text for strip in table.render_lines(Region(0, 0, *table.size))] == drawn

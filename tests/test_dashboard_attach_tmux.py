@@ -6,34 +6,14 @@ press keys and read the screen as a person would, and read the calls the fake wi
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
-
-from tests.conftest import REPO, FakeWisp
+from tests.conftest import FakeWisp
 from tests.tmux_pane import Pane
 
 ALPHA = {"name": "alpha", "state": "running"}
 BETA = {"name": "beta", "state": "running"}
-
-
-@pytest.fixture
-def open_dashboard(fake_wisp: FakeWisp) -> Iterator[Callable[..., Pane]]:
-    """Start the dashboard on the fake wisp with ``--set`` SETTINGS; all of it ends after."""
-    panes: list[Pane] = []
-
-    def open_(*settings: str) -> Pane:
-        argv = [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake_wisp.path)]
-        for setting in settings:
-            argv += ["--set", setting]
-        panes.append(Pane(argv, {"PYTHONPATH": str(REPO)}))
-        return panes[-1]
-
-    yield open_
-    for pane in panes:
-        pane.stop()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -116,3 +96,19 @@ def test_a_quick_failure_of_the_sprite_is_shown_as_an_error_after_coming_back(
     assert toast.endswith("hint: wisp kill alpha, then start it again")  # the last line printed
     assert "\x1b" not in toast and "[31m" not in toast
     assert ["attach", "alpha"] in fake_wisp.calls()
+    assert toast.count("hint: wisp kill alpha, then start it again") == 1  # said once
+
+
+def test_e_shows_an_attach_failure_in_full(fake_wisp, open_dashboard):
+    fake_wisp.set_fleet([ALPHA])
+    fake_wisp.set_scenario(attach="fail-fast")
+    pane = open_dashboard()
+    pane.wait_for(lambda screen: "alpha" in screen and "1 running" in screen)
+    pane.send("a")
+    pane.wait_for(lambda s: "status 7" in toast_text(s), timeout=10)
+    pane.send("e")
+    screen = pane.wait_for(lambda s: "Last error" in s)
+    assert "`wisp attach alpha` exited with status 7 after" in screen
+    assert "what `wisp attach` printed last" in screen
+    assert "error: sprite is not answering" in screen
+    assert "no error so far" not in screen

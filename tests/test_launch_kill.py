@@ -6,12 +6,21 @@ Every test checks the exact argv the fake wisp received, or that it received non
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from textual.widgets import Input
 
-from tests.dashboard_harness import dashboard, poll, screen_text, wait_until
-from wreckit_tui.screens.confirm import ConfirmKillScreen
+from tests.dashboard_harness import (
+    DASHBOARD_SIZE,
+    dashboard,
+    make_app,
+    poll,
+    screen_text,
+    wait_until,
+)
+from wreckit_tui.screens.confirm import ConfirmScreen
+from wreckit_tui.screens.help import HelpScreen
 from wreckit_tui.screens.launch import LaunchScreen
 
 FLEET = [
@@ -190,7 +199,7 @@ async def test_kill_one_asks_with_the_name_and_kills_on_y(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await pilot.press("down", "d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "Kill sprite bravo?" in screen_text(app)
         await pilot.press("y")
         await wait_until(pilot, lambda: "bravo" not in app.state.by_name)
@@ -199,14 +208,15 @@ async def test_kill_one_asks_with_the_name_and_kills_on_y(fake_wisp):
         assert "killed bravo" in notifications(app)
 
 
-@pytest.mark.parametrize("keys", [["n"], ["escape"]])
+@pytest.mark.parametrize("keys", [["n"], ["escape"], ["enter"]])
 async def test_kill_cancelled_runs_nothing(fake_wisp, keys):
+    """No has the focus: d then enter kills nothing."""
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press(*keys)
-        assert not isinstance(app.screen, ConfirmKillScreen)
+        assert not isinstance(app.screen, ConfirmScreen)
         await pilot.pause(0.3)
         assert kills(fake_wisp) == []
 
@@ -215,8 +225,9 @@ async def test_enter_on_yes_kills(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
-        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.focused.id == "no"
+        await pilot.press("shift+tab", "enter")
         await wait_until(pilot, lambda: kills(fake_wisp) == [["kill", "alpha"]])
 
 
@@ -229,7 +240,7 @@ async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
         assert app.dashboard.table.marks == {"alpha", "bravo", "charlie"}
         assert app.dashboard.table.get_cell("bravo", "mark").plain == "●"
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         text = screen_text(app)
         assert "Kill 3 sprites?" in text
         assert all(f"• {name}" in text for name in ("alpha", "bravo", "charlie"))
@@ -285,7 +296,7 @@ async def test_a_sprite_named_with_markup_is_offered_as_taken_without_breaking_t
         assert "evil[/b]-[red]x" in screen_text(app)
 
 
-async def test_a_poll_asked_for_while_a_dialog_is_open_waits_for_it_to_close(fake_wisp):
+async def test_a_start_that_ends_under_a_dialog_shows_its_row_at_once(fake_wisp):
     fake_wisp.set_scenario(start="slow", slow_seconds=0.5)
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
@@ -293,12 +304,34 @@ async def test_a_poll_asked_for_while_a_dialog_is_open_waits_for_it_to_close(fak
         await pilot.press("enter")  # the start runs in the background...
         await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen))
         await pilot.press("question_mark")  # ...and ends while the help screen is open
-        await wait_until(pilot, lambda: "launched sprite-4" in notifications(app))
-        lists = len(fake_wisp.call_times("list"))
-        await pilot.pause(0.5)
-        assert len(fake_wisp.call_times("list")) == lists
-        await pilot.press("escape")
         await wait_until(pilot, lambda: "sprite-4" in app.state.by_name)
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_the_launch_form_keeps_what_was_typed_across_polls_and_checks_it_again(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        await open_form(pilot)
+        await pilot.press(*"zed")
+        form = app.screen
+        fake_wisp.set_fleet([*FLEET, {"name": "zed", "state": "running"}])
+        await poll(pilot)
+        assert app.screen is form
+        assert form.query_one("#name", Input).value == "zed"
+        assert "a sprite named 'zed' already exists" in error_of(form, "name")
+
+
+async def test_the_kill_confirmation_keeps_its_sprite_across_polls(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        await pilot.press("down", "d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        fake_wisp.set_fleet([{"name": "aaron", "state": "running"}, *FLEET])  # rows move
+        await poll(pilot)
+        assert app.dashboard.table.selected_key == "bravo"
+        assert "Kill sprite bravo?" in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: kills(fake_wisp) == [["kill", "bravo"]])
 
 
 async def test_a_sprite_still_starting_is_not_killed(fake_wisp):
@@ -307,6 +340,27 @@ async def test_a_sprite_still_starting_is_not_killed(fake_wisp):
         app = pilot.app
         await launch_first_sprite(pilot)
         await pilot.press("d")
-        assert not isinstance(app.screen, ConfirmKillScreen)
+        assert not isinstance(app.screen, ConfirmScreen)
         assert "still starting: sprite-1" in notifications(app)
         assert kills(fake_wisp) == []
+
+
+@pytest.mark.parametrize("local", [True, False])
+async def test_on_a_local_backend_the_form_warns_beyond_this_machine(fake_wisp, local):
+    fake_wisp.set_fleet(FLEET)
+    app = make_app(fake_wisp, max_vms=10)  # the test host: 2 cores, 4 GiB
+    app.wisp.backend = replace(app.wisp.backend, local=local)
+    async with app.run_test(size=DASHBOARD_SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
+        await open_form(pilot)
+        await type_into(pilot, "cpus", "64")
+        await type_into(pilot, "memory", "100GiB")
+        warning = str(app.screen.query_one("#host-warning").render())
+        if local:
+            assert warning == (
+                "64 vCPUs share this machine's 2 cores; 100GiB is more than this machine's 4GiB"
+            )
+        else:
+            assert warning == ""
+        await pilot.press("enter")  # a warning, not an error: it launches
+        await wait_until(pilot, lambda: any(c[:1] == ["start"] for c in fake_wisp.calls()))

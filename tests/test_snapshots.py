@@ -145,3 +145,48 @@ def test_confirm_kill_marked(snap_compare, fake_wisp):
     app = make_app(fake_wisp)
     keys = ["space", "space", "down", "space", "d"]
     assert snap_compare(app, terminal_size=SIZE, run_before=settled, press=keys)
+
+
+SMALL, LARGE = (80, 24), (200, 50)
+
+
+def test_mixed_fleet_at_80x24(snap_compare, fake_wisp):
+    """Every column but the URL in view, the header on one line, the gauges short, the footer
+    with the main keys, the detail pane folded away (i brings it back)."""
+    fake_wisp.set_fleet(MIXED_FLEET)
+    assert snap_compare(make_app(fake_wisp), terminal_size=SMALL, run_before=settled)
+
+
+def test_detail_pane_at_80x24(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    app = make_app(fake_wisp)
+    assert snap_compare(app, terminal_size=SMALL, run_before=settled, press=["i"])
+
+
+def test_stale_at_80x24(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+
+    async def fail_second_poll(pilot) -> None:
+        await settled(pilot)
+        fake_wisp.set_scenario(list="fail")
+        await poll(pilot)
+
+    app = make_app(fake_wisp)
+    assert snap_compare(app, terminal_size=SMALL, run_before=fail_second_poll)
+
+
+def test_help_at_80x24(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    app = make_app(fake_wisp)
+    assert snap_compare(app, terminal_size=SMALL, run_before=settled, press=["question_mark"])
+
+
+def test_launch_form_at_80x24(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    app = make_app(fake_wisp, max_vms=10)
+    assert snap_compare(app, terminal_size=SMALL, run_before=open_form)
+
+
+def test_mixed_fleet_at_200x50(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    assert snap_compare(make_app(fake_wisp), terminal_size=LARGE, run_before=settled)

@@ -33,6 +33,10 @@ class Pane:
             cwd=REPO,
         )
 
+    def record(self, path: Path) -> None:
+        """Append everything the program writes to its terminal from now on to ``path``."""
+        subprocess.run([*self.tmux, "pipe-pane", "-o", f"cat >> {path}"], check=True)
+
     def send(self, *keys: str) -> None:
         subprocess.run([*self.tmux, "send-keys", *keys], check=True)
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import os
 import pty
 import re
+import shlex
 import shutil
 import signal
 import struct
@@ -28,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 from wreckit_tui.contract import NESTING_VARIABLES, require_name
 from wreckit_tui.errors import (
     InvalidRequest,
+    NotSupported,
     SpriteNotFound,
+    StoppedSprite,
     WispBadOutput,
     WispError,
     WispFailed,
@@ -36,6 +40,7 @@ from wreckit_tui.errors import (
     WispTimeout,
 )
 from wreckit_tui.models import Fleet, parse_fleet, quota_problem, validate_request
+from wreckit_tui.text import sanitize
 
 if TYPE_CHECKING:
     from wreckit_tui.config import Config
@@ -49,10 +54,22 @@ _VERSION_RE = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?)")
 
 @dataclass(frozen=True)
 class Backend:
-    """The program that speaks the wisp CLI contract, and how to name it to a person."""
+    """The program that speaks the wisp CLI contract, and how to name it to a person.
+
+    ``label`` names it in the header; ``name`` stands for it in messages (``wisp list
+    --json``); ``local``: its sprites run on this machine, so the host's cores and memory bound
+    them.
+    """
 
     argv: tuple[str, ...]
     label: str
+    name: str = "wisp"
+    local: bool = False
+
+    def shell_command(self, args: list[str]) -> str:
+        """``args`` as a command a person can paste into a shell to run them as the call did."""
+        program = BUILTIN_COMMAND if self.local else self.argv[0]
+        return shlex.join([program, *args])
 
 
 def resolve_backend(wisp_path: str | None) -> Backend:
@@ -68,10 +85,18 @@ def resolve_backend(wisp_path: str | None) -> Backend:
     return builtin_backend()
 
 
+BUILTIN_COMMAND = "wreckit-sandbox"
+CAPABILITY_COMMANDS = frozenset({"exec", "capture", "send", "resume", "start-command"})
+"""The optional commands of contract v1.1 a backend may announce."""
+
+
 def builtin_backend() -> Backend:
     """The built-in local provider, run with this interpreter so no PATH is needed."""
     return Backend(
-        argv=(sys.executable, "-m", "wreckit_tui.sandbox"), label="built-in sandbox provider"
+        argv=(sys.executable, "-m", "wreckit_tui.sandbox"),
+        label="built-in sandbox provider",
+        name=BUILTIN_COMMAND,
+        local=True,
     )
 
 
@@ -107,6 +132,7 @@ class Wisp:
     max_output_bytes: int = 16 * 1024 * 1024
     _quota_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _pending: set[str] = field(default_factory=set, repr=False)
+    _capabilities: asyncio.Task[frozenset[str]] | None = field(default=None, repr=False)
 
     @classmethod
     def from_config(cls, config: Config) -> Wisp:
@@ -126,6 +152,24 @@ class Wisp:
             raise WispBadOutput("`--version` printed no version number")
         return match[1]
 
+    async def capabilities(self) -> frozenset[str]:
+        """The v1.1 commands the backend announces (``wisp capabilities --json``), asked once.
+
+        A backend that fails the call, times out or prints anything but the documented object
+        speaks plain v1: the answer is then empty, never an error.
+        """
+        task = self._capabilities
+        if task is None or task.cancelled():
+            task = self._capabilities = asyncio.ensure_future(self._ask_capabilities())
+        return await task
+
+    async def _ask_capabilities(self) -> frozenset[str]:
+        try:
+            done = await self._call(["capabilities", "--json"], self.list_timeout)
+        except WispError:
+            return frozenset()
+        return parse_capabilities(done.stdout)
+
     async def list(self) -> Fleet:
         """The fleet as ``wisp list --json`` reports it."""
         done = await self._call(["list", "--json"], self.list_timeout)
@@ -144,6 +188,23 @@ class Wisp:
             self._pending.add(name)
         try:
             await self._call(["start", name, "--memory", memory, "--cpus", str(cpus)], self.timeout)
+        finally:
+            self._pending.discard(name)
+
+    async def resume(self, name: str, *, max_vms: int) -> None:
+        """Start the stopped sprite ``name`` again with its disk kept (``wisp start NAME``).
+
+        Only where the backend announced ``resume``: elsewhere :class:`NotSupported`. The sprite
+        must be in the fleet (:class:`SpriteNotFound`) and ``stopped``, and ``max_vms`` applies
+        as to a new sprite; a refused request runs nothing.
+        """
+        require_name(name)
+        async with self._quota_lock:
+            fleet, capabilities = await asyncio.gather(self.list(), self.capabilities())
+            self._check_resume(fleet, name, max_vms, capabilities)
+            self._pending.add(name)
+        try:
+            await self._call(["start", name], self.timeout)
         finally:
             self._pending.discard(name)
 
@@ -192,8 +253,36 @@ class Wisp:
         return PtyChild(process, master_fd)
 
     def _check_launch(self, fleet: Fleet, name: str, max_vms: int) -> None:
-        if name in fleet.names() or name in self._pending:
+        existing = fleet.get(name)
+        if existing is not None and existing.state == "stopped":
+            raise StoppedSprite(
+                f"sprite {name!r} exists and is stopped: `wreckit-tui start {name}` without "
+                "--memory and --cpus starts it again as it was"
+            )
+        if existing is not None or name in self._pending:
             raise InvalidRequest(f"a sprite named {name!r} already exists; choose another name")
+        self._check_quota(fleet, max_vms)
+
+    def _check_resume(
+        self, fleet: Fleet, name: str, max_vms: int, capabilities: frozenset[str]
+    ) -> None:
+        sprite = fleet.get(name)
+        if sprite is None:
+            raise SpriteNotFound(name)
+        if sprite.state != "stopped" or name in self._pending:
+            state = "starting" if name in self._pending else sanitize(sprite.state or "unknown")
+            raise InvalidRequest(
+                f"sprite {name!r} is {state}, not stopped: only a stopped sprite starts again"
+            )
+        if "resume" not in capabilities:
+            raise NotSupported(
+                f"this backend ({self.backend.name}) cannot start a stopped sprite again: it "
+                f"does not announce resume (contract v1.1); kill {name!r} (its disk goes with "
+                "it) and start a new one"
+            )
+        self._check_quota(fleet, max_vms)
+
+    def _check_quota(self, fleet: Fleet, max_vms: int) -> None:
         problem = quota_problem(fleet.active_count + len(self._pending - fleet.names()), max_vms)
         if problem:
             raise InvalidRequest(problem)
@@ -207,7 +296,7 @@ class Wisp:
 
     async def _call(self, args: list[str], timeout: float) -> Completed:
         argv = [*self.backend.argv, *args]
-        label = " ".join(["wisp", *args])
+        label = " ".join([self.backend.name, *args])
         done = await run_process(
             argv,
             label=label,
@@ -216,8 +305,20 @@ class Wisp:
             max_stdout=self.max_output_bytes,
         )
         if done.returncode != 0:
-            raise WispFailed(label, done.returncode, done.stderr)
+            raise WispFailed(label, done.returncode, done.stderr, self.backend.shell_command(args))
         return done
+
+
+def parse_capabilities(stdout: bytes) -> frozenset[str]:
+    """The known commands of a ``capabilities --json`` answer; anything malformed is none."""
+    try:
+        answer = json.loads(stdout.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
+        return frozenset()
+    commands = answer.get("commands") if isinstance(answer, dict) else None
+    if not isinstance(commands, list):
+        return frozenset()
+    return frozenset(c for c in commands if isinstance(c, str)) & CAPABILITY_COMMANDS
 
 
 # -- running one process ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The Textual dashboard: polls the fleet in the background and never waits for wisp."""
+"""The Textual dashboard: polls the fleet in the background and never waits for the backend."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -27,7 +29,7 @@ from wreckit_tui.fleet_view import FleetState, FleetView, Host, view_of
 from wreckit_tui.headless import describe_backend
 from wreckit_tui.models import Fleet, Sprite, quota_problem
 from wreckit_tui.poller import Poller
-from wreckit_tui.screens.confirm import ConfirmKillScreen
+from wreckit_tui.screens.confirm import confirm_kill, confirm_resume
 from wreckit_tui.screens.dashboard import DashboardScreen
 from wreckit_tui.screens.error import ErrorScreen
 from wreckit_tui.screens.help import HelpScreen
@@ -36,6 +38,24 @@ from wreckit_tui.text import sanitize, sanitize_lines
 
 ERROR_TOAST = {"severity": "error", "timeout": 15}
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+HOLD_LIMIT = 1.0
+"""Seconds at most that keys wait for a dialog that is opening to take them."""
+
+
+class AttachFailed(WreckitError):
+    """``wisp attach`` failed soon after it started; ``stderr`` holds the last lines it printed."""
+
+    def __init__(self, message: str, lines: Iterable[str]) -> None:
+        super().__init__(message)
+        self.stderr = "\n".join(lines)
+
+
+def attach_report(outcome: AttachOutcome) -> str:
+    """The lines an attach printed last, then the problem, each line once: the problem often
+    ends with the last of those lines."""
+    problem = outcome.problem or ""
+    lines = [line for line in outcome.tail if line not in problem]
+    return "\n".join([*lines, problem])
 
 
 def describe(error: BaseException) -> str:
@@ -79,10 +99,6 @@ class WreckitApp(App[int]):
     CSS_PATH = str(styles_dir() / "app.tcss")
     TITLE = "wreckit"
     COMMANDS = App.COMMANDS | {SpriteCommands}
-    BINDINGS = [
-        Binding("question_mark", "help", "Help", tooltip="show this list of keys"),
-        Binding("q", "quit", "Quit", tooltip="quit the dashboard"),
-    ]
 
     def __init__(
         self,
@@ -106,6 +122,9 @@ class WreckitApp(App[int]):
         self.last_error: WreckitError | None = None
         self._settle: dict[str, int] = {}
         """Names whose start or kill ended, with the polls started by then."""
+        self._held: list[events.Key] | None = None
+        """Keys typed while a dialog opens, for it once it has its focus; None: none held."""
+        self._holds = 0
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver, with a Linux driver that hands over the terminal at once."""
@@ -113,7 +132,37 @@ class WreckitApp(App[int]):
         return QuickSuspendDriver if driver_class is LinuxDriver else driver_class
 
     def get_default_screen(self) -> Screen:
-        return DashboardScreen()
+        return DashboardScreen(self.config.detach_key)
+
+    # -- keys typed while a dialog opens ------------------------------------------------------
+
+    def push_screen(self, screen: Screen | str, *args: Any, **kwargs: Any) -> Any:
+        """Open a screen; keys typed from now until it has its focus wait for it.
+
+        Textual sends a key to whatever has the focus when it reads the key: without this, keys
+        typed right after the one that opens a dialog would reach the dashboard underneath.
+        """
+        self._held = self._held if self._held is not None else []
+        self._holds += 1
+        result = super().push_screen(screen, *args, **kwargs)
+        hold = self._holds
+        self.screen.call_later(self.call_later, self._release_keys, hold)
+        self.set_timer(HOLD_LIMIT, partial(self._release_keys, hold))
+        return result
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and self._held is not None:
+            self._held.append(event)
+            return
+        await super().on_event(event)
+
+    async def _release_keys(self, hold: int) -> None:
+        """Deliver the held keys, in order, now that the newest dialog can take them."""
+        if hold != self._holds or self._held is None:
+            return
+        held, self._held = self._held, None
+        for event in held:
+            await self.on_event(event)  # one may open another dialog, which holds the rest
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -149,11 +198,16 @@ class WreckitApp(App[int]):
         return describe_backend(self.wisp.backend.label, version, self.state.view.isolations)
 
     async def _fetch_version(self) -> None:
+        """The backend's version, and beside it what it offers beyond contract v1."""
+        await asyncio.gather(self._read_version(), self.wisp.capabilities())
+
+    async def _read_version(self) -> None:
         try:
             self.backend_version = await self.wisp.version()
         except WispError as exc:
             self.backend_version = "version unknown"
             if not isinstance(exc, WispNotFound):  # the header says that one already
+                self.last_error = exc
                 self.say(f"could not read the backend version: {exc.message}", severity="warning")
         self.dashboard.show_status()
 
@@ -174,6 +228,8 @@ class WreckitApp(App[int]):
             self._report_new_warnings(fleet.warnings)
             self.state.succeeded(view, self.clock())
             self._settle_pending(number)
+            if isinstance(self.screen, LaunchScreen):
+                self.screen.update_taken(self.taken_names())
         self.dashboard.show_state(self.state)
 
     def _report_new_warnings(self, warnings: tuple[str, ...]) -> None:
@@ -181,7 +237,7 @@ class WreckitApp(App[int]):
         new = [warning for warning in warnings if warning not in self.state.fleet.warnings]
         if new:
             more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
-            text = f"wisp list: {new[0]}{more}"
+            text = f"{self.wisp.backend.name} list: {new[0]}{more}"
             self.say(text, title="warning", severity="warning", timeout=8)
 
     def _prepare(self, fleet: Fleet) -> FleetView:
@@ -198,13 +254,20 @@ class WreckitApp(App[int]):
 
     def action_launch(self) -> None:
         """Open the launch form, unless the quota is reached."""
+        if self.screen is not self.dashboard:
+            return
         problem = quota_problem(self.in_use(), self.config.max_vms)
         if problem:
             self.say(problem, severity="warning", timeout=8)
             return
-        taken = self.state.by_name.keys() | self.starting.keys()
-        form = LaunchScreen(taken, self.config.default_memory, self.config.default_cpus)
+        host = self.host if self.wisp.backend.local else None
+        form = LaunchScreen(
+            self.taken_names(), self.config.default_memory, self.config.default_cpus, host
+        )
         self.push_screen(form, callback=self._launch)
+
+    def taken_names(self) -> set[str]:
+        return set(self.state.by_name) | set(self.starting)
 
     def _launch(self, request: LaunchRequest | None) -> None:
         if request is None:
@@ -234,13 +297,15 @@ class WreckitApp(App[int]):
 
     def action_kill(self) -> None:
         """Ask, then kill the marked sprites, or the one under the cursor."""
+        if self.screen is not self.dashboard:
+            return
         names = self.dashboard.kill_targets()
         starting = [name for name in names if name not in self.state.by_name]
         if starting:
             self.say(f"still starting: {', '.join(starting)}", severity="warning")
         names = [name for name in names if name in self.state.by_name]
         if names:
-            self.push_screen(ConfirmKillScreen(names), callback=partial(self._kill, names))
+            self.push_screen(confirm_kill(names), callback=partial(self._kill, names))
 
     def _kill(self, names: list[str], confirmed: bool | None) -> None:
         if not confirmed:
@@ -282,6 +347,39 @@ class WreckitApp(App[int]):
 
     # -- attach ------------------------------------------------------------------------------
 
+    def action_open(self) -> None:
+        """Attach to the selected sprite; one that is stopped is offered a start again."""
+        if self.screen is not self.dashboard:
+            return
+        name = self.dashboard.table.selected_key
+        sprite = self.state.by_name.get(name) if name else None
+        if name is not None and sprite is None:
+            self.say(f"{name} is not running yet", severity="warning")
+        elif sprite is not None and sprite.state == "stopped" and name not in self.stopping:
+            self.push_screen(confirm_resume(name), callback=partial(self._resume, name))
+        elif name is not None:
+            self.action_attach()
+
+    def _resume(self, name: str, confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        self.starting[name] = self.state.by_name[name].model_copy(update={"state": "starting"})
+        self.dashboard.show_state(self.state)
+        self.run_worker(self._resume_now(name), group="start", exit_on_error=False)
+
+    async def _resume_now(self, name: str) -> None:
+        try:
+            await self.wisp.resume(name, max_vms=self.config.max_vms)
+        except WreckitError as exc:
+            self.last_error = exc
+            self.starting.pop(name, None)
+            self.say(f"could not start {name} again: {exc.message}", **ERROR_TOAST)
+            self.dashboard.show_state(self.state)
+        else:
+            self._settle[name] = self.poller.started
+            self.say(f"started {name} again", timeout=4)
+        self.poller.now()
+
     def action_attach(self) -> None:
         """Hand the terminal to ``wisp attach`` for the selected sprite, then come back."""
         name = self.dashboard.table.selected_key
@@ -315,32 +413,41 @@ class WreckitApp(App[int]):
         if outcome.stop_signal is not None:
             self.exit(return_code=128 + outcome.stop_signal)
         elif outcome.problem:
-            details = "\n".join([*outcome.tail, outcome.problem])
-            self.say(details, title=f"attach {outcome.name}", **ERROR_TOAST)
+            self.last_error = outcome.error or AttachFailed(outcome.problem, outcome.tail)
+            self.say(attach_report(outcome), title=f"attach {outcome.name}", **ERROR_TOAST)
 
     # -- actions ---------------------------------------------------------------------------
 
     def action_last_error(self) -> None:
-        """The last error of wisp in full, stderr included."""
+        """The last error in full, with what the backend printed about it."""
+        if self.screen is not self.dashboard:
+            return
         error = self.last_error
         if error is None:
-            self.say("no error from wisp so far", timeout=3)
+            self.say("no error so far", timeout=3)
+            return
+        if isinstance(error, AttachFailed):
+            title = f"what `{self.wisp.backend.name} attach` printed last"
         else:
-            self.push_screen(ErrorScreen(error.message, getattr(error, "stderr", "")))
+            title = f"what {self.wisp.backend.name} wrote on stderr"
+        self.push_screen(ErrorScreen(error.message, getattr(error, "stderr", ""), title))
 
     def select(self, name: str) -> None:
         self.dashboard.select(name)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self._all_bindings()))
+        if self.screen is self.dashboard:
+            self.push_screen(HelpScreen(self._all_bindings(), self.dashboard.detach_key))
 
     def _all_bindings(self) -> list[Binding]:
-        return [*DashboardScreen.BINDINGS, *self.BINDINGS]
+        """The dashboard's bindings the help screen lists, in its order."""
+        bindings = self.dashboard._bindings.key_to_bindings
+        return [bindings[key][0] for key in DashboardScreen.LISTED_KEYS]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         dashboard = self.dashboard
-        yield SystemCommand("Refresh", "Poll wisp now", self.poller.now)
+        yield SystemCommand("Refresh", "Poll the backend now", self.poller.now)
         yield SystemCommand("Filter", "Filter sprites by name", dashboard.action_filter)
         yield SystemCommand("Sort", "Sort by the next column", dashboard.action_cycle_sort)
         yield SystemCommand("Reverse sort", "Reverse the sort order", dashboard.action_reverse_sort)
@@ -350,7 +457,12 @@ class WreckitApp(App[int]):
         )
         yield SystemCommand("Kill", "Kill the marked sprites or the selected one", self.action_kill)
         yield SystemCommand(
-            "Attach", "Attach this terminal to the selected sprite", self.action_attach
+            "Attach",
+            f"Attach this terminal to the selected sprite; {dashboard.detach_key} detaches",
+            self.action_open,
+        )
+        yield SystemCommand(
+            "Details", "Show or hide the detail pane", dashboard.action_toggle_detail
         )
         yield SystemCommand("Last error", "Show the last error in full", self.action_last_error)
         yield SystemCommand("Help", "Show every key binding", self.action_help)

@@ -2,8 +2,9 @@
 commands.
 
 Exit codes: 0 ok; 2 usage, config, invalid request or quota; 3 wisp not found; 4 wisp failed,
-timed out or gave bad output; 5 sprite not found. Errors are one line on stderr. ``attach``
-exits with the status of ``wisp attach`` (0 after a detach).
+timed out or gave bad output; 5 sprite not found; 6 the backend does not support what was asked
+(starting a stopped sprite again). Errors are one line on stderr. ``attach`` exits with the status
+of ``wisp attach`` (0 after a detach).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from typing import Any
 from wreckit_tui import __version__
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.config import KEYS, Config, load_config
-from wreckit_tui.contract import require_name
+from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, require_name
 from wreckit_tui.errors import (
     ConfigError,
     SpriteNotFound,
+    StoppedSprite,
+    UsageError,
     WispError,
     WreckitError,
 )
@@ -66,12 +69,31 @@ def _shared_options(prefix: str = "") -> argparse.ArgumentParser:
     return shared
 
 
+DETACH_KEY = Config.model_fields["detach_key"].default
+NAME_RULE = "NAME is 1-63 characters of a-z, 0-9 and '-', starting with a letter."
+EXIT_CODES = (
+    "exit codes: 0 ok; 1 attach broke down; 2 usage, configuration, invalid request or quota; "
+    "3 the backend is not found; 4 the backend failed, timed out or printed bad output; "
+    "5 no such sprite; 6 the backend does not support it"
+)
+
+
+def _command(commands: Any, name: str, parent: argparse.ArgumentParser, summary: str, about: str):
+    """A subcommand with a one-line ``summary`` (in the list) and a ``about`` paragraph."""
+    return commands.add_parser(
+        name, parents=[parent], help=summary, description=about, epilog=EXIT_CODES
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     shared, after = _shared_options(), _shared_options(COMMAND_PREFIX)
     parser = argparse.ArgumentParser(
         prog=PROG,
         parents=[shared],
-        description="Terminal dashboard for sprites managed by wisp.",
+        description="Terminal dashboard for sprites (sandboxed agents) managed by wisp, or by "
+        "the built-in provider wreckit-sandbox. With no command it opens the dashboard; "
+        "--headless and the commands below print and exit.",
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
@@ -79,26 +101,60 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="with --headless: print JSON")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    listing = commands.add_parser("list", parents=[after], help="print the sprites and exit")
+    listing = _command(
+        commands,
+        "list",
+        after,
+        "print the sprites and exit",
+        "Print the sprite table once (as --headless does), or with --json a JSON array.",
+    )
     listing.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print a JSON array"
     )
-    start = commands.add_parser("start", parents=[after], help="start a sprite")
-    start.add_argument("name", metavar="NAME")
-    start.add_argument("--memory", metavar="SIZE", help="memory such as 512MiB or 2GiB")
-    start.add_argument("--cpus", metavar="N", help="vCPUs, 1..64")
+    start = _command(
+        commands,
+        "start",
+        after,
+        "start a sprite (or a stopped one again)",
+        f"Start a new sprite NAME. {NAME_RULE} The name, size, cpus and the max_vms quota are "
+        "checked before anything runs. NAME of a stopped sprite starts it again with its disk "
+        "as it was left, where the backend can (contract v1.1 resume); --memory and --cpus are "
+        "refused then.",
+    )
+    start.add_argument("name", metavar="NAME", help="the sprite's name")
+    start.add_argument(
+        "--memory",
+        metavar="SIZE",
+        help=f"a whole number and MiB or GiB (default: default_memory, {DEFAULT_MEMORY})",
+    )
+    start.add_argument(
+        "--cpus",
+        metavar="N",
+        help=f"vCPUs, 1..{MAX_CPUS} (default: default_cpus, {DEFAULT_CPUS})",
+    )
     start.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print it as JSON"
     )
-    kill = commands.add_parser("kill", parents=[after], help="kill a sprite")
-    kill.add_argument("name", metavar="NAME")
+    kill = _command(
+        commands,
+        "kill",
+        after,
+        "kill a sprite",
+        f"Kill sprite NAME; its disk goes with it. {NAME_RULE}",
+    )
+    kill.add_argument("name", metavar="NAME", help="the sprite's name")
     kill.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print it as JSON"
     )
-    attaching = commands.add_parser(
-        "attach", parents=[after], help="attach this terminal to a sprite (detach_key detaches)"
+    attaching = _command(
+        commands,
+        "attach",
+        after,
+        "attach this terminal to a sprite",
+        f"Attach this terminal to sprite NAME until you detach with detach_key (default "
+        f"{DETACH_KEY}) or the sprite ends. Every other key goes to the sprite. {NAME_RULE}",
     )
-    attaching.add_argument("name", metavar="NAME")
+    attaching.add_argument("name", metavar="NAME", help="the sprite's name")
     return parser
 
 
@@ -156,9 +212,20 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return _attach(wisp, config, args.name)
     if args.command == "list" or args.headless:
         return asyncio.run(_list(wisp, config, as_json=args.json))
+    _require_terminal()
     from wreckit_tui.app import run_dashboard
 
     return run_dashboard(config, wisp)
+
+
+def _require_terminal() -> None:
+    """The dashboard draws on a terminal and reads keys from one: refuse pipes and files."""
+    for stream, name in ((sys.stdin, "standard input"), (sys.stdout, "standard output")):
+        if not stream.isatty():
+            raise UsageError(
+                f"the dashboard needs a terminal, but {name} is not one: "
+                "use --headless (or --headless --json) to print the sprites"
+            )
 
 
 async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
@@ -185,13 +252,23 @@ async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
 
 
 async def _start(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+    """Start a new sprite, or start a stopped one again (as it was: no --memory or --cpus)."""
     memory = args.memory or config.default_memory
     cpus = args.cpus or config.default_cpus
-    await wisp.start(args.name, memory, cpus, max_vms=config.max_vms)
+    resumed = False
+    try:
+        await wisp.start(args.name, memory, cpus, max_vms=config.max_vms)
+    except StoppedSprite:
+        if args.memory or args.cpus:
+            raise
+        await wisp.resume(args.name, max_vms=config.max_vms)
+        resumed = True
     if args.json:
         fleet = await wisp.list()
         sprite = fleet.get(args.name)
         print(sprite_json(sprite or Sprite(name=args.name)))
+    elif resumed:
+        print(f"started {args.name} again")
     else:
         print(f"started {args.name} ({memory}, {cpus} vCPU)")
     return 0

@@ -24,6 +24,7 @@ from pydantic import (
 
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, size_problem
 from wreckit_tui.errors import ConfigError
+from wreckit_tui.text import sanitize
 
 APP_NAME = "wreckit-tui"
 ENV_PREFIX = "WRECKIT_TUI_"
@@ -150,10 +151,41 @@ def _explain(exc: ValidationError, origins: Mapping[str, str], text: str) -> str
         key = str(error["loc"][0]) if error["loc"] else "?"
         origin = origins.get(key, "configuration")
         where = _line_of(key, text) if origin.startswith("config file") else ""
-        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-        message = message.removeprefix("Value error, ")  # our own validators' words
-        problems.append(f"{origin}{where}: {key}: {message}")
+        problems.append(f"{origin}{where}: {key}: {_in_our_words(error)}")
     return "; ".join(problems)
+
+
+_WORDS = {
+    "extra_forbidden": "unknown key",
+    "int_parsing": "must be a whole number{given}",
+    "int_type": "must be a whole number{given}",
+    "int_from_float": "must be a whole number{given}",
+    "float_parsing": "must be a number{given}",
+    "float_type": "must be a number{given}",
+    "finite_number": "must be a finite number{given}",
+    "string_type": "must be text in quotes{given}",
+    "greater_than": "must be more than {gt}{given}",
+    "greater_than_equal": "must be at least {ge}{given}",
+    "less_than": "must be less than {lt}{given}",
+    "less_than_equal": "must be at most {le}{given}",
+}
+
+
+def _in_our_words(error: Mapping[str, Any]) -> str:
+    """What is wrong with one value, in this program's words rather than pydantic's."""
+    if error["type"] == "value_error":  # our own validators' words
+        return str(error["msg"]).removeprefix("Value error, ")
+    template = _WORDS.get(error["type"], "is not a valid value{given}")
+    value = error.get("input")
+    given = f", not {_shown(value)}" if error["type"] != "extra_forbidden" else ""
+    limits = {k: f"{v:g}" if isinstance(v, float) else v for k, v in error.get("ctx", {}).items()}
+    return template.format(given=given, **limits)
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it, short and without control characters."""
+    text = repr(value) if isinstance(value, str) else str(value).lower()
+    return sanitize(text if len(text) <= 40 else text[:39] + "…")
 
 
 def _line_of(key: str, text: str) -> str:

@@ -18,6 +18,12 @@ class WreckitError(Exception):
         return str(self)
 
 
+class UsageError(WreckitError):
+    """The command cannot run as it was started (say, the dashboard without a terminal)."""
+
+    exit_code = 2
+
+
 class ConfigError(WreckitError):
     """The configuration file, an environment variable or a flag holds an invalid value."""
 
@@ -28,6 +34,16 @@ class InvalidRequest(WreckitError):
     """A request refused before running anything: bad name, size, cpus, or quota reached."""
 
     exit_code = 2
+
+
+class StoppedSprite(InvalidRequest):
+    """A start named a sprite that exists and is stopped: it can only be started again."""
+
+
+class NotSupported(WreckitError):
+    """The backend does not offer what was asked (an optional command of contract v1.1)."""
+
+    exit_code = 6
 
 
 class WispError(WreckitError):
@@ -65,7 +81,7 @@ class WispTimeout(WispError):
 class WispFailed(WispError):
     """``wisp`` exited non-zero. ``summary`` is the last non-empty stderr line."""
 
-    def __init__(self, command: str, returncode: int, stderr: str) -> None:
+    def __init__(self, command: str, returncode: int, stderr: str, shell: str = "") -> None:
         self.command = command
         self.returncode = returncode
         self.stderr = stderr
@@ -73,7 +89,8 @@ class WispFailed(WispError):
         detail = (
             f": {self.summary}"
             if self.summary
-            else f" and printed no message: run `{command}` in a shell to see what it does"
+            else f" and printed no message: run `{sanitize(shell or command)}` in a shell to see"
+            " what it does"
         )
         super().__init__(f"`{command}` failed with exit code {returncode}{detail}")
 

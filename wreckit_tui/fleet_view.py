@@ -12,6 +12,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from rich.cells import cell_len, set_cell_size
+
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.text import (
     UNKNOWN,
@@ -38,11 +40,25 @@ class Cell(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """One column of the sprite table, shared by the dashboard and the headless table.
+
+    ``words`` is the plain text of a cell (what the headless table prints), ``render`` the
+    dashboard's cell (which may add a bar). ``width`` caps the cell's width: longer text ends in
+    an ellipsis (the detail pane and JSON output keep it whole); a ``fixed`` column is always that
+    wide, so a value that comes and goes (``starting``) never shifts the columns after it.
+    ``sort_key`` is None where the value is unknown: unknowns sort last in both directions.
+    ``highest_first``: the first sort by this column puts the highest value on top.
+    """
+
     key: str
     label: str
+    words: Callable[[Sprite], str]
     render: Callable[[Sprite], Cell]
     sort_key: Callable[[Sprite], Any]
+    width: int
     numeric: bool = False
+    fixed: bool = False
+    highest_first: bool = False
 
 
 class Row(NamedTuple):
@@ -80,26 +96,54 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
     return part / whole
 
 
-def _nulls_last(value: float | str | None) -> tuple[bool, float | str]:
-    return (value is None, value if value is not None else 0)
-
-
 def _state_sort_key(state: str | None) -> tuple[int, str]:
     """Errors first, then starting, running, stopping, stopped, other states, unknown."""
     return (_STATE_ORDER.get(state or "", 5), state or "")
 
 
-def _name_cell(sprite: Sprite) -> Cell:
-    return Cell(sanitize(sprite.name), "bold")
+def _name_words(sprite: Sprite) -> str:
+    return sanitize(sprite.name)
+
+
+def _state_words(sprite: Sprite) -> str:
+    return sanitize(sprite.state or UNKNOWN)
+
+
+def _cpus_words(sprite: Sprite) -> str:
+    return format_number(sprite.cpus)
+
+
+def _cpu_words(sprite: Sprite) -> str:
+    """CPU in use, where 100 % = one vCPU."""
+    if sprite.cpu_percent is None:
+        return UNKNOWN
+    return f"{sprite.cpu_percent:.0f}%"
+
+
+def _memory_words(sprite: Sprite) -> str:
+    """Memory used of allocated: ``300M/512M``."""
+    return f"{format_mib_short(sprite.memory_used_mib)}/{format_mib_short(sprite.memory_mib)}"
+
+
+def _uptime_words(sprite: Sprite) -> str:
+    return format_duration(sprite.uptime_seconds)
+
+
+def _url_words(sprite: Sprite) -> str:
+    """The URL without its ``https://`` (the detail pane and JSON have it all)."""
+    return sanitize(sprite.url.removeprefix("https://")) if sprite.url else UNKNOWN
+
+
+def _plain(words: Callable[[Sprite], str], style: str = "") -> Callable[[Sprite], Cell]:
+    def render(sprite: Sprite) -> Cell:
+        text = words(sprite)
+        return Cell(text, "dim" if text == UNKNOWN else style)
+
+    return render
 
 
 def _state_cell(sprite: Sprite) -> Cell:
-    state = sanitize(sprite.state or UNKNOWN)
-    return Cell(state, state_style(sprite.state))
-
-
-def _cpus_cell(sprite: Sprite) -> Cell:
-    return Cell(format_number(sprite.cpus))
+    return Cell(_state_words(sprite), state_style(sprite.state))
 
 
 def _cpu_cell(sprite: Sprite) -> Cell:
@@ -107,44 +151,60 @@ def _cpu_cell(sprite: Sprite) -> Cell:
     if sprite.cpu_percent is None:
         return Cell(f"{bar(None)} {UNKNOWN:>4}", "dim")
     fraction = _ratio(sprite.cpu_percent, (sprite.cpus or 1) * 100)
-    return Cell(f"{bar(fraction)} {sprite.cpu_percent:>3.0f}%", level_style(fraction))
+    return Cell(f"{bar(fraction)} {_cpu_words(sprite):>4}", level_style(fraction))
 
 
 def _memory_cell(sprite: Sprite) -> Cell:
-    used, total = sprite.memory_used_mib, sprite.memory_mib
-    fraction = _ratio(used, total)
-    text = f"{bar(fraction)} {format_mib_short(used)}/{format_mib_short(total)}"
+    fraction = _ratio(sprite.memory_used_mib, sprite.memory_mib)
+    text = f"{bar(fraction)} {_memory_words(sprite)}"
     return Cell(text, level_style(fraction) if fraction is not None else "dim")
 
 
-def _uptime_cell(sprite: Sprite) -> Cell:
-    return Cell(format_duration(sprite.uptime_seconds))
-
-
-def _url_cell(sprite: Sprite) -> Cell:
-    """The URL without its ``https://`` (the detail pane has it all): the last column is narrow."""
-    if not sprite.url:
-        return Cell(UNKNOWN, "dim")
-    return Cell(sanitize(sprite.url.removeprefix("https://")))
-
-
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "NAME", _name_cell, lambda s: s.name),
-    Column("state", "STATE", _state_cell, lambda s: _state_sort_key(s.state)),
-    Column("cpus", "CPUS", _cpus_cell, lambda s: _nulls_last(s.cpus), numeric=True),
-    Column("cpu", "CPU %", _cpu_cell, lambda s: _nulls_last(s.cpu_percent), numeric=True),
-    Column("memory", "MEMORY", _memory_cell, lambda s: _nulls_last(s.memory_used_mib)),
-    Column("uptime", "UPTIME", _uptime_cell, lambda s: _nulls_last(s.uptime_seconds), True),
-    Column("url", "URL", _url_cell, lambda s: _nulls_last(s.url)),
-)
+    Column("name", "NAME", _name_words, _plain(_name_words, "bold"), lambda s: s.name, 32),
+    Column(
+        "state", "STATE", _state_words, _state_cell, lambda s: _state_sort_key(s.state), 8,
+        fixed=True,
+    ),
+    Column(
+        "cpus", "CPUS", _cpus_words, _plain(_cpus_words), lambda s: s.cpus, 5,
+        numeric=True, highest_first=True,
+    ),
+    Column(
+        "cpu", "CPU %", _cpu_words, _cpu_cell, lambda s: s.cpu_percent, 10,
+        numeric=True, fixed=True, highest_first=True,
+    ),
+    Column(
+        "memory", "MEMORY", _memory_words, _memory_cell, lambda s: s.memory_used_mib, 15,
+        highest_first=True,
+    ),
+    Column(
+        "uptime", "UPTIME", _uptime_words, _plain(_uptime_words), lambda s: s.uptime_seconds, 8,
+        numeric=True, highest_first=True,
+    ),
+    Column("url", "URL", _url_words, _plain(_url_words), lambda s: s.url, 40),
+)  # fmt: skip
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal cells, ending in an ellipsis when it was longer."""
+    if len(text) <= width and cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1).rstrip() + "…"
+
+
+def _cell(column: Column, sprite: Sprite) -> Cell:
+    cell = column.render(sprite)
+    text = fit(cell.text, column.width)
+    return cell if text is cell.text else Cell(text, cell.style)
 
 
 def build_row(sprite: Sprite) -> Row:
     """The table row of one sprite."""
     return Row(
         key=sprite.name,
-        cells=tuple(column.render(sprite) for column in COLUMNS),
+        cells=tuple(_cell(column, sprite) for column in COLUMNS),
         sort_keys=tuple(column.sort_key(sprite) for column in COLUMNS),
     )
 
@@ -160,12 +220,15 @@ def with_pending(
     starting: Mapping[str, Sprite],
     stopping: Collection[str],
 ) -> Sequence[Row]:
-    """``rows`` with sprites being killed shown as ``stopping`` and starts not yet listed."""
+    """``rows`` with sprites being killed shown as ``stopping``, stopped ones being started again
+    as ``starting``, and starts not yet listed."""
     if not starting and not stopping:
         return rows
     shown = [
         build_row(by_name[row.key].model_copy(update={"state": "stopping"}))
         if row.key in stopping
+        else build_row(starting[row.key])
+        if row.key in starting and by_name[row.key].state == "stopped"
         else row
         for row in rows
     ]
@@ -197,13 +260,18 @@ class Host:
 
 @dataclass(frozen=True)
 class Gauge:
-    """One fleet gauge: a value against a total, and what 100 % means."""
+    """One fleet gauge: a value against a total, and what 100 % means.
+
+    ``short_text`` and ``short_meaning`` say the same in fewer cells, for a narrow terminal.
+    """
 
     label: str
     value: float
     total: float
     text: str
     meaning: str
+    short_text: str = ""
+    short_meaning: str = ""
 
     @property
     def fraction(self) -> float:
@@ -215,23 +283,46 @@ def _of(value: float, total: float) -> str:
 
 
 def fleet_gauges(fleet: Fleet, host: Host, max_vms: int) -> tuple[Gauge, ...]:
-    """VMs against the quota, vCPUs and memory against the host, and CPU in use."""
+    """VMs against the quota, vCPUs and memory against the host, and CPU in use.
+
+    Every gauge's figure is in the unit of its bar: CPU in use is a share of all host cores
+    (two sprites each using one full core of two make 100 %), not a sum of per-core percents.
+    """
     sprites = [sprite for sprite in fleet.sprites if sprite.active]
     vcpus = sum(sprite.cpus or 0 for sprite in sprites)
     memory = sum(sprite.memory_mib or 0 for sprite in sprites)
     cpu = sum(sprite.cpu_percent or 0 for sprite in sprites)
-    cores = f"{host.cores} host core{'s' if host.cores != 1 else ''}"
+    plural = "s" if host.cores != 1 else ""
+    cores, short_cores = f"{host.cores} host core{plural}", f"{host.cores} core{plural}"
+    overcommitted = vcpus > host.cores
+    in_use = cpu / host.cores
     return (
         Gauge("VMs", len(sprites), max_vms, f"{len(sprites)}/{max_vms}", "100% = max_vms"),
-        Gauge("vCPUs", vcpus, host.cores, _of(vcpus, host.cores), f"100% = {cores}"),
+        Gauge(
+            "vCPUs",
+            vcpus,
+            host.cores,
+            _of(vcpus, host.cores),
+            f"100% = {cores}; shared" if overcommitted else f"100% = {cores}",
+            short_meaning=f"shared: {short_cores}" if overcommitted else f"100% = {short_cores}",
+        ),
         Gauge(
             "Memory",
             memory,
             host.memory_mib,
             f"{format_mib(memory)}/{format_mib(host.memory_mib)}",
             "100% = host memory",
+            short_text=f"{format_mib_short(memory)}/{format_mib_short(host.memory_mib)}",
+            short_meaning="100% = host",
         ),
-        Gauge("CPU in use", cpu, host.cores * 100, f"{cpu:.0f}%", f"100% = {cores}"),
+        Gauge(
+            "CPU in use",
+            cpu,
+            host.cores * 100,
+            f"{in_use:.0f}%",
+            f"100% = all {cores}",
+            short_meaning=f"100% = {short_cores}",
+        ),
     )
 
 

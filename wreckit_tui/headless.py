@@ -6,21 +6,15 @@ import json
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
+from wreckit_tui.fleet_view import COLUMNS, fit
 from wreckit_tui.models import Fleet, Sprite
-from wreckit_tui.text import (
-    UNKNOWN,
-    format_duration,
-    format_mib,
-    format_number,
-    sanitize,
-    state_style,
-)
+from wreckit_tui.text import sanitize, state_style
 
 if TYPE_CHECKING:
     from rich.table import Table
 
 PIPE_WIDTH = 1000
-TABLE_HEADERS = ("NAME", "STATE", "CPUS", "MEMORY", "CPU %", "MEM USED", "UPTIME", "URL")
+EMPTY_HINT = "No sprites yet. Start one with: wreckit-tui start NAME"
 
 
 def fleet_json(fleet: Fleet) -> str:
@@ -33,28 +27,20 @@ def sprite_json(sprite: Sprite) -> str:
 
 
 def table_cells(sprite: Sprite) -> tuple[str, ...]:
-    """The text of each column for one sprite, sanitized for a terminal."""
-    return (
-        sanitize(sprite.name),
-        sanitize(sprite.state or UNKNOWN),
-        format_number(sprite.cpus),
-        format_mib(sprite.memory_mib),
-        format_number(sprite.cpu_percent, "%"),
-        format_mib(sprite.memory_used_mib),
-        format_duration(sprite.uptime_seconds),
-        sanitize(sprite.url or UNKNOWN),
-    )
+    """The text of each column for one sprite, the dashboard's words, each cut to its
+    column's width with an ellipsis (``--json`` keeps every value whole)."""
+    return tuple(fit(column.words(sprite), column.width) for column in COLUMNS)
 
 
 def fleet_table(fleet: Fleet) -> Table:
-    """A rich table of the fleet; every cell is literal text, never markup."""
+    """A rich table of the fleet, columns as in the dashboard; every cell is literal text."""
     from rich.table import Table
     from rich.text import Text
 
     table = Table(header_style="bold")
-    for column in TABLE_HEADERS:
-        numeric = column in {"CPUS", "CPU %", "MEM USED", "MEMORY", "UPTIME"}
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    for column in COLUMNS:
+        justify = "right" if column.numeric else "left"
+        table.add_column(column.label, justify=justify, no_wrap=True, max_width=column.width)
     for sprite in fleet.sprites:
         cells = [Text(cell) for cell in table_cells(sprite)]
         cells[1].stylize(state_style(sprite.state))
@@ -69,7 +55,7 @@ def print_table(fleet: Fleet, caption: str, file: IO[str]) -> None:
 
     width = None if file.isatty() else PIPE_WIDTH
     console = Console(file=file, width=width, highlight=False)
-    console.print(fleet_table(fleet))
+    console.print(fleet_table(fleet) if fleet.sprites else Text(EMPTY_HINT))
     console.print(Text(caption, style="dim"))
 
 
@@ -82,8 +68,10 @@ def describe_backend(label: str, version: str, isolations: Sequence[str]) -> str
 
 
 def caption_for(backend_label: str, version: str | None, fleet: Fleet, max_vms: int) -> str:
-    """``wisp /usr/bin/wisp 0.3.1 · 3 sprites, 2 not stopped (max_vms 5)``."""
+    """``wisp /usr/bin/wisp 0.3.1 · 3 sprites, 2 running · VMs 3/5``: the dashboard's words
+    (VMs counts the sprites that are not stopped, against max_vms)."""
     backend = describe_backend(backend_label, version or "version unknown", fleet.isolations)
     count = len(fleet.sprites)
     noun = "sprite" if count == 1 else "sprites"
-    return f"{backend} · {count} {noun}, {fleet.active_count} not stopped (max_vms {max_vms})"
+    running = sum(1 for sprite in fleet.sprites if sprite.state == "running")
+    return f"{backend} · {count} {noun}, {running} running · VMs {fleet.active_count}/{max_vms}"

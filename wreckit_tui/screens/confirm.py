@@ -1,4 +1,5 @@
-"""The kill confirmation: names the sprites, y or enter on Yes kills, n or escape cancels."""
+"""Confirmations: a question, the sprites it is about, Yes and No. No has the focus: enter on
+its own never does the irreversible thing; y says yes, n or esc no."""
 
 from __future__ import annotations
 
@@ -21,34 +22,59 @@ def question(names: Sequence[str]) -> str:
     return f"Kill {len(names)} sprites?"
 
 
-class ConfirmKillScreen(ModalScreen[bool]):
-    """Asks before killing; returns True to kill."""
+class ConfirmScreen(ModalScreen[bool]):
+    """Asks ``title`` about ``names``; returns True for yes. ``names`` never change while it is
+    open, whatever the polls underneath show."""
 
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes", show=False),
-        Binding("n,escape", "answer(False)", "No", show=False),
+        Binding("y", "answer(True)", "Yes", show=False, priority=True),
+        Binding("n,escape", "answer(False)", "No", show=False, priority=True),
     ]
 
-    def __init__(self, names: Sequence[str]) -> None:
+    def __init__(
+        self, title: str, names: Sequence[str], yes: str, hint: str, *, danger: bool = False
+    ) -> None:
         super().__init__()
+        self.title_text = title
         self.names = list(names)
+        self.yes = yes
+        self.hint = hint
+        self.danger = danger
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box", classes="dialog"):
-            yield Static(Text(question(self.names)), classes="dialog-title")
+        box = Vertical(id="confirm-box", classes="dialog -danger" if self.danger else "dialog")
+        with box:
+            yield Static(Text(self.title_text), classes="dialog-title")
             if len(self.names) > 1:
                 listing = "\n".join(f"  • {sanitize(name)}" for name in self.names)
                 yield Static(Text(listing), id="confirm-names")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Yes, kill", variant="error", id="yes")
+                yield Button(self.yes, variant="error" if self.danger else "primary", id="yes")
                 yield Button("No", id="no")
-            yield Static("y kills · n or esc cancels", classes="dialog-hint")
+            yield Static(self.hint, classes="dialog-hint")
 
     def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
+        self.set_focus(self.query_one("#no", Button))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
 
-    def action_answer(self, kill: bool) -> None:
-        self.dismiss(kill)
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+def confirm_kill(names: Sequence[str]) -> ConfirmScreen:
+    """``Kill sprite NAME?`` (or ``Kill 3 sprites?`` and their names)."""
+    return ConfirmScreen(
+        question(names), names, "Yes, kill", "y kills · n, esc or enter on No cancels", danger=True
+    )
+
+
+def confirm_resume(name: str) -> ConfirmScreen:
+    """``Start NAME again?``: a stopped sprite, with its disk as it was left."""
+    return ConfirmScreen(
+        f"Start {sanitize(name)} again?",
+        [name],
+        "Yes, start it",
+        "its disk is as it was left · y starts · n, esc or enter on No cancels",
+    )

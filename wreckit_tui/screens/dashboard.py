@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from inspect import isawaitable
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -12,6 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from wreckit_tui.fleet_view import COLUMNS, FleetState, matches, with_pending
 from wreckit_tui.widgets.detail import SpriteDetail
+from wreckit_tui.widgets.form_input import FormInput
 from wreckit_tui.widgets.gauges import FleetGauges
 from wreckit_tui.widgets.sprite_table import SpriteTable
 from wreckit_tui.widgets.status import Status, StatusBar
@@ -20,33 +24,82 @@ if TYPE_CHECKING:
     from wreckit_tui.app import WreckitApp
 
 
+DETAIL_MIN_WIDTH = 100
+"""Narrower terminals give the table all the width, unless i asks for the detail pane."""
+
+
+def key_label(key: str) -> str:
+    """``ctrl+]`` as a person reads it: ``Ctrl+]``."""
+    return "+".join(part.capitalize() if len(part) > 1 else part for part in key.split("+"))
+
+
+def _key(keys: str, action: str, description: str, tooltip: str, show: bool = True) -> Binding:
+    """A dashboard binding: a priority one, so that it acts in the order keys were typed."""
+    return Binding(keys, action, description, show=show, tooltip=tooltip, priority=True)
+
+
 class DashboardScreen(Screen[None]):
-    """The fleet at a glance. Polling runs only while this screen is the one shown."""
+    """The fleet at a glance.
+
+    Its keys are priority bindings: each runs as the app reads it, so a key typed right after
+    one that opens a dialog reaches that dialog, not the table. While the filter has the focus,
+    only esc (clear it) is the dashboard's; every other key types into the filter.
+    """
 
     BINDINGS = [
-        Binding("n", "app.launch", "Launch", tooltip="launch a new sprite (max_vms applies)"),
-        Binding("d", "app.kill", "Kill", tooltip="kill the marked sprites, or the selected one"),
-        Binding("a", "app.attach", "Attach", tooltip="attach to the selected sprite (also enter)"),
-        Binding("space", "toggle_mark", "Mark", tooltip="mark or unmark the selected sprite"),
-        Binding("slash", "filter", "Filter", tooltip="filter by name; enter keeps it, esc clears"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="clear the filter"),
-        Binding("s", "cycle_sort", "Sort", tooltip="sort by the next column"),
-        Binding("S", "reverse_sort", "Reverse", tooltip="reverse the sort order"),
-        Binding("r", "refresh", "Refresh", tooltip="poll wisp now"),
-        Binding(
-            "e",
-            "app.last_error",
-            "Error",
-            tooltip="show the last error in full, with wisp's stderr",
-        ),
+        _key("n", "app('launch')", "Launch", "launch a new sprite (max_vms applies)"),
+        _key("d", "app('kill')", "Kill", "kill the marked sprites, or the selected one"),
+        _key("a", "app('open')", "Attach", "attach to the selected sprite (also enter)"),
+        _key("slash", "filter", "Filter", "filter by name; enter keeps it, esc clears"),
+        _key("s", "cycle_sort", "Sort", "sort by the next column (figures: highest first)"),
+        _key("question_mark", "app('help')", "Help", "show this list of keys"),
+        _key("q", "app('quit')", "Quit", "quit the dashboard"),
+        _key("space", "toggle_mark", "Mark", "mark or unmark the selected sprite", show=False),
+        _key("S", "reverse_sort", "Reverse", "reverse the sort order", show=False),
+        _key("r", "refresh", "Refresh", "poll the backend now", show=False),
+        _key("e", "app('last_error')", "Error", "show the last error in full", show=False),
+        _key("i", "toggle_detail", "Details", "show or hide the detail pane", show=False),
+        _key("enter", "app('open')", "Attach", "attach to the selected sprite", show=False),
+        _key("escape", "clear_filter", "Clear filter", "clear the filter", show=False),
+        _key("up,k", "cursor('cursor_up')", "Up", "move the cursor up", show=False),
+        _key("down,j", "cursor('cursor_down')", "Down", "move the cursor down", show=False),
+        _key("pageup", "cursor('page_up')", "Page up", "one page up", show=False),
+        _key("pagedown", "cursor('page_down')", "Page down", "one page down", show=False),
+        _key("home", "cursor('scroll_top')", "First", "first sprite", show=False),
+        _key("end", "cursor('scroll_bottom')", "Last", "last sprite", show=False),
     ]
+    LISTED_KEYS = ("n", "d", "a", "space", "slash", "s", "S", "r", "e", "i", "question_mark", "q")
+    """The bindings the help screen lists, in this order (cursor keys get one line there)."""
+
+    def __init__(self, detach_key: str = "ctrl+]") -> None:
+        super().__init__()
+        self.detach_key = key_label(detach_key)
+        attach = self._bindings.key_to_bindings["a"][0]
+        self._bindings.key_to_bindings["a"] = [
+            replace(
+                attach,
+                description=f"Attach ({self.detach_key} back)",
+                tooltip=f"attach to the selected sprite (also enter); {self.detach_key} "
+                "detaches and brings you back",
+            )
+        ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the filter has the focus, keys type into it; esc still clears it."""
+        return self.focused is not self.filter or action == "clear_filter"
 
     app: WreckitApp
+    detail_choice: bool | None = None
+    """Whether the user asked (with i) for the detail pane; None: it follows the width."""
+    hidden = 0
+    """How many rows the filter hides."""
 
     def compose(self) -> ComposeResult:
         self.status = StatusBar(id="status")
         self.gauges = FleetGauges(id="gauges")
-        self.filter = Input(placeholder="filter: part of a sprite name", id="filter", compact=True)
+        self.filter = FormInput(
+            placeholder="filter: part of a sprite name", id="filter", compact=True
+        )
         self.table = SpriteTable(id="sprites")
         self.empty_hint = Static(id="empty-hint")
         self.detail = SpriteDetail(id="detail")
@@ -58,7 +111,7 @@ class DashboardScreen(Screen[None]):
                 yield self.table
                 yield self.empty_hint
             yield self.detail
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.table.focus()
@@ -75,8 +128,11 @@ class DashboardScreen(Screen[None]):
         query = self.filter_text
         app = self.app
         rows = with_pending(state.rows, state.by_name, app.starting, app.stopping)
+        self.hidden = 0
         if query:
-            rows = [row for row in rows if matches(row.key, query)]
+            shown = [row for row in rows if matches(row.key, query)]
+            self.hidden = len(rows) - len(shown)
+            rows = shown
         if self.table.marks:
             self.table.marks &= state.by_name.keys() | app.starting.keys()
         with app.batch_update():
@@ -109,6 +165,8 @@ class DashboardScreen(Screen[None]):
                 error=state.error,
                 filter=self.filter_text,
                 warnings=len(state.fleet.warnings),
+                marked=len(self.table.marks),
+                hidden=self.hidden,
             )
         )
 
@@ -131,17 +189,15 @@ class DashboardScreen(Screen[None]):
     # -- events ----------------------------------------------------------------------------
 
     def on_screen_resume(self) -> None:
+        """Polling starts with the dashboard; dialogs over it do not stop it (attaching does)."""
         self.app.poller.resume()
-
-    def on_screen_suspend(self) -> None:
-        self.app.poller.pause()
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self.show_detail()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.app.action_attach()
+        self.app.action_open()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         """A click on a column's header sorts by it; a second click reverses the order."""
@@ -149,8 +205,10 @@ class DashboardScreen(Screen[None]):
         column = event.column_index - 1  # the first column holds the marks
         if column < 0:
             return
-        reverse = column == self.table.sort_column and not self.table.sort_reverse
-        self._sort(column, reverse=reverse)
+        if column == self.table.sort_column:
+            self._sort(column, reverse=not self.table.sort_reverse)
+        else:
+            self._sort(column, reverse=COLUMNS[column].highest_first)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -175,13 +233,43 @@ class DashboardScreen(Screen[None]):
         self.table.focus()
 
     def action_cycle_sort(self) -> None:
-        self._sort((self.table.sort_column + 1) % len(COLUMNS), reverse=False)
+        """The next column, highest first where its values are figures."""
+        column = (self.table.sort_column + 1) % len(COLUMNS)
+        self._sort(column, reverse=COLUMNS[column].highest_first)
 
     def action_reverse_sort(self) -> None:
         self._sort(self.table.sort_column, reverse=not self.table.sort_reverse)
 
     def _sort(self, column: int, *, reverse: bool) -> None:
         self.table.sort_by(column, reverse)
+
+    async def action_app(self, name: str) -> None:
+        """The app's action ``name``, as a binding of this screen (so that ``check_action``
+        applies to it)."""
+        result = getattr(self.app, f"action_{name}")()
+        if isawaitable(result):
+            await result
+
+    def action_cursor(self, move: str) -> None:
+        """Move the table's cursor: ``move`` names one of its actions (``cursor_down``,
+        ``page_up``, ``scroll_top`` for the first sprite, ``scroll_bottom`` for the last...)."""
+        getattr(self.table, f"action_{move}")()
+
+    def action_toggle_detail(self) -> None:
+        """Show or hide the detail pane; the choice then holds at any width."""
+        self.detail_choice = self.has_class("-no-detail")
+        self._place_detail()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._place_detail()
+
+    def _place_detail(self) -> None:
+        """The detail pane: beside the table from ``DETAIL_MIN_WIDTH`` columns up, narrower
+        below that when asked for with i, else hidden (the table needs the room)."""
+        wide = self.size.width >= DETAIL_MIN_WIDTH
+        shown = wide if self.detail_choice is None else self.detail_choice
+        self.set_class(not shown, "-no-detail")
+        self.set_class(not wide, "-narrow")
 
     def action_refresh(self) -> None:
         self.app.poller.now()
@@ -192,6 +280,7 @@ class DashboardScreen(Screen[None]):
         if name is not None:
             self.table.toggle_mark(name)
             self.table.action_cursor_down()
+            self.show_status()
 
     def kill_targets(self) -> list[str]:
         """The marked sprites (hidden by a filter or not), else the selected one."""
@@ -201,3 +290,4 @@ class DashboardScreen(Screen[None]):
     def unmark(self, names: list[str]) -> None:
         for name in self.table.marks.intersection(names):
             self.table.toggle_mark(name)
+        self.show_status()

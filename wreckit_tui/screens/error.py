@@ -1,4 +1,4 @@
-"""The last error in full: the message, and everything wisp wrote on stderr."""
+"""The last error in full: the message, and everything the backend printed about it."""
 
 from __future__ import annotations
 
@@ -13,20 +13,22 @@ from wreckit_tui.text import sanitize_lines
 
 
 class ErrorScreen(ModalScreen[None]):
-    """Shows one error literally; escape, q or e closes it."""
+    """Shows one error literally, with what the program printed under ``details_title``;
+    escape, q or e closes it."""
 
-    BINDINGS = [Binding("escape,q,e", "dismiss", "Close", show=False)]
+    BINDINGS = [Binding("escape,q,e", "dismiss", "Close", show=False, priority=True)]
 
-    def __init__(self, message: str, stderr: str = "") -> None:
+    def __init__(self, message: str, details: str = "", details_title: str = "") -> None:
         super().__init__()
         self.message = message
-        self.stderr = stderr
+        self.details = details
+        self.details_title = details_title
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="error-box", classes="dialog"):
             yield Static("Last error", classes="dialog-title")
             yield Static(Text(sanitize_lines(self.message)))
-            if self.stderr.strip():
-                yield Static("wisp's stderr", classes="field-label")
-                yield Static(Text(sanitize_lines(self.stderr.strip())), id="error-stderr")
+            if self.details.strip():
+                yield Static(self.details_title, classes="field-label")
+                yield Static(Text(sanitize_lines(self.details.strip())), id="error-stderr")
             yield Static("esc, q or e closes this screen", classes="dialog-hint")

@@ -12,10 +12,13 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
 
-from wreckit_tui.contract import cpus_problem, name_problem, size_problem
-from wreckit_tui.text import sanitize
+from wreckit_tui.contract import cpus_problem, name_problem, size_problem, size_to_mib
+from wreckit_tui.fleet_view import Host
+from wreckit_tui.text import format_mib, sanitize
+from wreckit_tui.widgets.form_input import FormInput
 
 TITLE = "Launch sprite"
+HOST_FIELDS = ("memory", "cpus")
 
 
 @dataclass(frozen=True)
@@ -45,14 +48,32 @@ def suggest_name(taken: Collection[str]) -> str:
     return f"sprite-{number}"
 
 
+def host_warning(host: Host | None, memory: str, cpus: str) -> str:
+    """On a local backend: what of the request goes beyond this machine (it may still run)."""
+    if host is None:
+        return ""
+    warnings = []
+    if not cpus_problem(cpus) and int(cpus) > host.cores:
+        warnings.append(f"{cpus} vCPUs share this machine's {host.cores} cores")
+    if not size_problem(memory) and size_to_mib(memory) > host.memory_mib:
+        warnings.append(f"{memory} is more than this machine's {format_mib(host.memory_mib)}")
+    return "; ".join(warnings)
+
+
 class LaunchScreen(ModalScreen[LaunchRequest | None]):
-    """Enter submits when every field is valid; escape cancels; nothing runs until then."""
+    """Enter submits when every field is valid; escape cancels; nothing runs until then.
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    ``host``: the machine a local backend runs sprites on; a request beyond it gets a warning.
+    """
 
-    def __init__(self, taken: Collection[str], memory: str, cpus: int) -> None:
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False, priority=True)]
+
+    def __init__(
+        self, taken: Collection[str], memory: str, cpus: int, host: Host | None = None
+    ) -> None:
         super().__init__()
         self.taken = set(taken)
+        self.host = host
         self.defaults = (suggest_name(self.taken), memory, str(cpus))
 
     def compose(self) -> ComposeResult:
@@ -62,15 +83,23 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
             yield from self._field("name", name, Problem(self._name_problem))
             yield from self._field("memory", memory, Problem(size_problem))
             yield from self._field("cpus", cpus, Problem(cpus_problem))
+            yield Static(host_warning(self.host, memory, cpus), id="host-warning", markup=False)
             yield Static("enter launches · esc cancels", classes="dialog-hint")
 
     def _field(self, key: str, value: str, validator: Validator) -> ComposeResult:
         yield Label(key, classes="field-label")
-        yield Input(value, id=key, validators=[validator], validate_on=["changed", "submitted"])
+        yield FormInput(value, id=key, validators=[validator], validate_on=["changed", "submitted"])
         yield Static("", id=f"{key}-error", classes="field-error", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one("#name", Input).focus()
+        self.set_focus(self.query_one("#name", Input))
+
+    def update_taken(self, taken: Collection[str]) -> None:
+        """The names a fresh poll shows as taken; the name typed so far is checked again."""
+        taken = set(taken)
+        if taken != self.taken:
+            self.taken = taken
+            self._check(self.query_one("#name", Input))
 
     def _name_problem(self, name: str) -> str | None:
         if name in self.taken:
@@ -79,6 +108,10 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._show_problem(event.input, event.validation_result)
+        memory, cpus = (
+            self.query_one(f"#{key}", Input).value.strip() for key in ("memory", "cpus")
+        )
+        self.query_one("#host-warning", Static).update(host_warning(self.host, memory, cpus))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import Label, Static
 
 from wreckit_tui.models import Sprite
 from wreckit_tui.text import UNKNOWN, format_duration, format_mib, format_number, sanitize
@@ -59,11 +59,55 @@ def history_title(cpu: Sequence[float], memory: Sequence[float]) -> str:
     return f"History, last {polls} poll{'s' if polls > 1 else ''}"
 
 
-def series_label(title: str, points: Sequence[float], unit: Callable[[float], str]) -> str:
-    """``CPU % now 60%, peak 120%``: the scale a sparkline does not show."""
+def series_label(
+    title: str, points: Sequence[float], unit: Callable[[float], str], scale: str
+) -> str:
+    """``CPU % now 60%, peak 120%; full height: 2 vCPUs``: what a sparkline does not show."""
     if not points:
         return title
-    return f"{title} now {unit(points[-1])}, peak {unit(max(points))}"
+    return f"{title} now {unit(points[-1])}, peak {unit(max(points))}; full height: {scale}"
+
+
+def scales(sprite: Sprite | None, cpu: Sequence[float], memory: Sequence[float]) -> tuple:
+    """The value of a full-height bar for CPU and memory, and how to say it: the sprite's
+    vCPUs and its memory allocation, or where unknown its own peak."""
+    cpus, allocated = (sprite.cpus, sprite.memory_mib) if sprite else (None, None)
+    cpu_scale = (
+        (cpus * 100, f"{format_number(cpus)} vCPU{'s' if cpus != 1 else ''}")
+        if cpus
+        else (max(cpu, default=0), "its peak")
+    )
+    memory_scale = (
+        (allocated, f"{format_mib(allocated)} allocated")
+        if allocated
+        else (max(memory, default=0), "its peak")
+    )
+    return cpu_scale, memory_scale
+
+
+class Spark(Static):
+    """A sparkline of the last polls, one cell each, where a full cell is ``full``; over it
+    is drawn full (and red)."""
+
+    data: list[float] = []
+    full: float = 0.0
+
+    def plot(self, points: Sequence[float], full: float) -> None:
+        self.data, self.full = list(points), full
+        width = max(self.content_size.width, 1)
+        self.update(spark_text(self.data[-width:], full), layout=False)
+
+    def on_resize(self) -> None:
+        self.plot(self.data, self.full)
+
+
+def spark_text(points: Sequence[float], full: float) -> Text:
+    text = Text(no_wrap=True)
+    for point in points:
+        share = point / full if full > 0 else 0.0
+        level = min(max(round(share * 8), 1 if point > 0 else 0), 8)
+        text.append(" ▁▂▃▄▅▆▇█"[level], style="red" if share > 1 else "green")
+    return text
 
 
 class SpriteDetail(VerticalScroll):
@@ -74,9 +118,9 @@ class SpriteDetail(VerticalScroll):
         with Vertical(id="history"):
             yield Label(id="history-title")
             yield Label(id="cpu-label", classes="spark-label")
-            yield Sparkline([], id="cpu-spark")
+            yield Spark(id="cpu-spark")
             yield Label(id="memory-label", classes="spark-label")
-            yield Sparkline([], id="memory-spark")
+            yield Spark(id="memory-spark")
 
     _shown: tuple | None = None
 
@@ -91,16 +135,22 @@ class SpriteDetail(VerticalScroll):
             self.query_one("#fields", Static).update(fields_table(sprite), layout=resized)
         self.query_one("#history").display = sprite is not None
         self.query_one("#history-title", Label).update(history_title(cpu, memory), layout=False)
-        self._show_series("cpu", "CPU %", cpu, lambda value: f"{value:.0f}%")
-        self._show_series("memory", "memory", memory, format_mib)
+        cpu_scale, memory_scale = scales(sprite, cpu, memory)
+        self._show_series("cpu", "CPU %", cpu, lambda value: f"{value:.0f}%", cpu_scale)
+        self._show_series("memory", "memory", memory, format_mib, memory_scale)
 
     def _show_series(
-        self, key: str, title: str, points: Sequence[float], unit: Callable[[float], str]
+        self,
+        key: str,
+        title: str,
+        points: Sequence[float],
+        unit: Callable[[float], str],
+        scale: tuple[float, str],
     ) -> None:
         """A series without points is not shown; a sparkline needs two to say anything."""
         label = self.query_one(f"#{key}-label", Label)
-        spark = self.query_one(f"#{key}-spark", Sparkline)
+        spark = self.query_one(f"#{key}-spark", Spark)
         label.display = bool(points)
         spark.display = len(points) > 1
-        label.update(series_label(title, points, unit), layout=False)
-        spark.data = list(points) if len(points) > 1 else []
+        label.update(series_label(title, points, unit, scale[1]), layout=False)
+        spark.plot(points if len(points) > 1 else [], scale[0])

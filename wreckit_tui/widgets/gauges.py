@@ -6,34 +6,51 @@ from collections.abc import Sequence
 
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.widgets import Static
 
-from wreckit_tui.fleet_view import Gauge, bar, level_style
+from wreckit_tui.fleet_view import Gauge, bar, fit, level_style
 
 GAUGE_BAR_WIDTH = 20
+GAP = 2
+"""Cells between two gauges."""
 
 
-def gauge_text(gauge: Gauge) -> Text:
-    """Three lines: ``VMs 3/5``, a bar, and what 100 % means."""
+def gauge_text(gauge: Gauge, width: int) -> Text:
+    """Three lines in ``width`` cells: ``VMs 3/5``, a bar, and what 100 % means. Where the
+    full words do not fit, the short ones stand in; nothing wraps."""
+    text_, meaning = gauge.text, gauge.meaning
+    if len(f"{gauge.label} {text_}") > width and gauge.short_text:
+        text_ = gauge.short_text
+    if len(meaning) > width and gauge.short_meaning:
+        meaning = gauge.short_meaning
     fraction = gauge.fraction
-    text = Text(gauge.label, style="bold")
-    text.append(f" {gauge.text}\n")
-    text.append(bar(fraction, GAUGE_BAR_WIDTH).replace(" ", "░"), style=level_style(fraction))
-    text.append(f"\n{gauge.meaning}", style="dim")
+    text = Text(fit(gauge.label, width), style="bold", no_wrap=True, overflow="ellipsis")
+    text.append(fit(f" {text_}", max(width - len(gauge.label), 0)))
+    text.append("\n")
+    text.append(bar(fraction, min(GAUGE_BAR_WIDTH, width)).replace(" ", "░"), level_style(fraction))
+    text.append(f"\n{fit(meaning, width)}", style="dim")
     return text
 
 
 class FleetGauges(Static):
-    """Four gauges side by side; each says what its 100 % means. Its height never changes."""
+    """Four gauges side by side, each as wide as a quarter of the terminal allows; each says
+    what its 100 % means. Its height never changes."""
 
-    _shown: Sequence[Gauge] | None = None
+    _shown: tuple[Sequence[Gauge], int] | None = None
 
     def show(self, gauges: Sequence[Gauge]) -> None:
-        if gauges == self._shown:
+        shown = (gauges, self.size.width)
+        if shown == self._shown or not gauges:
             return
-        self._shown = gauges
-        grid = Table.grid(expand=True, padding=(0, 2))
+        self._shown = shown
+        width = max((self.size.width - GAP * (len(gauges) - 1)) // len(gauges) - 1, 1)
+        grid = Table.grid(expand=True, padding=(0, GAP))
         for _ in gauges:
-            grid.add_column(ratio=1)
-        grid.add_row(*(gauge_text(gauge) for gauge in gauges))
+            grid.add_column(ratio=1, no_wrap=True)
+        grid.add_row(*(gauge_text(gauge, width) for gauge in gauges))
         self.update(grid, layout=False)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        if self._shown is not None:
+            self.show(self._shown[0])

@@ -17,7 +17,7 @@ from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from wreckit_tui.fleet_view import COLUMNS, Cell, Row, RowDelta, diff_rows
+from wreckit_tui.fleet_view import COLUMNS, Cell, Column, Row, RowDelta, diff_rows
 
 MARK = "●"
 REBUILD_SHARE = 0.5
@@ -30,6 +30,21 @@ class Repaint:
 
     rows: set[str] = field(default_factory=set)
     whole: bool = False
+
+
+def starting_width(column: Column) -> int:
+    """A column's width before any cell widens it: its label and a sort arrow."""
+    return column.width if column.fixed else min(len(column.label) + 2, column.width)
+
+
+def sort_order(rows: dict[str, Row], column: int, reverse: bool) -> list[str]:
+    """Row keys by the value of ``column`` (reversed if asked), ties by name either way, and
+    rows whose value is unknown last, by name."""
+    by_name = sorted(rows)
+    known = [key for key in by_name if rows[key].sort_keys[column] is not None]
+    unknown = [key for key in by_name if rows[key].sort_keys[column] is None]
+    known.sort(key=lambda key: rows[key].sort_keys[column], reverse=reverse)
+    return known + unknown
 
 
 class NameText(Text):
@@ -60,7 +75,7 @@ class SpriteTable(DataTable):
     def on_mount(self) -> None:
         self.add_column(" ", key="mark", width=1)
         for column in COLUMNS:
-            self.add_column(f"{column.label}  ", key=column.key)
+            self.add_column(f"{column.label}  ", key=column.key, width=starting_width(column))
         self._label_sort_column()
 
     @property
@@ -91,7 +106,26 @@ class SpriteTable(DataTable):
                 repaint.whole = True
             else:
                 self._apply(delta, repaint)
+            repaint.whole |= self._widen([*delta.added, *delta.changed])
         self._restore_cursor(selected)
+
+    def _widen(self, rows: Sequence[Row]) -> bool:
+        """Widen the columns whose new cells need it (cells come capped); True if any grew.
+
+        Widths are set here, at once, rather than measured by DataTable when it is next idle:
+        a frame drawn in between would be cached at the old widths and stay on screen.
+        """
+        grown = False
+        for index, column in enumerate(COLUMNS):
+            table_column = self.columns[ColumnKey(column.key)]
+            needed = max((cell_len(row.cells[index].text) for row in rows), default=0)
+            if needed > table_column.width:
+                table_column.width = needed
+                grown = True
+        if grown:
+            self._update_count += 1  # the cached renderings of rows and cells are stale now
+            self._require_update_dimensions = True  # and so is the virtual width
+        return grown
 
     @contextmanager
     def _deferred_refresh(self) -> Iterator[Repaint]:
@@ -170,31 +204,24 @@ class SpriteTable(DataTable):
         self._sort()
 
     def _update_changed(self, old: Row, new: Row) -> bool:
-        """Update the cells that differ; True when rows may move (a sort key changed) or a
-        column grew, which both need the whole table repainted."""
+        """Update the cells that differ; True when rows may move (a sort key changed), which
+        needs the whole table repainted."""
         moved = old.sort_keys[self.sort_column] != new.sort_keys[self.sort_column]
         for index, (before, after) in enumerate(zip(old.cells, new.cells, strict=True)):
             if before != after:
                 key = COLUMNS[index].key
-                widens = self._widens(key, after)
-                self.update_cell(
-                    new.key, key, self._cell_text(index, after, new.key), update_width=widens
-                )
-                moved |= widens
+                self.update_cell(new.key, key, self._cell_text(index, after, new.key))
         return moved
 
-    def _widens(self, column_key: str, cell: Cell) -> bool:
-        """Whether ``cell`` is wider than its column. Columns only grow: asking DataTable to
-        re-measure a cell that got narrower makes it measure the whole column."""
-        return cell_len(cell.text) > self.columns[ColumnKey(column_key)].content_width
-
     def _sort(self) -> None:
-        shown, column = self._shown, self.sort_column
-
-        def sort_key(name: NameText) -> tuple:
-            return (shown[name.row_key].sort_keys[column], name.row_key)
-
-        self.sort("name", key=sort_key, reverse=self.sort_reverse)
+        """Order by the sort column; ties, and unknown values (always last), by name."""
+        rank = {
+            key: index
+            for index, key in enumerate(
+                sort_order(self._shown, self.sort_column, self.sort_reverse)
+            )
+        }
+        self.sort("name", key=lambda name: rank[name.row_key])
 
     def _restore_cursor(self, selected: str | None) -> None:
         if selected is None or selected not in self._shown:

@@ -1,0 +1,105 @@
+"""Keys typed fast, as a paste or ``tmux send-keys`` sends them: none lost, none misrouted, and
+no sequence of keys, however fast, ends the dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from textual import events
+
+from tests.dashboard_harness import dashboard, wait_until
+from tests.fake_wisp_handle import FakeWisp, make_fake_wisp
+from wreckit_tui.screens.dashboard import DashboardScreen
+from wreckit_tui.screens.launch import LaunchScreen
+
+FLEET = [
+    {"name": name, "state": "running", "cpus": 1, "memory": "512MiB"}
+    for name in ("alpha", "bravo", "charlie")
+]
+CHARACTERS = {"minus": "-", "space": " ", "slash": "/", "question_mark": "?"}
+KEYS = [
+    *"ndayrsSeijkx1",
+    *["enter", "escape", "question_mark", "slash", "space", "minus", "tab", "shift+tab"],
+    *["up", "down", "home", "end", "pageup", "pagedown", "ctrl+u", "backspace", "ctrl+p"],
+]
+
+
+def key_event(key: str) -> events.Key:
+    """The event a terminal's key makes, as Textual's driver builds it."""
+    character = CHARACTERS.get(key, key if len(key) == 1 else None)
+    if key == "enter":
+        character = "\r"
+    return events.Key(key, character)
+
+
+def burst(app, keys: Sequence[str]) -> None:
+    """Every key at once, none waiting for the one before to be handled."""
+    for key in keys:
+        app.post_message(key_event(key))
+
+
+def starts(fake: FakeWisp) -> list[list[str]]:
+    return [call for call in fake.calls() if call[:1] == ["start"]]
+
+
+async def test_keys_typed_right_after_the_form_opens_reach_it(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        burst(app, ["n", "ctrl+u", *"bar", "minus", *"new", "enter"])
+        await wait_until(pilot, lambda: starts(fake_wisp))
+        assert starts(fake_wisp) == [["start", "bar-new", "--memory", "512MiB", "--cpus", "1"]]
+        assert app.screen is app.dashboard
+
+
+async def test_a_key_typed_right_after_a_dialog_closes_reaches_the_dashboard(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        burst(app, ["question_mark", "escape", "n", *"zed", "enter"])
+        await wait_until(pilot, lambda: starts(fake_wisp))
+        assert starts(fake_wisp)[0][:2] == ["start", "zed"]
+
+
+async def test_d_then_y_at_once_kills_the_selected_sprite(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        burst(pilot.app, ["down", "d", "y"])
+        await wait_until(pilot, lambda: ["kill", "bravo"] in fake_wisp.calls())
+
+
+async def alive_after(fake: FakeWisp, bursts: Sequence[Sequence[str]]) -> None:
+    """Type each burst, then check the dashboard is alive, consistent and answers keys."""
+    async with dashboard(fake, FLEET, max_vms=6) as pilot:
+        app = pilot.app
+        for keys in bursts:
+            burst(app, keys)
+            await pilot.pause(0.05)
+        for _ in range(6):  # close whatever is open
+            if app.screen is app.dashboard:
+                break
+            await pilot.press("escape")
+            await pilot.pause(0.05)
+        await wait_until(pilot, lambda: app.screen is app.dashboard and app._held is None)
+        assert app.is_running and app._exception is None
+        assert isinstance(app.screen_stack[0], DashboardScreen) and len(app.screen_stack) == 1
+        assert not app.screen.query(LaunchScreen)
+        before = app.state.polls
+        await pilot.press("escape", "r")  # esc: leave a filter; r: poll now
+        await wait_until(pilot, lambda: app.state.polls > before)
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(st.lists(st.sampled_from(KEYS), min_size=1, max_size=12), min_size=1, max_size=6))
+def test_no_burst_of_keys_ends_the_dashboard(tmp_path_factory, bursts):
+    fake = make_fake_wisp(tmp_path_factory.mktemp("wisp"))
+    try:
+        fake.set_fleet(FLEET)
+        asyncio.run(alive_after(fake, bursts))
+    finally:
+        fake.kill_leftovers()
