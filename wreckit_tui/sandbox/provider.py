@@ -156,7 +156,7 @@ class Provider:
             self._stop_remains(name, meta)
             for key in RUN_KEYS:
                 meta.pop(key, None)
-            for leaf in (BWRAP_INFO, READY, EXECS):  # what the last run reported
+            for leaf in (BWRAP_INFO, READY, EXECS, ENV_FILE):  # what the last run left
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.home.file(name, leaf))
             meta["started"] = time.monotonic()
@@ -182,9 +182,9 @@ class Provider:
         self.home.write_meta(name, meta)
         shell = [isolation.find_shell(), "-i"]
         command = shell if not bwrap else self._bwrap_argv(meta, bwrap, shell)
-        launcher = self._launcher(meta, limited, cpu_list, command, bwrap=bool(bwrap))
         try:
-            with self.home.server_lock():
+            launcher = self._launcher(meta, limited, cpu_list, command, bwrap=bool(bwrap))
+            with signals.held(), self.home.server_lock():  # a session is made whole or not
                 pane = self.tmux.new_session(
                     name, self.home.workspace(name), launcher.argv(), self._window_command(name)
                 )

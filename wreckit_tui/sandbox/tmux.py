@@ -58,6 +58,7 @@ class Tmux:
             text=True,
             timeout=CALL_TIMEOUT,
             check=False,
+            start_new_session=True,  # a signal to the caller's group never cuts a call short
         )
 
     def new_session(self, name: str, cwd: str, argv: list[str], window_command: str) -> int:
