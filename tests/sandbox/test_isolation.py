@@ -185,3 +185,11 @@ def test_with_the_home_outside_tmp_a_sandbox_sees_neither_the_home_nor_another_s
     assert listing.stdout.split() == [".", "..", "alpha"]
     assert read.returncode != 0
     assert "beta-only" not in read.stdout
+
+
+def test_the_shell_starts_with_no_signal_blocked_so_ctrl_c_reaches_its_programs(sandboxes):
+    """The provider holds stop signals back while it starts tmux; nothing it starts may inherit
+    that."""
+    sandboxes.start("calm")
+    blocked = sandboxes.in_shell("calm", "grep SigBlk /proc/self/status").split()
+    assert blocked == ["SigBlk:", "0000000000000000"]

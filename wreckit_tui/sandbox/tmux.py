@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import time
@@ -59,6 +60,7 @@ class Tmux:
             timeout=CALL_TIMEOUT,
             check=False,
             start_new_session=True,  # a signal to the caller's group never cuts a call short
+            preexec_fn=_unblock_signals,
         )
 
     def new_session(self, name: str, cwd: str, argv: list[str], window_command: str) -> int:
@@ -114,6 +116,12 @@ class Tmux:
         text = " " + status.replace("#", "##") + " "  # literal text, not a tmux format
         show = ["set-option", "-t", f"={name}:", "status-right", text]
         return [*self.base_argv(), *show, ";", "attach-session", "-t", f"={name}"]
+
+
+def _unblock_signals() -> None:
+    """In tmux, before it runs: no signal blocked. The caller may hold stop signals back while
+    it calls tmux, and a server tmux starts (and every pane) would inherit that."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 def _ensure_private_dir(path: str) -> None:
