@@ -280,8 +280,8 @@ def test_a_start_that_ends_while_list_runs_is_listed_running_not_error(sandboxes
     meta = sandboxes.meta("late")
     read_early = {} if read == "before the first write" else {"name": "late", "id": meta["id"]}
     home = Home(str(sandboxes.path))
-    sessions = Tmux(sandboxes.socket).sessions()
-    state, fresh = listing.state_of(home, "late", read_early, sessions)
+    panes = Tmux(sandboxes.socket).panes()
+    state, fresh = listing.state_of(home, "late", read_early, panes)
     assert (state, fresh["pid"]) == ("running", meta["pid"])
 
 

@@ -1,4 +1,5 @@
-"""Command line of ``wreckit-sandbox``: the wisp CLI contract, plus ``exec`` and what v1.1 adds.
+"""Command line of ``wreckit-sandbox``: the wisp CLI contract v1 and all of v1.1 (a main
+program, resume, ``exec``, ``capture``, ``send``, ``capabilities``).
 
 Exit status: 0 ok; 1 a failure (not found, already running, not running, tmux or bubblewrap
 failed); 2 a usage error or invalid request. ``exec`` exits with the command's status, else 125
@@ -35,7 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="print every sandbox")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     start = commands.add_parser(
-        "start", help="start a sandbox, or start a stopped one again with its workspace"
+        "start",
+        help="start a sandbox, or start a stopped one again with its workspace",
+        usage=f"{PROG} start NAME [--memory SIZE] [--cpus N] [--pids N] [--no-network] [-- CMD...]",
+        epilog="CMD: the sandbox's main program instead of a shell; its screen and exit status "
+        "stay after it ends, until kill",
     )
     start.add_argument("name", metavar="NAME")
     start.add_argument("--memory", metavar="SIZE", help=f"like 512MiB (default {DEFAULT_MEMORY})")
@@ -46,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument(
         "--no-network", action="store_false", dest="network", default=None, help="no network"
     )
+
     kill = commands.add_parser("kill", help="kill a sandbox and delete its workspace")
     kill.add_argument("name", metavar="NAME")
     attach = commands.add_parser("attach", help="attach this terminal to a sandbox's shell")
@@ -54,6 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--in-pane", action="store_true", help=argparse.SUPPRESS)
     run.add_argument("name", metavar="NAME")
     run.add_argument("argv", metavar="-- CMD", nargs=argparse.REMAINDER, help="the command")
+    capture = commands.add_parser("capture", help="print the text on a sandbox's terminal")
+    capture.add_argument("name", metavar="NAME")
+    capture.add_argument(
+        "--lines", metavar="N", type=int, help="the last N lines (default: the screen)"
+    )
+    capture.add_argument("--ansi", action="store_true", help="keep colours (SGR sequences)")
+    send = commands.add_parser(
+        "send",
+        help="type TEXT into a sandbox's terminal",
+        usage=f"{PROG} send NAME [--enter] -- TEXT",
+    )
+    send.add_argument("name", metavar="NAME")
+    send.add_argument("--enter", action="store_true", help="then press Enter")
     capabilities = commands.add_parser(
         "capabilities", help="what this provider offers beyond the wisp contract v1"
     )
@@ -63,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wreckit-sandbox`` script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = parse(list(sys.argv[1:] if argv is None else argv))
     in_exec = args.command == "exec"
     signals.install()
     try:
@@ -82,6 +101,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + stop.signum
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The arguments; what follows the first ``--`` is the program (``start``, ``exec``) or
+    the text (``send``), taken as it is."""
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = build_parser().parse_args(argv[:cut])
+    rest = argv[cut + 1 :]
+    if args.command == "exec":
+        args.argv = args.argv + rest
+    elif args.command in {"start", "send"}:
+        args.rest = rest
+    elif rest:
+        build_parser().error(f"{args.command} takes nothing after --")
+    return args
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from wreckit_tui.sandbox.provider import CAPABILITIES, Provider, Request
     from wreckit_tui.sandbox.store import Home
@@ -93,7 +127,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "list":
         _print_list(provider.list(), as_json=args.json)
     elif args.command == "start":
-        request = Request(args.memory, args.cpus, args.pids, args.network)
+        request = Request(args.memory, args.cpus, args.pids, args.network, args.rest)
         meta = provider.start(args.name, request)
         keys = ("name", "id", "pid", "isolation", "created_at", "uid")
         print(json.dumps({"state": "running", **{key: meta.get(key) for key in keys}}))
@@ -101,6 +135,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         provider.kill(args.name)
     elif args.command == "attach":
         provider.attach(args.name)
+    elif args.command == "capture":
+        sys.stdout.write(provider.capture(args.name, lines=args.lines, ansi=args.ansi))
+    elif args.command == "send":
+        provider.send(args.name, " ".join(args.rest), enter=args.enter)
     else:
         return provider.exec(args.name, args.argv, in_pane=args.in_pane)
     return 0

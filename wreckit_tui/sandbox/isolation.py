@@ -270,6 +270,9 @@ class Launcher:
     identity: Identity | None = None
     ready_file: str | None = None
     bwrap_info: str | None = None
+    status_file: str | None = None
+    """Where the exit status of ``command`` is written when it ends (else the launcher becomes
+    it): a sandbox's own program, whose status must be known."""
 
     def argv(self) -> list[str]:
         lines = [f"echo $$ > {shlex.quote(path)} || exit 1" for path in self.cgroup_procs]
@@ -281,7 +284,10 @@ class Launcher:
             lines.append(f"exec {INFO_FD}> {shlex.quote(self.bwrap_info)}")
         elif self.ready_file:
             lines.append(f": > {shlex.quote(self.ready_file)}")
-        lines.append('exec "$@"')
+        if self.status_file:
+            lines.append(f'"$@"; echo $? > {shlex.quote(self.status_file)}')
+        else:
+            lines.append('exec "$@"')
         return ["/bin/sh", "-c", "\n".join(lines), LAUNCHER_NAME, *self.prefix(), *self.command]
 
     def prefix(self) -> list[str]:

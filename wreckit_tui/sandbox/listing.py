@@ -9,15 +9,18 @@ table and the cgroups' own counters (see :mod:`wreckit_tui.sandbox.metrics`).
 from __future__ import annotations
 
 import os
+import shlex
+import socket
 import time
 
 from wreckit_tui.sandbox import limits, membership, metrics
-from wreckit_tui.sandbox.store import Home, Meta, process_start
-from wreckit_tui.sandbox.tmux import Tmux
+from wreckit_tui.sandbox.store import EXIT_STATUS, Home, Meta, process_start
+from wreckit_tui.sandbox.tmux import Pane, Tmux
 
 RECORD_KEYS = (
     "name", "id", "state", "cpus", "memory", "cpu_percent", "memory_used", "pid",
     "created_at", "isolation", "network", "limits", "workspace", "uid",
+    "command", "exit_code", "activity_at", "title",
 )  # fmt: skip
 Usage = dict[str, tuple[float, int]]
 """Sandbox id -> (cpu_percent, memory_used MiB)."""
@@ -29,11 +32,11 @@ def list_sandboxes(home: Home, tmux: Tmux) -> list[Meta]:
     if not names:
         return []
     metas = {name: home.read_meta(name) for name in names}
-    sessions = tmux.sessions()  # after the metadata: a pid there has its session here
-    states = {name: state_of(home, name, metas[name] or {}, sessions) for name in names}
+    panes = tmux.panes()  # after the metadata: a pid there has its session here
+    states = {name: state_of(home, name, metas[name] or {}, panes) for name in names}
     running = [meta for state, meta in states.values() if state == "running"]
     usage = _usage(home, running)
-    records = [_record(home, name, *states[name], usage) for name in names]
+    records = [_record(home, name, states[name], usage, panes.get(name)) for name in names]
     return [record for record in records if record]
 
 
@@ -75,8 +78,11 @@ def _sandbox_usage(
     return rate, metrics.mib(metrics.pss_bytes(pids) if held is None else held)
 
 
-def _record(home: Home, name: str, state: str | None, meta: Meta, usage: Usage) -> Meta | None:
+def _record(
+    home: Home, name: str, seen: tuple[str | None, Meta], usage: Usage, pane: Pane | None
+) -> Meta | None:
     """The sandbox's record, or ``None`` if it was killed since ``list`` began."""
+    state, meta = seen
     if state is None:
         return None
     cpu, memory = usage.get(meta.get("id", ""), (0.0, 0))
@@ -91,13 +97,41 @@ def _record(home: Home, name: str, state: str | None, meta: Meta, usage: Usage) 
         "limits": {key: limited.get(key) for key in ("memory", "cpus", "pids")},
         "workspace": home.workspace(name),
         "uid": meta.get("uid", os.getuid()),
+        **_terminal(meta, pane),
+        "exit_code": _exit_status(home, name) if state == "stopped" else None,
     }
     return {key: record[key] for key in RECORD_KEYS}
 
 
-def state_of(
-    home: Home, name: str, meta: Meta, sessions: dict[str, int]
-) -> tuple[str | None, Meta]:
+def _exit_status(home: Home, name: str) -> int | None:
+    """The exit status the sandbox's own program left, if it ended and said."""
+    try:
+        with open(home.file(name, EXIT_STATUS)) as status:
+            text = status.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _terminal(meta: Meta, pane: Pane | None) -> Meta:
+    """The v1.1 fields of the terminal: the main program, when it last printed, and the title
+    it set (tmux's default, the host's name, is no title)."""
+    command = meta.get("command")
+    fields: Meta = {
+        "command": shlex.join(command) if command else None,
+        "activity_at": None,
+        "title": None,
+    }
+    if pane is None or "pid" not in meta:
+        return fields
+    if pane.activity:
+        fields["activity_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(pane.activity))
+    if pane.title and pane.title != socket.gethostname():
+        fields["title"] = pane.title
+    return fields
+
+
+def state_of(home: Home, name: str, meta: Meta, panes: dict[str, Pane]) -> tuple[str | None, Meta]:
     """The sandbox's state, and its metadata read again if ``meta`` may be out of date.
 
     Metadata without a pid is a start under way while the lock is held. Once the lock is free
@@ -105,7 +139,8 @@ def state_of(
     without a pid, the start died (``error``), unless the sandbox is gone (``None``).
     """
     if "pid" in meta:
-        return ("running" if name in sessions else "stopped"), meta
+        pane = panes.get(name)
+        return ("running" if pane and not pane.dead else "stopped"), meta
     if home.is_locked(name):
         return "starting", meta
     meta = home.read_meta(name) or {}

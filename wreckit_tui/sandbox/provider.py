@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -40,6 +41,7 @@ from wreckit_tui.sandbox.store import (
     BWRAP_INFO,
     ENV_FILE,
     EXECS,
+    EXIT_STATUS,
     HOME_ENV,
     READY,
     ROOT_HOME,
@@ -53,7 +55,11 @@ from wreckit_tui.sandbox.tmux import Tmux, socket_path, without_tmux
 READY_TIMEOUT = 10.0
 EXEC_FAILED = 125
 """``exec``'s status when the provider itself could not run the command."""
-CAPABILITIES = {"contract": "1.1", "commands": ["exec", "resume"], "fields": []}
+CAPABILITIES = {
+    "contract": "1.1",
+    "commands": ["exec", "capture", "send", "resume", "start-command"],
+    "fields": ["command", "exit_code", "activity_at", "title"],
+}
 """What ``capabilities --json`` announces: the wisp contract v1.1 commands the provider has."""
 RUN_KEYS = ("pid", "pid_start", "namespaces", "ns_start", "limits", "cpu_list")
 """Metadata of one run of a sandbox, replaced when it starts again."""
@@ -67,6 +73,8 @@ class Request:
     cpus: str | None = None
     pids: str | None = None
     network: bool | None = None
+    command: list[str] | None = None
+    """The sandbox's main program instead of a shell (an agent, say)."""
 
 
 class Provider:
@@ -121,6 +129,8 @@ class Provider:
             "isolation": isolation.ISOLATION_BWRAP if bwrap else isolation.ISOLATION_NONE,
             "network": network,
         }
+        if request.command:
+            meta["command"] = list(request.command)
         if bwrap and os.geteuid() == 0:
             identity = isolation.pick_identity(self.home.key + meta["id"], self._uids())
             _check_reachable(self.home.path, identity)
@@ -145,7 +155,8 @@ class Provider:
             meta = self.home.read_meta(name)
             if meta is None:
                 raise NotRunning(name)
-            if name in self.tmux.sessions():
+            pane = self.tmux.panes().get(name)
+            if pane and not pane.dead:
                 raise AlreadyExists(name)
             _refuse_changes(meta, request)
             meta.setdefault("pids", DEFAULT_PIDS)
@@ -156,7 +167,7 @@ class Provider:
             self._stop_remains(name, meta)
             for key in RUN_KEYS:
                 meta.pop(key, None)
-            for leaf in (BWRAP_INFO, READY, EXECS, ENV_FILE):  # what the last run left
+            for leaf in (BWRAP_INFO, READY, EXECS, ENV_FILE, EXIT_STATUS):  # the last run's
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.home.file(name, leaf))
             meta["started"] = time.monotonic()
@@ -180,13 +191,17 @@ class Provider:
         limited, cpu_list = self._limit(meta)
         meta.update(limits=limited.to_json(), cpu_list=cpu_list)
         self.home.write_meta(name, meta)
-        shell = [isolation.find_shell(), "-i"]
-        command = shell if not bwrap else self._bwrap_argv(meta, bwrap, shell)
+        program = meta.get("command") or [isolation.find_shell(), "-i"]
+        command = program if not bwrap else self._bwrap_argv(meta, bwrap, program)
         try:
             launcher = self._launcher(meta, limited, cpu_list, command, bwrap=bool(bwrap))
             with signals.held(), self.home.server_lock():  # a session is made whole or not
                 pane = self.tmux.new_session(
-                    name, self.home.workspace(name), launcher.argv(), self._window_command(name)
+                    name,
+                    self.home.workspace(name),
+                    launcher.argv(),
+                    self._window_command(name),
+                    keep="command" in meta,
                 )
             started = {"pid": pane, "pid_start": process_start(pane)}
             trial = (launcher.prefix(), command) if bwrap else None
@@ -254,6 +269,7 @@ class Provider:
             identity=identity,
             ready_file=None if bwrap else self.home.file(name, READY),
             bwrap_info=self.home.file(name, BWRAP_INFO) if bwrap else None,
+            status_file=self.home.file(name, EXIT_STATUS) if "command" in meta else None,
         )
 
     def _window_command(self, name: str) -> str:
@@ -409,6 +425,27 @@ class Provider:
         if meta.get("cpu_list"):
             os.sched_setaffinity(0, meta["cpu_list"])
 
+    def capture(self, name: str, *, lines: int | None = None, ansi: bool = False) -> str:
+        """The text on the sandbox's main terminal: its screen, or its last ``lines`` lines;
+        with ``ansi`` its colours (SGR sequences) and nothing else. Readable as long as the
+        sandbox's session is there, after its program ended too."""
+        check_name(name)
+        if lines is not None and lines < 1:
+            raise InvalidRequest("--lines takes a whole number from 1")
+        if name not in self.tmux.panes():
+            if not os.path.isdir(self.home.dir(name)):
+                raise NotFound(name)
+            raise SandboxError(f"sandbox {name!r} has no terminal: it is not running")
+        text = self.tmux.capture(name, ansi=ansi, history=lines is not None)
+        kept = _screen_lines(text, ansi=ansi)
+        return "".join(line + "\n" for line in (kept[-lines:] if lines else kept))
+
+    def send(self, name: str, text: str, *, enter: bool = False) -> None:
+        """Type ``text`` into the sandbox's main terminal as literal keys, then Enter."""
+        check_name(name)
+        self._running_meta(name)
+        self.tmux.send(name, text, enter=enter)
+
     def attach(self, name: str) -> NoReturn:
         """Become ``tmux attach`` to the sandbox's session, on the caller's terminal.
 
@@ -437,6 +474,29 @@ def _env(meta: Meta, workspace: str) -> dict[str, str]:
     return isolation.sandbox_env(dict(os.environ), meta["name"], workspace, own_user=own_user)
 
 
+DEAD_PANE = "Pane is dead ("
+SGR = re.compile(r"\x1b\[[0-9;:]*m")
+ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)")
+
+
+def _screen_lines(text: str, *, ansi: bool) -> list[str]:
+    """The lines of a captured screen without trailing blank ones or tmux's own note that the
+    program ended; with ``ansi``, every escape sequence but colours and attributes removed."""
+    lines = text.split("\n")
+    if ansi:
+        lines = [
+            ESCAPE.sub(lambda seq: seq[0] if SGR.fullmatch(seq[0]) else "", line) for line in lines
+        ]
+    plain = [SGR.sub("", line) for line in lines]
+    if plain and plain[-1] == "":
+        lines, plain = lines[:-1], plain[:-1]
+    if plain and plain[-1].startswith(DEAD_PANE):
+        lines, plain = lines[:-1], plain[:-1]
+    while plain and not plain[-1].strip():
+        lines, plain = lines[:-1], plain[:-1]
+    return lines
+
+
 def _identity(meta: Meta) -> isolation.Identity | None:
     return isolation.Identity(meta["uid"], meta["gid"]) if "uid" in meta else None
 
@@ -459,6 +519,7 @@ def _refuse_changes(meta: Meta, request: Request) -> None:
         "--cpus": (request.cpus, str(meta.get("cpus"))),
         "--pids": (request.pids, str(meta.get("pids", DEFAULT_PIDS))),
         "--no-network": (request.network, meta.get("network", True)),
+        "-- CMD": (request.command or None, meta.get("command")),
     }
     changed = [flag for flag, (given, kept) in asked.items() if given is not None and given != kept]
     if changed:

@@ -12,6 +12,7 @@ Layout of ``WRECKIT_SANDBOX_HOME``::
     NAME/ready          written by the launcher when there is no bubblewrap
     NAME/execs          ``pid starttime`` of each exec when no cgroup tracks the sandbox
     NAME/passwd, group  the host's, plus the sandbox's own user, shown in the sandbox
+    NAME/exit_status    the exit status of the sandbox's own program, once it ended
     .NAME.XXXXXXXX/     a sandbox's directory while it is claimed, or removed (see ``claim``)
 """
 
@@ -38,6 +39,7 @@ BWRAP_INFO = "bwrap.json"
 READY = "ready"
 ENV_FILE = "env"
 EXECS = "execs"
+EXIT_STATUS = "exit_status"
 LOCK = ".lock"
 SERVER_LOCK = ".server.lock"
 SAMPLES = ".samples.json"

@@ -14,6 +14,7 @@ import signal
 import stat
 import subprocess
 import time
+from dataclasses import dataclass
 
 from wreckit_tui.contract import NESTING_VARIABLES
 from wreckit_tui.errors import last_line
@@ -63,18 +64,24 @@ class Tmux:
             preexec_fn=_unblock_signals,
         )
 
-    def new_session(self, name: str, cwd: str, argv: list[str], window_command: str) -> int:
+    def new_session(
+        self, name: str, cwd: str, argv: list[str], window_command: str, *, keep: bool = False
+    ) -> int:
         """Start a detached session running ``argv``; returns the pid of its first pane.
 
         ``window_command`` becomes the session's ``default-command``, so that a window the user
-        opens later runs inside the sandbox too.
+        opens later runs inside the sandbox too. With ``keep`` the pane stays when its program
+        ends, its screen and exit status readable until the session is killed (so it is the
+        server's default before the session exists: a program may end at once).
         """
         _ensure_private_dir(socket_dir())
+        target = ["-t", f"={name}:"]
         done = self.call(
+            *("start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";"),
             *("new-session", "-d", "-s", name, "-c", cwd, "-P", "-F", "#{pane_pid}"),
             *("--", *argv),
-            ";",
-            *("set-option", "-t", f"={name}:", "default-command", window_command),
+            *(";", "set-option", *target, "default-command", window_command),
+            *(";", "set-option", *target, "remain-on-exit", "on" if keep else "off"),
         )
         if done.returncode != 0:
             raise SandboxError(
@@ -84,13 +91,43 @@ class Tmux:
 
     def sessions(self) -> dict[str, int]:
         """Session name -> tmux server pid; empty when no server runs on the socket."""
+        return {name: pane.server_pid for name, pane in self.panes().items()}
+
+    def panes(self) -> dict[str, Pane]:
+        """Session name -> its first pane (the sandbox's main program), from one tmux call;
+        empty when no server runs on the socket."""
         if not (self.program and os.path.exists(self.socket)):
             return {}
-        done = self.call("list-sessions", "-F", "#{session_name}\t#{pid}")
+        done = self.call("list-panes", "-a", "-F", PANE_FORMAT)
         if done.returncode != 0:
             return {}
-        pairs = (line.split("\t") for line in done.stdout.splitlines() if "\t" in line)
-        return {name: int(pid) for name, pid in pairs}
+        panes: dict[str, Pane] = {}
+        for line in done.stdout.splitlines():
+            pane = Pane.parse(line)
+            if pane and (pane.name not in panes or pane.order < panes[pane.name].order):
+                panes[pane.name] = pane
+        return panes
+
+    def capture(self, name: str, *, ansi: bool, history: bool) -> str:
+        """The text of the session's first pane: its screen, or with ``history`` all the lines
+        it keeps; with ``ansi`` its colours and attributes as escape sequences."""
+        flags = ["-p", "-J", *(["-e"] if ansi else []), *(["-S", "-"] if history else [])]
+        done = self.call("capture-pane", *flags, "-t", f"={name}:")
+        if done.returncode != 0:
+            raise SandboxError(f"tmux could not capture the screen: {last_line(done.stderr)}")
+        return done.stdout
+
+    def send(self, name: str, text: str, *, enter: bool) -> None:
+        """Type ``text`` into the session's first pane as literal keys, then Enter."""
+        target = ["-t", f"={name}:"]
+        keys = [*(["send-keys", *target, "-l", "--", text] if text else [])]
+        if enter:
+            keys += [*([";"] if keys else []), "send-keys", *target, "Enter"]
+        if not keys:
+            return
+        done = self.call(*keys)
+        if done.returncode != 0:
+            raise SandboxError(f"tmux could not send the keys: {last_line(done.stderr)}")
 
     def kill_session(self, name: str) -> None:
         """Kill the session ``name`` if it exists; stop the server if no session is left."""
@@ -116,6 +153,48 @@ class Tmux:
         text = " " + status.replace("#", "##") + " "  # literal text, not a tmux format
         show = ["set-option", "-t", f"={name}:", "status-right", text]
         return [*self.base_argv(), *show, ";", "attach-session", "-t", f"={name}"]
+
+
+PANE_FORMAT = "\t".join(
+    [
+        "#{session_name}",
+        "#{pid}",
+        "#{window_index}",
+        "#{pane_index}",
+        "#{pane_dead}",
+        "#{window_activity}",
+        "#{pane_title}",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Pane:
+    """What tmux says of a session's pane: whether its program ended (its terminal closed), when
+    it last printed (seconds since the epoch) and the title it set. (tmux's own record of the
+    exit status is not used: it sometimes never learns it.)"""
+
+    name: str
+    server_pid: int
+    order: tuple[int, int]
+    dead: bool
+    activity: int | None
+    title: str
+
+    @classmethod
+    def parse(cls, line: str) -> Pane | None:
+        fields = line.split("\t", 6)
+        if len(fields) != 7 or not all(field.isdigit() for field in fields[1:4]):
+            return None
+        name, server, window, pane, dead, activity, title = fields
+        return cls(
+            name=name,
+            server_pid=int(server),
+            order=(int(window), int(pane)),
+            dead=dead == "1",
+            activity=int(activity) if activity.isdigit() else None,
+            title=title,
+        )
 
 
 def _unblock_signals() -> None:
