@@ -17,6 +17,7 @@ def test_defaults_match_the_documented_values(isolated_config):
     assert (config.max_vms, config.default_memory, config.default_cpus) == (5, "512MiB", 1)
     assert (config.timeout, config.list_timeout, config.kill_grace) == (300, 10, 5)
     assert (config.poll_interval, config.max_output_bytes) == (2.0, 16 * 1024 * 1024)
+    assert config.max_sprites == 20_000
     assert config.wisp_path is None
 
 

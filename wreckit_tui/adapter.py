@@ -35,7 +35,13 @@ from wreckit_tui.errors import (
     WispNotFound,
     WispTimeout,
 )
-from wreckit_tui.models import Fleet, parse_fleet, quota_problem, validate_request
+from wreckit_tui.models import (
+    DEFAULT_MAX_SPRITES,
+    Fleet,
+    parse_fleet,
+    quota_problem,
+    validate_request,
+)
 
 if TYPE_CHECKING:
     from wreckit_tui.config import Config
@@ -105,6 +111,7 @@ class Wisp:
     list_timeout: float = 10
     kill_grace: float = 5
     max_output_bytes: int = 16 * 1024 * 1024
+    max_sprites: int = DEFAULT_MAX_SPRITES
     _quota_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _pending: set[str] = field(default_factory=set, repr=False)
 
@@ -116,6 +123,7 @@ class Wisp:
             list_timeout=config.list_timeout,
             kill_grace=config.kill_grace,
             max_output_bytes=config.max_output_bytes,
+            max_sprites=config.max_sprites,
         )
 
     async def version(self) -> str:
@@ -129,7 +137,7 @@ class Wisp:
     async def list(self) -> Fleet:
         """The fleet as ``wisp list --json`` reports it."""
         done = await self._call(["list", "--json"], self.list_timeout)
-        return await asyncio.to_thread(parse_fleet, done.stdout)
+        return await asyncio.to_thread(parse_fleet, done.stdout, max_sprites=self.max_sprites)
 
     async def start(self, name: str, memory: str, cpus: int | str, *, max_vms: int) -> None:
         """Start a sprite after checking the request, the name and the ``max_vms`` quota.

@@ -29,7 +29,7 @@ from wreckit_tui.errors import (
     WreckitError,
 )
 from wreckit_tui.headless import caption_for, fleet_json, print_table, sprite_json
-from wreckit_tui.models import Sprite
+from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.text import sanitize
 
 PROG = "wreckit-tui"
@@ -164,7 +164,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
 async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
     if as_json:
         fleet = await wisp.list()
-        _warn_all(fleet.warnings)
+        _warn_all(fleet)
         print(fleet_json(fleet))
         return 0
     version_task = asyncio.ensure_future(_version_or_error(wisp))
@@ -179,7 +179,7 @@ async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
     if isinstance(version, WispError):
         _warn(f"could not read the backend version: {version.message}")
         version = None
-    _warn_all(fleet.warnings)
+    _warn_all(fleet)
     print_table(fleet, caption_for(wisp.backend.label, version, fleet, config.max_vms), sys.stdout)
     return 0
 
@@ -230,9 +230,12 @@ async def _version_or_error(wisp: Wisp) -> str | WispError:
         return exc
 
 
-def _warn_all(warnings: Sequence[str]) -> None:
-    for warning in warnings:
+def _warn_all(fleet: Fleet) -> None:
+    """The warnings about wisp's output: those the parse kept, and how many more there were."""
+    for warning in fleet.warnings:
         _warn(warning)
+    if fleet.more_warnings:
+        _warn(f"{fleet.more_warnings} more warnings about wisp's output not shown")
 
 
 def _warn(message: str) -> None:

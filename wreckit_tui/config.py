@@ -25,6 +25,7 @@ from pydantic import (
 
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, size_problem
 from wreckit_tui.errors import ConfigError
+from wreckit_tui.models import DEFAULT_MAX_SPRITES
 
 APP_NAME = "wreckit-tui"
 ENV_PREFIX = "WRECKIT_TUI_"
@@ -50,6 +51,7 @@ class Config(BaseModel):
     kill_grace: float = Field(5, ge=0, description="seconds between SIGTERM and SIGKILL")
     poll_interval: float = Field(2.0, gt=0, description="seconds between polls (floor 0.5)")
     max_output_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="stdout cap of wisp")
+    max_sprites: int = Field(DEFAULT_MAX_SPRITES, ge=1, description="largest fleet accepted")
     theme: str = Field("textual-dark", description="Textual theme of the dashboard")
     detach_key: str = Field("ctrl+]", description="key that detaches from an attached sprite")
 

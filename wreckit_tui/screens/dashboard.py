@@ -108,7 +108,7 @@ class DashboardScreen(Screen[None]):
                 seconds_since_refresh=since,
                 error=state.error,
                 filter=self.filter_text,
-                warnings=len(state.fleet.warnings),
+                warnings=state.fleet.warning_count,
             )
         )
 
