@@ -12,7 +12,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -35,6 +35,10 @@ MAX_CONFIG_BYTES = 1024 * 1024
 """A config file larger than this is refused (a real one is a few hundred bytes)."""
 
 
+Seconds = Annotated[float, Field(allow_inf_nan=False)]
+"""A duration: a finite number (``inf`` and ``nan`` are refused)."""
+
+
 class Config(BaseModel):
     """Every setting of wreckit-tui, with its default."""
 
@@ -46,10 +50,10 @@ class Config(BaseModel):
     max_vms: int = Field(5, ge=1, description="quota of sprites that are not stopped")
     default_memory: str = Field(DEFAULT_MEMORY, description="memory of a new sprite (SIZE)")
     default_cpus: int = Field(DEFAULT_CPUS, ge=1, le=MAX_CPUS, description="vCPUs of a new sprite")
-    timeout: float = Field(300, gt=0, description="seconds allowed for start and kill")
-    list_timeout: float = Field(10, gt=0, description="seconds allowed for list and --version")
-    kill_grace: float = Field(5, ge=0, description="seconds between SIGTERM and SIGKILL")
-    poll_interval: float = Field(2.0, gt=0, description="seconds between polls (floor 0.5)")
+    timeout: Seconds = Field(300, gt=0, description="seconds allowed for start and kill")
+    list_timeout: Seconds = Field(10, gt=0, description="seconds allowed for list and --version")
+    kill_grace: Seconds = Field(5, ge=0, description="seconds between SIGTERM and SIGKILL")
+    poll_interval: Seconds = Field(2.0, gt=0, description="seconds between polls (floor 0.5)")
     max_output_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="stdout cap of wisp")
     max_sprites: int = Field(DEFAULT_MAX_SPRITES, ge=1, description="largest fleet accepted")
     theme: str = Field("textual-dark", description="Textual theme of the dashboard")
@@ -91,6 +95,8 @@ class Config(BaseModel):
     @field_validator("wisp_path")
     @classmethod
     def _empty_path_is_unset(cls, value: str | None) -> str | None:
+        if value and "\0" in value:
+            raise ValueError("a path cannot hold a NUL byte")
         return value or None
 
 

@@ -13,6 +13,7 @@ from wreckit_tui.text import quoted
 NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,62}")
 SIZE_RE = re.compile(r"([0-9]{1,9})(MiB|GiB)")
 MAX_CPUS = 64
+CPUS_RE = re.compile(r"[0-9]{1,2}")
 DEFAULT_MEMORY = "512MiB"
 DEFAULT_CPUS = 1
 NESTING_VARIABLES = ("TMUX", "TMUX_PANE")
@@ -55,6 +56,6 @@ def size_problem(size: str) -> str | None:
 def cpus_problem(cpus: int | str) -> str | None:
     """Why ``cpus`` is not a valid vCPU count, or ``None`` when it is."""
     text = str(cpus).strip()
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_CPUS:
+    if CPUS_RE.fullmatch(text) and 1 <= int(text) <= MAX_CPUS:
         return None
     return f"invalid cpus {quoted(text)}: use a whole number from 1 to {MAX_CPUS}"
