@@ -359,3 +359,38 @@ def test_a_fleet_past_max_sprites_exits_4_with_one_line(fake_wisp):
             "wreckit-tui: error: wisp gave bad output: too many sprites (3 > max_sprites 2). "
             "Raise max_sprites if the fleet is really that large.\n"
         )
+
+
+def wait_until_none_alive(fake, timeout: float = 2.0) -> list[int]:
+    """The processes of the fake still running after ``timeout`` seconds (none, hopefully)."""
+    deadline = time.monotonic() + timeout
+    while fake.alive_pids() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return fake.alive_pids()
+
+
+@pytest.mark.parametrize(
+    ("command", "scenario"),
+    [
+        (["list"], {"list": "daemon", "version": "daemon"}),
+        (["list", "--json"], {"list": "daemon"}),
+        (["kill", "alpha"], {"kill": "daemon"}),
+        (["start", "bravo"], {"list": "daemon"}),  # the quota's list, before the start
+    ],
+)
+def test_a_daemon_that_left_the_calls_session_ends_with_the_call(fake_wisp, command, scenario):
+    fake_wisp.set_fleet([{"name": "alpha", "state": "running"}])
+    fake_wisp.set_scenario(**scenario)
+    result = run_cli(*command, "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    calls = len(fake_wisp.calls())
+    assert len(fake_wisp.pids()) == 3 * calls if command == ["list"] else calls + 2
+    assert wait_until_none_alive(fake_wisp) == []
+
+
+def test_what_a_start_leaves_running_lives_on(fake_wisp):
+    fake_wisp.set_scenario(start="daemon")
+    result = run_cli("start", "bravo", "--json", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    assert [call[0] for call in fake_wisp.calls()] == ["list", "start", "list"]
+    assert len(fake_wisp.alive_pids()) == 2  # the daemon and its child: a server, say

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import REPO, FakeWisp
@@ -51,5 +54,55 @@ def test_sigterm_while_attached_ends_the_dashboard_with_the_terminal_restored(fa
         assert (tmp_path / "status").read_text().strip() == "143"
         assert "alpha" not in pane.text()  # neither the session nor the dashboard is left
         assert fake_wisp.alive_pids() == []  # the sprite's session ended with it
+    finally:
+        pane.stop()
+
+
+def zombies_of(process: psutil.Process) -> list[int]:
+    """The children of ``process`` that exited and were not reaped."""
+    zombies = []
+    for child in process.children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if child.status() == psutil.STATUS_ZOMBIE:
+                zombies.append(child.pid)
+    return zombies
+
+
+def wait_for(condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        time.sleep(0.05)
+
+
+def test_the_dashboard_ends_what_polls_leave_and_keeps_what_a_start_leaves(fake_wisp):
+    fake_wisp.set_fleet([{"name": "alpha", "state": "running"}])
+    fake_wisp.set_scenario(list="daemon", version="daemon")
+    argv = [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake_wisp.path)]
+    pane = Pane([*argv, "--set", "poll_interval=0.5"], {"PYTHONPATH": str(REPO)})
+    try:
+        pane.wait_for(lambda screen: "alpha" in screen and "wreckit" in screen)
+        dashboard = psutil.Process(pane.pid())
+        wait_for(lambda: len(fake_wisp.call_times("list")) >= 4)  # polls that leave daemons
+        fake_wisp.set_scenario(start="daemon")
+        polls = len(fake_wisp.call_times("list"))
+        wait_for(lambda: len(fake_wisp.call_times("list")) >= polls + 2)
+        wait_for(lambda: fake_wisp.alive_pids() == [] and not zombies_of(dashboard))
+
+        pane.send("n")
+        pane.wait_for(lambda screen: "Launch sprite" in screen)
+        pane.send("Enter")
+        wait_for(lambda: any(call[0] == "start" for call in fake_wisp.calls()))
+        polls = len(fake_wisp.call_times("list"))
+        wait_for(lambda: len(fake_wisp.call_times("list")) >= polls + 3)
+        left_by_start = fake_wisp.alive_pids()
+        assert len(left_by_start) == 2  # the start's daemon and its child live on
+        for pid in left_by_start:  # they end by themselves: the dashboard reaps them
+            os.kill(pid, signal.SIGKILL)
+        polls = len(fake_wisp.call_times("list"))
+        wait_for(lambda: len(fake_wisp.call_times("list")) >= polls + 2)
+        wait_for(lambda: not zombies_of(dashboard), timeout=5)
+        assert not {child.pid for child in dashboard.children()} & set(left_by_start)
     finally:
         pane.stop()

@@ -3,7 +3,9 @@
 Every call runs an argv list (never a shell) with stdin from ``/dev/null`` in a process group of
 its own. On timeout the group gets SIGTERM, then SIGKILL after ``kill_grace`` seconds; a call that
 is cancelled kills its group at once. Exit is watched through a pidfd, not through the pipes, so
-a grandchild that keeps stdout open cannot hold the caller. Only ``wisp attach`` is interactive:
+a grandchild that keeps stdout open cannot hold the caller. What a call leaves running outside
+its group (a daemon that called ``setsid``) is ended after it by :mod:`wreckit_tui.orphans`,
+once :func:`adopt_orphans` made this process their reaper. Only ``wisp attach`` is interactive:
 :meth:`Wisp.spawn_attach` starts it on a pty of its own for :mod:`wreckit_tui.attach`.
 """
 
@@ -42,10 +44,13 @@ from wreckit_tui.models import (
     quota_problem,
     validate_request,
 )
+from wreckit_tui.orphans import ORPHANS, Call
 
 if TYPE_CHECKING:
     from wreckit_tui.config import Config
 
+DETACH_LABEL_ENV = "WRECKIT_DETACH_LABEL"
+"""Set for ``wisp attach`` to the detach key's name (``Ctrl+]``), for a backend to show it."""
 DRAIN_SECONDS = 0.5
 """How long pipes may stay open after wisp exited before the group is killed (a grandchild)."""
 STDERR_KEEP = 64 * 1024
@@ -55,10 +60,16 @@ _VERSION_RE = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?)")
 
 @dataclass(frozen=True)
 class Backend:
-    """The program that speaks the wisp CLI contract, and how to name it to a person."""
+    """The program that speaks the wisp CLI contract, and how to name it to a person.
+
+    ``shows_detach_hint``: while attached, the backend itself shows how to detach (the built-in
+    provider's tmux status line does, from ``WRECKIT_DETACH_LABEL``), so the attach keeps no
+    line of the terminal for a banner of its own.
+    """
 
     argv: tuple[str, ...]
     label: str
+    shows_detach_hint: bool = False
 
 
 def resolve_backend(wisp_path: str | None) -> Backend:
@@ -77,8 +88,17 @@ def resolve_backend(wisp_path: str | None) -> Backend:
 def builtin_backend() -> Backend:
     """The built-in local provider, run with this interpreter so no PATH is needed."""
     return Backend(
-        argv=(sys.executable, "-m", "wreckit_tui.sandbox"), label="built-in sandbox provider"
+        argv=(sys.executable, "-m", "wreckit_tui.sandbox"),
+        label="built-in sandbox provider",
+        shows_detach_hint=True,
     )
+
+
+def adopt_orphans() -> bool:
+    """Make this process the reaper of what wisp calls leave behind, so that it can end it
+    (:mod:`wreckit_tui.orphans`). Only for a program whose every child is started here, like
+    the ``wreckit-tui`` command; returns False where the system cannot do it."""
+    return ORPHANS.adopt()
 
 
 @dataclass
@@ -96,10 +116,15 @@ class PtyChild:
 
     process: subprocess.Popen
     master_fd: int
+    call: Call
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def ended(self) -> None:
+        """Say that the program ended: what it left running is ended too."""
+        ORPHANS.end(self.call)
 
 
 @dataclass
@@ -151,7 +176,8 @@ class Wisp:
             self._check_launch(fleet, name, max_vms)
             self._pending.add(name)
         try:
-            await self._call(["start", name, "--memory", memory, "--cpus", str(cpus)], self.timeout)
+            argv = ["start", name, "--memory", memory, "--cpus", str(cpus)]
+            await self._call(argv, self.timeout, keeps_leftovers=True)  # a server, say
         finally:
             self._pending.discard(name)
 
@@ -170,15 +196,20 @@ class Wisp:
         require_name(name)
         return [*self.backend.argv, "attach", name]
 
-    def spawn_attach(self, name: str, size: tuple[int, int] | None = None) -> PtyChild:
+    def spawn_attach(
+        self, name: str, size: tuple[int, int] | None = None, detach_label: str = ""
+    ) -> PtyChild:
         """Start ``wisp attach NAME`` on a new pty whose window is ``size`` (rows, columns).
 
         The child leads a new session (its process group id is its pid) with the pty as its
-        controlling terminal, and runs without ``TMUX``/``TMUX_PANE``. The caller owns the
-        returned master fd and process. Raises :class:`InvalidRequest` for a bad name and
-        :class:`WispNotFound` when the program cannot be run.
+        controlling terminal, and runs without ``TMUX``/``TMUX_PANE``, with ``detach_label`` in
+        ``WRECKIT_DETACH_LABEL``. The caller owns the returned master fd and process, and calls
+        :meth:`PtyChild.ended` once it reaped it. Raises :class:`InvalidRequest` for a bad name
+        and :class:`WispNotFound` when the program cannot be run.
         """
         argv = self.attach_argv(name)
+        call = ORPHANS.begin()
+        env = call.environment({DETACH_LABEL_ENV: detach_label} if detach_label else None)
         master_fd, slave_fd = pty.openpty()
         try:
             if size:
@@ -190,14 +221,15 @@ class Wisp:
                 stderr=slave_fd,
                 start_new_session=True,
                 preexec_fn=take_controlling_terminal,
-                env={k: v for k, v in os.environ.items() if k not in NESTING_VARIABLES},
+                env={k: v for k, v in env.items() if k not in NESTING_VARIABLES},
             )
         except BaseException:
             os.close(master_fd)
+            ORPHANS.end(call)
             raise
         finally:
             os.close(slave_fd)
-        return PtyChild(process, master_fd)
+        return PtyChild(process, master_fd, call)
 
     def _check_launch(self, fleet: Fleet, name: str, max_vms: int) -> None:
         if name in fleet.names() or name in self._pending:
@@ -213,7 +245,9 @@ class Wisp:
             return False
         return name not in fleet.names()
 
-    async def _call(self, args: list[str], timeout: float) -> Completed:
+    async def _call(
+        self, args: list[str], timeout: float, *, keeps_leftovers: bool = False
+    ) -> Completed:
         argv = [*self.backend.argv, *args]
         label = " ".join(["wisp", *args])
         done = await run_process(
@@ -222,6 +256,7 @@ class Wisp:
             timeout=timeout,
             grace=self.kill_grace,
             max_stdout=self.max_output_bytes,
+            keeps_leftovers=keeps_leftovers,
         )
         if done.returncode != 0:
             raise WispFailed(label, done.returncode, done.stderr)
@@ -232,34 +267,51 @@ class Wisp:
 
 
 async def run_process(
-    argv: list[str], *, label: str, timeout: float, grace: float, max_stdout: int
+    argv: list[str],
+    *,
+    label: str,
+    timeout: float,
+    grace: float,
+    max_stdout: int,
+    keeps_leftovers: bool = False,
 ) -> Completed:
-    """Run ``argv`` to completion under the rules of the CLI contract."""
-    proc = _launch(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    watch = _ProcessWatch(proc, max_stdout)
+    """Run ``argv`` to completion under the rules of the CLI contract.
+
+    Whatever the call leaves running after it is ended, unless ``keeps_leftovers`` (a
+    ``start``, which may leave a server for its sprites).
+    """
+    call = ORPHANS.begin(keeps_leftovers=keeps_leftovers)
     try:
-        return await watch.finish(label, timeout, grace)
+        proc = _launch(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=call.environment(),
+        )
+        watch = _ProcessWatch(proc, max_stdout)
+        try:
+            return await watch.finish(label, timeout, grace)
+        finally:
+            watch.close()
     finally:
-        watch.close()
+        ORPHANS.end(call)
 
 
 def _launch(argv: list[str], **popen: Any) -> subprocess.Popen:
     """Start ``argv`` with ``popen`` options and no inherited fds; one that cannot run is
     :class:`WispNotFound`."""
     try:
-        return subprocess.Popen(argv, close_fds=True, **popen)
+        process = subprocess.Popen(argv, close_fds=True, **popen)
     except FileNotFoundError:
         raise WispNotFound(argv[0]) from None
     except PermissionError:
         raise WispNotFound(argv[0], "is not executable") from None
     except OSError as exc:
         raise WispNotFound(argv[0], f"cannot be run ({exc.strerror})") from None
+    ORPHANS.own(process)
+    return process
 
 
 def take_controlling_terminal() -> None:

@@ -290,6 +290,7 @@ class _Session:
             status = _end_child(child, pidfd)
             if pidfd is not None:
                 os.close(pidfd)
+            child.ended()
         late_stop = [signum for signum in wakeup.take() if signum in _STOP_SIGNALS]
         return AttachOutcome(
             self.name,

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from wreckit_tui import __version__
-from wreckit_tui.adapter import Wisp
+from wreckit_tui.adapter import Wisp, adopt_orphans
 from wreckit_tui.config import KEYS, Config, load_config
 from wreckit_tui.contract import require_name
 from wreckit_tui.errors import (
@@ -147,6 +147,7 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    adopt_orphans()  # every child of this process is a wisp call's: what they leave is ended
     wisp = Wisp.from_config(config)
     if args.command == "start":
         return asyncio.run(_start(wisp, config, args))
