@@ -315,9 +315,9 @@ def cmd_attach(args: list[str], behaviour: str) -> int:
     Prints ``connected to NAME`` and a ``NAME$ `` prompt, then runs one command a line:
     ``exit [N]``; ``stty ARGS`` (the real stty on this terminal); ``env VAR``; ``keys`` (says
     when it is in raw mode, then prints the bytes of each read as hex until a ``q``); ``lines N``
-    (prints ``line 1`` to ``line N``); ``title TEXT`` (sets the terminal's title); anything else
-    comes back as ``NAME> LINE``. Ctrl+C prints ``interrupted`` and a new prompt; each SIGWINCH
-    is noted in ``winches.txt``.
+    (prints ``line 1`` to ``line N``); ``clear``; ``title TEXT`` (sets the terminal's title);
+    anything else comes back as ``NAME> LINE``. Ctrl+C prints ``interrupted`` and a new prompt;
+    each SIGWINCH is noted in ``winches.txt``.
 
     Scenarios: ``fail-fast`` prints a few lines and exits 7 at once; ``ignore-hup`` ignores
     SIGHUP and SIGTERM and never ends by itself; ``flood`` writes ``flood_bytes`` bytes
@@ -378,6 +378,8 @@ def attach_command(name: str, words: list[str], line: str) -> None:
         show_keys()
     elif words[:1] == ["lines"] and len(words) == 2:
         os.write(1, "".join(f"line {number}\n" for number in range(1, int(words[1]) + 1)).encode())
+    elif words == ["clear"]:
+        os.write(1, b"\x1b[H\x1b[2J")
     elif words[:1] == ["title"]:
         os.write(1, f"\x1b]2;{line.removeprefix('title').strip()}\x07".encode())
     elif line:

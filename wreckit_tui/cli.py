@@ -3,7 +3,8 @@ commands.
 
 Exit codes: 0 ok; 2 usage, config, invalid request or quota; 3 wisp not found; 4 wisp failed,
 timed out or gave bad output; 5 sprite not found. Errors are one line on stderr. ``attach``
-exits with the status of ``wisp attach`` (0 after a detach).
+exits with the status of ``wisp attach`` (0 after a detach), or 125 when the passthrough itself
+broke down (as ``env`` and ``timeout`` do).
 """
 
 from __future__ import annotations

@@ -53,6 +53,8 @@ def test_attach_run_commands_ctrl_c_detach_and_see_the_dashboard_again(sandboxes
     dashboard.wait_for(lambda s: "@e2e-one" in s and "NAME" not in s)
     dashboard.send("echo hello-$((6*7)) from $(hostname)", "Enter")
     dashboard.wait_for(lambda s: "hello-42 from" in s)
+    dashboard.send("echo size $(stty size)", "Enter")  # tmux's status line takes one row
+    dashboard.wait_for(lambda s: "size 35 120" in s)  # and no row is kept for a banner
 
     dashboard.send("echo sleeping-$((2*2)); sleep 60", "Enter")
     dashboard.wait_for(lambda s: "sleeping-4" in s)
