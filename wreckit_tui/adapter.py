@@ -103,10 +103,11 @@ def adopt_orphans() -> bool:
 
 @dataclass
 class Completed:
-    """What a finished ``wisp`` call left behind."""
+    """What a finished ``wisp`` call left behind (``stdout`` is the buffer it was read into,
+    not a copy: at the output cap a copy would cost ``max_output_bytes`` more)."""
 
     returncode: int
-    stdout: bytes
+    stdout: bytes | bytearray
     stderr: str
 
 
@@ -154,7 +155,7 @@ class Wisp:
     async def version(self) -> str:
         """The version that ``wisp --version`` prints."""
         done = await self._call(["--version"], self.list_timeout)
-        match = _VERSION_RE.search(done.stdout.decode("utf-8", errors="replace"))
+        match = _VERSION_RE.search(bytes(done.stdout).decode("utf-8", errors="replace"))
         if not match:
             raise WispBadOutput("`--version` printed no version number")
         return match[1]
@@ -356,7 +357,7 @@ class _ProcessWatch:
             raise WispBadOutput(f"`{label}` printed more than {self.max_stdout} bytes")
         return Completed(
             returncode=self.proc.wait(),
-            stdout=bytes(self.stdout),
+            stdout=self.stdout,
             stderr=self.stderr.decode("utf-8", errors="replace"),
         )
 

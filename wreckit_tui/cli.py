@@ -29,7 +29,7 @@ from wreckit_tui.errors import (
     WispError,
     WreckitError,
 )
-from wreckit_tui.headless import caption_for, fleet_json, print_table, sprite_json
+from wreckit_tui.headless import caption_for, print_table, sprite_json, write_fleet_json
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.text import sanitize
 
@@ -167,7 +167,7 @@ async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
     if as_json:
         fleet = await wisp.list()
         _warn_all(fleet)
-        print(fleet_json(fleet))
+        write_fleet_json(fleet, sys.stdout)
         return 0
     version_task = asyncio.ensure_future(_version_or_error(wisp))
     try:

@@ -23,9 +23,11 @@ PIPE_WIDTH = 1000
 TABLE_HEADERS = ("NAME", "STATE", "CPUS", "MEMORY", "CPU %", "MEM USED", "UPTIME", "URL")
 
 
-def fleet_json(fleet: Fleet) -> str:
-    """The fleet as a JSON array of normalized sprites, in wisp's order."""
-    return json.dumps([sprite.public_dict() for sprite in fleet.sprites], indent=2)
+def write_fleet_json(fleet: Fleet, file: IO[str]) -> None:
+    """The fleet as a JSON array of normalized sprites, in wisp's order, written as it is
+    encoded (a fleet at ``max_sprites`` is megabytes of text, never held whole)."""
+    json.dump([sprite.public_dict() for sprite in fleet.sprites], file, indent=2)
+    file.write("\n")
 
 
 def sprite_json(sprite: Sprite) -> str:

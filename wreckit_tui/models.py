@@ -168,7 +168,10 @@ class Warnings:
 
 
 def parse_fleet(
-    stdout: bytes, now: datetime | None = None, *, max_sprites: int = DEFAULT_MAX_SPRITES
+    stdout: bytes | bytearray,
+    now: datetime | None = None,
+    *,
+    max_sprites: int = DEFAULT_MAX_SPRITES,
 ) -> Fleet:
     """Parse ``wisp list --json`` stdout. Raises :class:`WispBadOutput` and nothing else.
 
@@ -198,7 +201,7 @@ def parse_fleet(
     )
 
 
-def _decode_json(stdout: bytes) -> Any:
+def _decode_json(stdout: bytes | bytearray) -> Any:
     text = stdout.decode("utf-8", errors="replace")
     if not text.strip():
         raise WispBadOutput("empty output where a JSON list was expected")
