@@ -262,7 +262,8 @@ def attach(
     (:class:`~wreckit_tui.errors.WispNotFound`), a stdin that is not a terminal
     (:class:`NotATerminal`) or a breakdown of the passthrough (:class:`AttachError`) comes back
     as ``outcome.error``, with the terminal restored and the child gone. Call it from the main
-    thread so SIGWINCH and SIGINT can be handled; elsewhere the window size is polled.
+    thread so that signals can be handled (SIGWINCH, SIGINT, SIGCONT, SIGTERM, SIGHUP);
+    elsewhere the window size is polled, and a stop and continue is not noticed.
     """
     try:
         session = _Session(wisp, name, detach_byte(detach_key), stdin_fd, stdout_fd)
