@@ -20,14 +20,22 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 PIPE_WIDTH = 1000
+JSON_PIECES = 8192
+"""Pieces of encoded JSON written at once: few writes, yet never the whole array in memory."""
 TABLE_HEADERS = ("NAME", "STATE", "CPUS", "MEMORY", "CPU %", "MEM USED", "UPTIME", "URL")
 
 
 def write_fleet_json(fleet: Fleet, file: IO[str]) -> None:
     """The fleet as a JSON array of normalized sprites, in wisp's order, written as it is
     encoded (a fleet at ``max_sprites`` is megabytes of text, never held whole)."""
-    json.dump([sprite.public_dict() for sprite in fleet.sprites], file, indent=2)
-    file.write("\n")
+    sprites = [sprite.public_dict() for sprite in fleet.sprites]
+    pieces: list[str] = []
+    for piece in json.JSONEncoder(indent=2).iterencode(sprites):
+        pieces.append(piece)
+        if len(pieces) == JSON_PIECES:
+            file.write("".join(pieces))
+            pieces.clear()
+    file.write("".join(pieces) + "\n")
 
 
 def sprite_json(sprite: Sprite) -> str:
