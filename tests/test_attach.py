@@ -383,7 +383,9 @@ def test_wisp_that_cannot_run_is_reported_with_the_terminal_restored(terminal):
     assert isinstance(outcome.error, WispNotFound)
     assert outcome.exit_code == 3
     assert terminal.modes() == before
-    assert terminal.settle().endswith(CLEAR_SCREEN)
+    screen = terminal.settle()
+    assert screen.startswith(SAVE_TITLE)
+    assert screen.endswith(WHOLE_SCREEN_SCROLLS + RESTORE_TITLE + CLEAR_SCREEN)
 
 
 def test_bad_name_or_key_is_refused_before_the_terminal_is_touched(sprite, wisp, terminal):
