@@ -91,7 +91,9 @@ class Provider:
         env_file = self.home.file(name, ENV_FILE)
         try:
             launcher = self._launcher(name, limited, cpu_list, mib, command, bwrap=bool(bwrap))
-            with self.home.server_lock():
+            # held back here: a tmux server cut off while it starts comes up after the teardown
+            # and leaves its socket behind; once the session exists, the teardown ends it all
+            with self.home.server_lock(), _signals_held():
                 pane = self.tmux.new_session(
                     name, workspace, launcher, self._window_command(name, shell)
                 )

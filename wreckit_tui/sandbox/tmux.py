@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import time
 
 from wreckit_tui.contract import NESTING_VARIABLES
 from wreckit_tui.errors import last_line
+from wreckit_tui.sandbox import STOP_SIGNALS
 from wreckit_tui.sandbox.errors import SandboxError
 from wreckit_tui.sandbox.store import process_start
 
@@ -49,7 +51,10 @@ class Tmux:
             raise SandboxError("tmux not found on PATH; install tmux")
         return [self.program, "-f", "/dev/null", "-S", self.socket]
 
-    def call(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def call(self, *args: str, whole: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run tmux with ``args``. ``whole``: in a session of its own and with the stop signals
+        unblocked, so that a signal to the caller's group (which may hold them back meanwhile)
+        cannot cut it off halfway, and a server it starts reacts to them as usual."""
         return subprocess.run(
             [*self.base_argv(), *args],
             env=without_tmux(dict(os.environ)),
@@ -58,6 +63,8 @@ class Tmux:
             text=True,
             timeout=CALL_TIMEOUT,
             check=False,
+            start_new_session=whole,
+            preexec_fn=_unblock_stop_signals if whole else None,
         )
 
     def new_session(self, name: str, cwd: str, argv: list[str], window_command: str) -> int:
@@ -72,6 +79,7 @@ class Tmux:
             *("--", *argv),
             ";",
             *("set-option", "-t", f"={name}:", "default-command", window_command),
+            whole=True,
         )
         if done.returncode != 0:
             raise SandboxError(
@@ -110,6 +118,11 @@ class Tmux:
 
     def attach_argv(self, name: str) -> list[str]:
         return [*self.base_argv(), "attach-session", "-t", f"={name}"]
+
+
+def _unblock_stop_signals() -> None:
+    """In the child, before tmux runs: the caller's held-back signals are not tmux's."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def _ensure_private_dir(path: str) -> None:
