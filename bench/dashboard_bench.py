@@ -13,14 +13,22 @@
   process in a tmux pane, polling every 2 s (wisp's own processes not counted).
 - ``attach_ms`` and ``detach_ms``: the real dashboard on the built-in provider, from ``a`` to
   the sandbox's prompt on screen, and from the detach key to the repainted dashboard.
-- ``soak_*``: polls against a wisp that fails at random in every fault scenario; a crash is the
-  dashboard dying, or a poll ending in an error that is not a wisp error (a bug of the app).
+- ``rss_peak_mb_*_at_cap`` and ``first_rows_s_at_cap``: a fleet of ``max_sprites`` sprites in
+  about 15 MB of ``list --json`` output: the peak RSS of ``--headless --json`` and of the
+  dashboard in a terminal (until a poll after the first is applied, when two fleets are held at
+  once), and the time from starting the dashboard to its first rows on screen.
+- ``soak_*``: polls against a wisp that fails at random in every fault scenario (warning floods
+  and daemons that leave the call's session included); a crash is the dashboard dying, or a poll
+  ending in an error that is not a wisp error (a bug of the app). Then attach sessions under
+  floods of SIGWINCH and SIGCONT; a crash is one that does not come back detached.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import json
 import os
 import random
 import shutil
@@ -28,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,15 +51,17 @@ from rich.text import Text  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
+from tests.attach_pty import Terminal  # noqa: E402
 from tests.dashboard_harness import make_app  # noqa: E402
 from tests.fake_wisp_handle import FakeWisp, make_fake_wisp  # noqa: E402
 from tests.tmux_pane import Pane  # noqa: E402
-from wreckit_tui.adapter import Backend, Wisp  # noqa: E402
+from wreckit_tui.adapter import Backend, Wisp, adopt_orphans  # noqa: E402
 from wreckit_tui.app import WreckitApp  # noqa: E402
+from wreckit_tui.attach import attach  # noqa: E402
 from wreckit_tui.config import Config  # noqa: E402
 from wreckit_tui.errors import WispError  # noqa: E402
 from wreckit_tui.fleet_view import COLUMNS, Host, build_rows, view_of  # noqa: E402
-from wreckit_tui.models import Fleet, Sprite  # noqa: E402
+from wreckit_tui.models import DEFAULT_MAX_SPRITES, Fleet, Sprite  # noqa: E402
 
 SIZE = (120, 40)
 HOST = Host(cores=2, memory_mib=4096)
@@ -337,26 +348,103 @@ def _median_ms(argv: list[str], repeat: int) -> float:
     return statistics.median(times[1:])
 
 
+# -- a fleet at the cap ----------------------------------------------------------------------------
+
+OUTPUT_CAP_MB = 16 * 2**20 / 1e6
+"""The default ``max_output_bytes`` in MB: memory goals at the cap are multiples of it."""
+
+
+def fleet_at_cap(count: int = DEFAULT_MAX_SPRITES, padding: int = 270) -> str:
+    """``count`` sprites whose ids and URLs carry ``padding`` more characters each: with the
+    defaults, ``max_sprites`` sprites in about 15 MB of ``list --json`` output."""
+    sprites = sprite_dicts(count)
+    for sprite in sprites:
+        sprite["id"] += "-" + "i" * padding
+        sprite["url"] += "/" + "p" * padding
+    return json.dumps(sprites)
+
+
+def memory_at_cap() -> dict[str, float]:
+    """Peak RSS of ``--headless --json`` and of the dashboard, and the dashboard's time to its
+    first rows, with a fleet of ``max_sprites`` sprites in about 15 MB of output."""
+    with fake_wisp() as fake:
+        output = fleet_at_cap()
+        fake.set_fleet(output)
+        command = [sys.executable, "-m", "wreckit_tui", "--headless", "--json"]
+        headless = subprocess.Popen(
+            [*command, "--wisp", str(fake.path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=REPO,
+        )
+        _, status, usage = os.wait4(headless.pid, 0)
+        headless.returncode = os.waitstatus_to_exitcode(status)
+        if headless.returncode != 0:
+            raise RuntimeError(f"--headless --json at the cap exited {headless.returncode}")
+        results = {
+            "output_mb_at_cap": len(output) / 1e6,
+            "rss_peak_mb_headless_json_at_cap": usage.ru_maxrss * 1024 / 1e6,
+        }
+        began = time.monotonic()
+        with dashboard_pane(fake, "poll_interval=2") as pane:
+            pane.wait_for(_detail_name("agent-00000"), timeout=300)
+            results["first_rows_s_at_cap"] = time.monotonic() - began
+            polls = len(fake.call_times("list"))
+            deadline = time.monotonic() + 300
+            while len(fake.call_times("list")) < polls + 2 and time.monotonic() < deadline:
+                time.sleep(0.1)  # the second poll starts once the first one was applied
+            dashboard = psutil.Process(pane.pid())
+            results["rss_peak_mb_dashboard_at_cap"] = _peak_rss_mb(dashboard.pid)
+            pane.send("q")  # it may be busy with a poll: let it quit before its pane closes
+            with contextlib.suppress(psutil.TimeoutExpired):
+                dashboard.wait(60)
+    return results
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The most memory ``pid`` has held resident so far (``VmHWM``), in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
 # -- soak ------------------------------------------------------------------------------------------
 
-SOAK_FULL = {"polls": 10_000, "list_timeout": 0.1, "slow_seconds": 0.02}
-SOAK_QUICK = {"polls": 1000, "list_timeout": 0.07, "slow_seconds": 0.005}
+SOAK_FULL = {"polls": 10_000, "list_timeout": 0.1, "slow_seconds": 0.02, "attaches": 20}
+SOAK_QUICK = {"polls": 1000, "list_timeout": 0.07, "slow_seconds": 0.005, "attaches": 5}
 """Arguments of :func:`soak`. ``list_timeout`` bounds the polls that hang (and the wait for a
 grandchild's pipes), ``slow_seconds`` the slow ones: quick keeps every fault scenario, shorter.
 """
+WARNING_SPRITES = 300
+"""Sprites of the warnings scenario in the soak: 3,900 warnings a poll, within its output cap."""
+STORM_SIGNALS = 200_000
+"""SIGWINCH and SIGCONT sent to this process during each attach of the soak."""
+STORM_SPRITE = "agent-00000"
 
 
 def soak(
-    polls: int = 10_000, *, list_timeout: float = 0.1, slow_seconds: float = 0.02
+    polls: int = 10_000,
+    *,
+    list_timeout: float = 0.1,
+    slow_seconds: float = 0.02,
+    attaches: int = 20,
 ) -> dict[str, float]:
-    """Poll ``polls`` times against a wisp that misbehaves at random, in one dashboard.
+    """Poll ``polls`` times against a wisp that misbehaves at random, in one dashboard, then
+    attach ``attaches`` times to it under a storm of signals.
 
-    A crash is a dashboard that dies, or a poll that ends in anything but a wisp error: an
-    exception out of the poll, or a failure the app recorded without a :class:`WispError`.
+    A crash is a dashboard that dies, a poll that ends in anything but a wisp error (an
+    exception out of the poll, or a failure the app recorded without a :class:`WispError`), or
+    an attach that does not come back detached. This process adopts orphans, as the
+    ``wreckit-tui`` command does, so daemons the wisp calls leave are ended after each call:
+    any fake-wisp process still alive at the end is a leak.
     """
+    adopt_orphans()
     with fake_wisp() as fake:
         fake.set_fleet(sprite_dicts(20))
-        fake.set_scenario(list="random", slow_seconds=slow_seconds)
+        fake.set_scenario(list="random", slow_seconds=slow_seconds, warning_sprites=WARNING_SPRITES)
         watch = _SoakWatch()
         try:
             result = asyncio.run(_soak(fake, polls, list_timeout, watch))
@@ -364,18 +452,86 @@ def soak(
             print(f"soak: the dashboard crashed: {exc!r}", file=sys.stderr)
             watch.crashes += 1
             result = {"soak_polls": watch.judged, "soak_rss_growth_mb": 0.0}
-        result["soak_crashes"] = watch.crashes
+        fake.set_scenario()
+        storm = _attach_storm(fake, attaches)
+        result["soak_attaches"] = attaches
+        result["soak_attach_rss_growth_mb"] = storm.growth_mb
+        result["soak_crashes"] = watch.crashes + storm.crashes
         time.sleep(0.2)
         result["soak_leaked_processes"] = len(fake.alive_pids())
         fake.kill_leftovers()
     return result
 
 
+class _Storm:
+    """How the attaches under a storm of signals went."""
+
+    crashes = 0
+    growth_mb = 0.0
+
+
+def _attach_storm(fake: FakeWisp, attaches: int) -> _Storm:
+    """``attaches`` attaches to the fake wisp on a real pty, each while another process sends
+    :data:`STORM_SIGNALS` SIGWINCH and SIGCONT to this one; memory after the first against the
+    last."""
+    storm = _Storm()
+    wisp = Wisp(Backend(argv=(str(fake.path),), label="soak"))
+    me = psutil.Process()
+    baseline = 0
+    for number in range(attaches + 1):  # the first one warms up
+        problem = _attach_in_a_storm(wisp)
+        if problem:
+            storm.crashes += 1
+            print(f"soak: attach {number} under a storm of signals: {problem}", file=sys.stderr)
+        gc.collect()
+        if number == 0:
+            baseline = me.memory_info().rss
+    storm.growth_mb = (me.memory_info().rss - baseline) / 1e6
+    return storm
+
+
+def _attach_in_a_storm(wisp: Wisp) -> str | None:
+    """One attach under a storm: the user waits for the prompt, runs a command once the storm
+    is over, and detaches. What went wrong, or ``None``."""
+    sender = (
+        "import os, signal, sys\nkill, pid = os.kill, int(sys.argv[1])\n"
+        f"for n in range({STORM_SIGNALS}):\n"
+        "    kill(pid, signal.SIGCONT if n % 16 == 0 else signal.SIGWINCH)\n"
+    )
+    terminal = Terminal(rows=30, cols=100)
+    failures: list[str] = []
+
+    def user() -> None:
+        try:
+            terminal.expect(f"{STORM_SPRITE}$ ")
+            storm = subprocess.run([sys.executable, "-c", sender, str(os.getpid())], check=False)
+            if storm.returncode != 0:
+                failures.append(f"the signal sender exited {storm.returncode}")
+            terminal.type("still here\r")
+            terminal.expect(f"{STORM_SPRITE}> still here")
+        except AssertionError as exc:
+            failures.append(str(exc)[:200])
+        terminal.type(b"\x1d")
+
+    thread = threading.Thread(target=user, daemon=True)
+    thread.start()
+    try:
+        outcome = attach(wisp, STORM_SPRITE, stdin_fd=terminal.slave, stdout_fd=terminal.slave)
+    finally:
+        thread.join(60)
+        terminal.close()
+    if not outcome.detached or outcome.error is not None:
+        failures.append(f"the attach ended without a detach: {outcome.problem or outcome}")
+    return "; ".join(failures) or None
+
+
 async def _soak(
     fake: FakeWisp, polls: int, list_timeout: float, watch: _SoakWatch
 ) -> dict[str, float]:
-    """Poll back to back: the next poll is asked for while one runs, as a key press would, so
-    the poller starts it the moment the last one ends (still never two at once)."""
+    """Poll back to back: while poll N runs, poll N+1 is asked for, as a key press would, so the
+    poller starts it the moment N ends (still never two at once). Each poll is asked for
+    exactly once, however fast wisp answers; none is queued behind the warm-up poll, so memory
+    is measured with no poll running, like at the end."""
     app = make_app(
         fake,
         poll_interval=3600,
@@ -386,20 +542,27 @@ async def _soak(
     watch.attach(app)
     me = psutil.Process()
     warm_up = max(polls // 10, 1)
+    rss_after_warm_up = 0
     async with app.run_test(size=SIZE):
         for number in range(1, polls + 1):  # the first poll starts when the app mounts
-            if number < polls and number != warm_up:
-                app.poller.now()
+            _ask_for_poll(app, number)
+            if number not in (warm_up, polls) and app.poller.running:
+                _ask_for_poll(app, number + 1)
             await watch.wait_for(number)
-            if number == warm_up:  # measured with no poll running, like the end
+            if number == warm_up:
                 gc.collect()
                 rss_after_warm_up = me.memory_info().rss
-                if number < polls:
-                    app.poller.now()
             fake.forget_calls()
         gc.collect()
         growth = (me.memory_info().rss - rss_after_warm_up) / 1e6
     return {"soak_polls": app.state.polls, "soak_rss_growth_mb": growth}
+
+
+def _ask_for_poll(app: WreckitApp, number: int) -> None:
+    """Make sure poll ``number`` runs or will: ask for it unless it started or is queued."""
+    poller = app.poller
+    if poller.started + poller._due < number:
+        poller.now()
 
 
 class _SoakWatch:

@@ -46,6 +46,9 @@ REQUIRED_KEYS = (
     "direct_pty_mb_s",
     "sandbox_start_ms",
     "sandbox_list_ms_100",
+    "rss_peak_mb_headless_json_at_cap",
+    "rss_peak_mb_dashboard_at_cap",
+    "first_rows_s_at_cap",
     "soak_polls",
     "soak_crashes",
     "soak_leaked_processes",
@@ -81,6 +84,7 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
     rebuild_total = rebuild + results["rebuild_paint_ms_1000"]
     overhead = results["headless_json_ms_1000"] - results["wisp_list_ms_1000"]
     ratio = results["passthrough_mb_s"] / results["direct_pty_mb_s"]
+    at_cap = 10 * dashboard_bench.OUTPUT_CAP_MB
     rows = [
         _row("refresh, 10 of 1,000 changed (ms)", refresh, "<=", 5),
         _row("refresh, all 1,000 changed (ms)", results["refresh_ms_1000_changed_1000"], "<=", 60),
@@ -96,6 +100,11 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
         _row("passthrough / direct pty copy", ratio, ">=", 0.8),
         _row("sandbox start (ms)", results["sandbox_start_ms"], "<=", 150),
         _row("sandbox list of 100 (ms)", results["sandbox_list_ms_100"], "<=", 200),
+        _row("peak RSS at the cap, --headless --json (MB)",
+             results["rss_peak_mb_headless_json_at_cap"], "<=", at_cap),
+        _row("peak RSS at the cap, dashboard (MB)", results["rss_peak_mb_dashboard_at_cap"],
+             "<=", at_cap),
+        _row("first rows at the cap (s)", results["first_rows_s_at_cap"], "<=", 5),
         _row("soak crashes", results["soak_crashes"], "=", 0),
         _row("soak leaked processes", results["soak_leaked_processes"], "=", 0),
         _row("soak RSS growth (MB)", results["soak_rss_growth_mb"], "<=", 5),
@@ -167,6 +176,7 @@ def run(quick: bool) -> dict[str, float]:
         ("attach", lambda: dashboard_bench.attach_and_detach(5 if quick else 15)),
         ("passthrough", lambda: _passthrough(quick)),
         ("sandbox", lambda: sandbox_bench.run(count=100, repeat=5 if quick else 15)),
+        ("cap", dashboard_bench.memory_at_cap),
         ("soak", lambda: dashboard_bench.soak(
             **(dashboard_bench.SOAK_QUICK if quick else dashboard_bench.SOAK_FULL))),
     ]  # fmt: skip

@@ -42,6 +42,7 @@ def make_app(
         list_timeout=config.list_timeout,
         kill_grace=config.kill_grace,
         max_output_bytes=config.max_output_bytes,
+        max_sprites=config.max_sprites,
     )
     app = WreckitApp(config, wisp, clock=clock, host=Host(*TEST_HOST))
     app.animation_level = "none"

@@ -10,37 +10,41 @@ run (``argv[0]``), so a test can drop a launcher next to its own state.
 - ``pids.txt``       every pid this fake started (itself and any grandchild), one per line
 - ``sigterms.txt``   the pid of each run that received SIGTERM
 
+- ``winches.txt``     one line per SIGWINCH an attach session received
+
 Scenarios: ok, wrapped, hang, hang-ignore-term, hang-orphan (a grandchild ignoring SIGTERM with
 no pipe), grandchild, garbage, truncated, empty, fail, fail-quiet (exit 3, nothing on stderr),
 huge, slow (``slow_seconds`` in scenario.json), badbytes, vanish (kill: the sprite disappears and
 the kill fails), ansi (stderr with escape sequences on failure), duplicate and wrong-type (list:
-every sprite twice, or ``cpus`` spoiled), unknown (the command does not exist, as in an older
-wisp), random (any of these, per call); for attach also fail-fast, ignore-hup and flood (see
-``cmd_attach``).
+every sprite twice, or ``cpus`` spoiled), warnings (list: ``warning_sprites`` sprites, default
+2,000, each with every field of the wrong type), daemon (any command: first a daemon leaves the
+call's session with ``setsid`` and starts a child of its own, both sleeping for ten minutes),
+unknown (the command does not exist, as in an older wisp), random (any of these, per call); for
+attach also fail-fast, ignore-hup and flood (see ``cmd_attach``).
 
 Contract v1.1: ``capabilities --json`` announces ``resume`` (``"announce": [...]`` in
 scenario.json announces those instead; ``capabilities: "unknown"`` makes it a v1-only wisp), and
 ``start NAME`` alone starts a stopped sprite again, keeping all its fields.
+
+It starts quickly (the soak of ``bench/`` runs it thousands of times): what only some commands
+need is imported where they need it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import fcntl
 import json
 import os
-import random
 import signal
-import subprocess
 import sys
-import termios
 import time
-import tty
-from pathlib import Path
 
-HOME = Path(os.environ.get("FAKE_WISP_HOME") or Path(sys.argv[0]).absolute().parent)
+HOME = os.environ.get("FAKE_WISP_HOME") or os.path.dirname(os.path.abspath(sys.argv[0]))
 VERSION = "0.3.1"
+
+
+def at_home(name: str) -> str:
+    return os.path.join(HOME, name)
 
 
 def main(argv: list[str]) -> int:
@@ -49,6 +53,8 @@ def main(argv: list[str]) -> int:
     scenario = load_scenario()
     behaviour = scenario.get(command, scenario.get("*", "ok"))
     if behaviour == "random":
+        import random
+
         behaviour = random.choice(RANDOM_BEHAVIOURS)
     special = run_fault(behaviour, command, scenario)
     if special is not None:
@@ -72,7 +78,7 @@ def record_call(argv: list[str]) -> None:
         "stdin": os.path.realpath("/proc/self/fd/0"),
         "own_group": os.getpgid(0) == os.getpid(),
     }
-    with (HOME / "calls.jsonl").open("a") as calls:
+    with open(at_home("calls.jsonl"), "a") as calls:
         calls.write(json.dumps(call) + "\n")
     record_pid(os.getpid())
     signal.signal(signal.SIGTERM, note_sigterm)
@@ -80,20 +86,21 @@ def record_call(argv: list[str]) -> None:
 
 def note_sigterm(signum: int, _frame: object) -> None:
     """Record a SIGTERM, then die of it as a program without a handler would."""
-    with (HOME / "sigterms.txt").open("a") as notes:
+    with open(at_home("sigterms.txt"), "a") as notes:
         notes.write(f"{os.getpid()}\n")
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
 
 def record_pid(pid: int) -> None:
-    with (HOME / "pids.txt").open("a") as pids:
+    with open(at_home("pids.txt"), "a") as pids:
         pids.write(f"{pid}\n")
 
 
 def load_scenario() -> dict:
     try:
-        return json.loads((HOME / "scenario.json").read_text())
+        with open(at_home("scenario.json")) as scenario:
+            return json.load(scenario)
     except FileNotFoundError:
         return {}
 
@@ -101,23 +108,28 @@ def load_scenario() -> dict:
 @contextlib.contextmanager
 def locked_fleet(write: bool = False):
     """The raw fleet under an exclusive lock; yields a list the caller may change."""
-    path = HOME / "fleet.json"
-    with (HOME / "fleet.lock").open("a") as lock:
+    import fcntl
+
+    with open(at_home("fleet.lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        text = raw_fleet_text()
         try:
-            fleet = json.loads(path.read_text()) if path.exists() else []
+            fleet = json.loads(text)
         except ValueError:
-            fleet = path.read_text()  # a test stored raw text on purpose
+            fleet = text  # a test stored raw text on purpose
         yield fleet
         if write:
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(fleet))
-            tmp.replace(path)
+            with open(at_home("fleet.tmp"), "w") as tmp:
+                tmp.write(json.dumps(fleet))
+            os.replace(at_home("fleet.tmp"), at_home("fleet.json"))
 
 
 def raw_fleet_text() -> str:
-    path = HOME / "fleet.json"
-    return path.read_text() if path.exists() else "[]"
+    try:
+        with open(at_home("fleet.json")) as fleet:
+            return fleet.read()
+    except FileNotFoundError:
+        return "[]"
 
 
 # -- faults -------------------------------------------------------------------------------------
@@ -127,6 +139,9 @@ def run_fault(behaviour: str, command: str, scenario: dict) -> int | None:
     """Act out a fault scenario; ``None`` means: behave normally."""
     if behaviour == "slow":
         time.sleep(float(scenario.get("slow_seconds", 1.5)))
+        return None
+    if behaviour == "daemon":
+        start_daemon()
         return None
     fault = FAULTS.get(behaviour)
     return fault(command) if fault else None
@@ -144,8 +159,34 @@ def hang_ignoring_sigterm(command: str) -> int:
 
 def hang_leaving_a_stubborn_grandchild(command: str) -> int:
     """Hang (SIGTERM ends us) beside a grandchild that ignores SIGTERM and holds no pipe."""
-    spawn_grandchild(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spawn_grandchild(hold_pipes=False)
     return hang(command)
+
+
+def start_daemon() -> None:
+    """Fork a daemon that leaves our session and process group (``setsid``), lets go of our
+    pipes and starts a child of its own; both sleep ten minutes. Returns once both recorded
+    their pids."""
+    ready_read, ready_write = os.pipe()
+    if os.fork() == 0:
+        os.close(ready_read)
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        record_pid(os.getpid())
+        if os.fork() == 0:
+            record_pid(os.getpid())
+            os.close(ready_write)
+            time.sleep(600)
+            os._exit(0)
+        os.close(ready_write)
+        time.sleep(600)
+        os._exit(0)
+    os.close(ready_write)
+    while os.read(ready_read, 1):  # both have closed their end once their pids are written
+        pass
+    os.close(ready_read)
 
 
 def fail(command: str) -> int:
@@ -191,19 +232,19 @@ def write_forever(_command: str = "") -> int:
     return 0
 
 
-def spawn_grandchild(**pipes: object) -> None:
+def spawn_grandchild(*, hold_pipes: bool = True) -> None:
     """A grandchild that ignores SIGTERM, like a careless daemon; by default it keeps our stdout
-    and stderr open."""
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)",
-        ],
-        stdin=subprocess.DEVNULL,
-        **pipes,
-    )
-    record_pid(child.pid)
+    and stderr open. A fork, not a new program: it starts in a millisecond."""
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if not hold_pipes:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+        time.sleep(600)
+        os._exit(0)
+    record_pid(pid)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -227,6 +268,9 @@ def cmd_list(args: list[str], behaviour: str) -> int:
         text = json.dumps(json.loads(text) * 2)
     elif behaviour == "wrong-type":
         text = json.dumps([{**sprite, "cpus": "lots"} for sprite in json.loads(text)])
+    elif behaviour == "warnings":
+        count = int(load_scenario().get("warning_sprites", 2000))
+        text = json.dumps([{"name": f"w{index}", **SPOILED} for index in range(count)])
     elif behaviour == "badbytes":
         sys.stdout.buffer.write(b'[{"name": "bad-\xff\xfe-bytes", "state": "running"}]\n')
         return 0
@@ -276,7 +320,7 @@ def cmd_start(args: list[str], _behaviour: str) -> int:
             "cpus": int(cpus),
             "cpu_percent": 0,
             "memory_used": "0MiB",
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "url": f"https://{name}.sprites.test",
         }
         fleet.append(sprite)
@@ -301,8 +345,10 @@ def cmd_attach(args: list[str], behaviour: str) -> int:
 
     Prints ``connected to NAME`` and a ``NAME$ `` prompt, then runs one command a line:
     ``exit [N]``; ``stty ARGS`` (the real stty on this terminal); ``env VAR``; ``keys`` (says
-    when it is in raw mode, then prints the bytes of each read as hex until a ``q``); anything
-    else comes back as ``NAME> LINE``. Ctrl+C prints ``interrupted`` and a new prompt.
+    when it is in raw mode, then prints the bytes of each read as hex until a ``q``); ``lines N``
+    (prints ``line 1`` to ``line N``); ``clear``; ``title TEXT`` (sets the terminal's title);
+    anything else comes back as ``NAME> LINE``. Ctrl+C prints ``interrupted`` and a new prompt;
+    each SIGWINCH is noted in ``winches.txt``.
 
     Scenarios: ``fail-fast`` prints a few lines and exits 7 at once; ``ignore-hup`` ignores
     SIGHUP and SIGTERM and never ends by itself; ``flood`` writes ``flood_bytes`` bytes
@@ -329,7 +375,12 @@ def attach_session(name: str, *, stubborn: bool) -> int:
     def on_interrupt(_signum: int, _frame: object) -> None:
         os.write(1, b"\ninterrupted\n" + prompt)
 
+    def on_resize(_signum: int, _frame: object) -> None:
+        with open(at_home("winches.txt"), "a") as winches:
+            winches.write(f"{os.getpid()}\n")
+
     signal.signal(signal.SIGINT, on_interrupt)
+    signal.signal(signal.SIGWINCH, on_resize)
     os.write(1, f"connected to {name}\n".encode() + prompt)
     while True:
         try:
@@ -349,17 +400,28 @@ def attach_session(name: str, *, stubborn: bool) -> int:
 
 def attach_command(name: str, words: list[str], line: str) -> None:
     if words[:1] == ["stty"]:
+        import subprocess
+
         subprocess.run(["stty", *words[1:]], check=False)
     elif words[:1] == ["env"] and len(words) == 2:
         os.write(1, f"{words[1]}={os.environ.get(words[1], '(unset)')}\n".encode())
     elif words == ["keys"]:
         show_keys()
+    elif words[:1] == ["lines"] and len(words) == 2:
+        os.write(1, "".join(f"line {number}\n" for number in range(1, int(words[1]) + 1)).encode())
+    elif words == ["clear"]:
+        os.write(1, b"\x1b[H\x1b[2J")
+    elif words[:1] == ["title"]:
+        os.write(1, f"\x1b]2;{line.removeprefix('title').strip()}\x07".encode())
     elif line:
         os.write(1, f"{name}> {line}\n".encode())
 
 
 def show_keys() -> None:
     """Raw mode: print every read as hex until one holds ``q``."""
+    import termios
+    import tty
+
     saved = termios.tcgetattr(0)
     tty.setraw(0)
     os.write(1, b"keys: raw mode, q ends\r\n")
@@ -409,8 +471,15 @@ FAULTS = {
 RANDOM_BEHAVIOURS = (
     "ok", "wrapped", "hang", "hang-ignore-term", "hang-orphan", "grandchild", "garbage",
     "truncated", "empty", "fail", "fail-quiet", "ansi", "huge", "slow", "badbytes", "duplicate",
-    "wrong-type",
+    "wrong-type", "warnings", "daemon",
 )  # fmt: skip
+
+SPOILED = {
+    "id": 1, "state": 2, "status": 3, "pid": "x", "address": 4, "created_at": 5,
+    "uptime_seconds": "x", "url": 6, "cpus": "lots", "memory": "lots", "cpu_percent": "x",
+    "memory_used": "x", "isolation": 7,
+}  # fmt: skip
+"""Every field of a sprite with a value of the wrong type: a warning each."""
 
 COMMANDS = {
     "version": cmd_version,

@@ -62,6 +62,11 @@ class FakeWisp:
         calls = [json.loads(line) for line in lines]
         return [call["t"] for call in calls if call["argv"][:1] == [command]]
 
+    def winches(self) -> int:
+        """How many SIGWINCH the attach sessions received."""
+        path = self.home / "winches.txt"
+        return len(path.read_text().split()) if path.exists() else 0
+
     def forget_calls(self) -> None:
         (self.home / "calls.jsonl").unlink(missing_ok=True)
 
@@ -93,7 +98,7 @@ def make_fake_wisp(directory: Path) -> FakeWisp:
     directory.mkdir(parents=True, exist_ok=True)
     launcher = directory / "wisp"
     launcher.write_text(
-        f"#!{sys.executable} -I\n"
+        f"#!{sys.executable} -IS\n"
         "import os, sys\n"
         f"os.environ['FAKE_WISP_HOME'] = {str(directory)!r}\n"
         f"sys.path.insert(0, {str(FAKE_WISP.parent)!r})\n"

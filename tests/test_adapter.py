@@ -29,6 +29,15 @@ def run(coro):
     return asyncio.run(coro)
 
 
+def wait_until_none_alive(fake, timeout: float = 1.0) -> None:
+    """Assert that every process the fake started is gone within ``timeout`` seconds: one that
+    was sent SIGKILL may take the kernel a moment to end."""
+    deadline = time.monotonic() + timeout
+    while fake.alive_pids() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fake.alive_pids() == []
+
+
 def test_list_returns_the_fleet(fake_wisp):
     fake_wisp.set_fleet([RUNNING, {"name": "bravo", "status": "cold"}])
     fleet = run(client(fake_wisp).list())
@@ -100,10 +109,7 @@ def test_a_timeout_kills_a_grandchild_that_ignores_sigterm_and_holds_no_pipe(fak
     with pytest.raises(WispTimeout):
         run(client(fake_wisp, list_timeout=0.5, kill_grace=0.5).list())
     assert len(fake_wisp.pids()) == 2  # the fake and its grandchild
-    deadline = time.monotonic() + 1  # SIGKILL was sent; let the kernel finish it
-    while fake_wisp.alive_pids() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert fake_wisp.alive_pids() == []
+    wait_until_none_alive(fake_wisp)  # SIGKILL was sent; let the kernel finish it
 
 
 def test_wisp_runs_with_stdin_from_dev_null_in_its_own_process_group(fake_wisp):
@@ -121,7 +127,7 @@ def test_grandchild_holding_stdout_does_not_hold_the_caller(fake_wisp):
     assert time.monotonic() - started < 2.0
     assert fleet.sprites[0].name == "alpha"
     assert len(fake_wisp.pids()) == 2  # the fake and its grandchild
-    assert fake_wisp.alive_pids() == []
+    wait_until_none_alive(fake_wisp)  # SIGKILL was sent; let the kernel finish it
 
 
 @pytest.mark.parametrize(

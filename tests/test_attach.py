@@ -16,14 +16,25 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import psutil
 import pytest
 
 from tests.attach_pty import Terminal
 from tests.conftest import REPO, FakeWisp, run_cli
-from wreckit_tui.adapter import Backend, Wisp
+from tests.tmux_pane import Pane
+from wreckit_tui.adapter import (
+    Backend,
+    Wisp,
+    builtin_backend,
+    resolve_backend,
+    take_controlling_terminal,
+)
 from wreckit_tui.attach import (
     CLEAR_SCREEN,
     DETACH_GRACE,
+    RESTORE_TITLE,
+    SAVE_TITLE,
+    WHOLE_SCREEN_SCROLLS,
     AttachError,
     AttachOutcome,
     NotATerminal,
@@ -110,8 +121,9 @@ def test_banner_then_keys_reach_the_sprite_and_its_output_comes_back(wisp, termi
 
     outcome = attach_as_user(user, wisp, terminal)
     screen = terminal.settle()
-    assert screen.startswith(CLEAR_SCREEN + BANNER.encode() + b"\r\n")
-    assert screen.endswith(CLEAR_SCREEN)
+    banner_on_the_last_row = b"\x1b[1;29r\x1b[30;1H\x1b[0;7m" + BANNER.encode()
+    assert screen.startswith(SAVE_TITLE + CLEAR_SCREEN + banner_on_the_last_row)
+    assert screen.endswith(WHOLE_SCREEN_SCROLLS + RESTORE_TITLE + CLEAR_SCREEN)
     assert outcome.detached
     assert outcome.status == 128 + signal.SIGHUP  # closing the pty hung it up
     assert outcome.exit_code == 0
@@ -142,12 +154,13 @@ def test_every_key_goes_to_the_sprite_and_ctrl_c_does_not_stop_the_caller(wisp, 
 
 
 def test_window_size_is_copied_at_start_and_on_every_sigwinch(wisp, terminal):
-    def user(term: Terminal) -> None:
+    def user(term: Terminal) -> None:  # the sprite has one row less: the banner keeps the last
         term.expect("alpha$ ")
-        assert "\r\n30 100\r\n" in run_command(term, "stty size")
+        assert "\r\n29 100\r\n" in run_command(term, "stty size")
         term.resize(45, 132)
         os.kill(os.getpid(), signal.SIGWINCH)  # the kernel sends it to the terminal's owner
-        assert "\r\n45 132\r\n" in _stty_size_until(term, "45 132")
+        assert "\r\n44 132\r\n" in _stty_size_until(term, "44 132")
+        assert b"\x1b7\x1b[1;44r\x1b[45;1H\x1b[0;7mAttached to alpha" in term.screen()
         term.type(DETACH)
 
     assert attach_as_user(user, wisp, terminal).detached
@@ -164,7 +177,7 @@ def test_window_size_is_polled_when_called_off_the_main_thread(wisp, terminal):
     try:
         terminal.expect("alpha$ ")
         terminal.resize(33, 90)
-        assert "\r\n33 90\r\n" in _stty_size_until(terminal, "33 90")
+        assert "\r\n32 90\r\n" in _stty_size_until(terminal, "32 90")
     finally:
         terminal.type(DETACH)
         thread.join(10)
@@ -345,7 +358,7 @@ def test_a_breakdown_inside_the_passthrough_is_reported_and_cleaned_up(sprite, w
         os.close(screen_write)
     assert isinstance(outcome.error, AttachError)
     assert "broke down" in outcome.problem
-    assert outcome.exit_code == 1
+    assert outcome.exit_code == 125
     assert terminal.modes() == before
     assert sprite.alive_pids() == []
 
@@ -370,7 +383,9 @@ def test_wisp_that_cannot_run_is_reported_with_the_terminal_restored(terminal):
     assert isinstance(outcome.error, WispNotFound)
     assert outcome.exit_code == 3
     assert terminal.modes() == before
-    assert terminal.settle().endswith(CLEAR_SCREEN)
+    screen = terminal.settle()
+    assert screen.startswith(SAVE_TITLE)
+    assert screen.endswith(WHOLE_SCREEN_SCROLLS + RESTORE_TITLE + CLEAR_SCREEN)
 
 
 def test_bad_name_or_key_is_refused_before_the_terminal_is_touched(sprite, wisp, terminal):
@@ -483,9 +498,9 @@ def test_cli_attach_exits_with_the_childs_status(sprite, terminal, cli):
 def test_cli_resize_ctrl_c_and_detach(sprite, terminal, cli):
     process = cli("--wisp", str(sprite.path), "attach", "alpha")
     terminal.expect("alpha$ ")
-    assert "\r\n30 100\r\n" in run_command(terminal, "stty size")
+    assert "\r\n29 100\r\n" in run_command(terminal, "stty size")
     terminal.resize(50, 140)  # the kernel sends SIGWINCH to the attached command
-    assert "\r\n50 140\r\n" in _stty_size_until(terminal, "50 140")
+    assert "\r\n49 140\r\n" in _stty_size_until(terminal, "49 140")
     terminal.type(b"\x03")
     terminal.expect("interrupted\r\nalpha$ ")
     os.kill(process.pid, signal.SIGINT)
@@ -547,3 +562,177 @@ def test_cli_attach_with_a_bad_detach_key_exits_2(sprite):
     assert result.returncode == 2
     assert "detach_key 'q' is not a control key" in result.stderr
     assert sprite.calls() == []
+
+
+# -- the banner line, the title, the detach label, exit codes ------------------------------------
+
+
+def test_the_sprite_learns_the_detach_keys_name(sprite, terminal):
+    wisp = Wisp(Backend(argv=(str(sprite.path),), label="fake wisp"))
+
+    def user(term: Terminal) -> None:
+        term.expect("alpha$ ")
+        assert "WRECKIT_DETACH_LABEL=Ctrl+A" in run_command(term, "env WRECKIT_DETACH_LABEL")
+        term.type(b"\x01")
+
+    assert attach_as_user(user, wisp, terminal, detach_key="ctrl+a").detached
+
+
+def test_a_backend_that_shows_the_detach_key_itself_keeps_the_whole_terminal(sprite, terminal):
+    wisp = Wisp(Backend(argv=(str(sprite.path),), label="own hint", shows_detach_hint=True))
+
+    def user(term: Terminal) -> None:
+        term.expect("alpha$ ")
+        assert "\r\n30 100\r\n" in run_command(term, "stty size")
+        term.type(DETACH)
+
+    attach_as_user(user, wisp, terminal)
+    screen = terminal.settle()
+    assert screen.startswith(SAVE_TITLE + CLEAR_SCREEN + BANNER.encode() + b"\r\n")
+    assert b"\x1b[1;29r" not in screen  # no scroll region
+    assert builtin_backend().shows_detach_hint
+    assert not resolve_backend(str(sprite.path)).shows_detach_hint
+
+
+@pytest.fixture
+def attached_pane(sprite: FakeWisp) -> Iterator[Callable[..., Pane]]:
+    """``wreckit-tui attach alpha`` in a real terminal emulator (a tmux pane), run by ``sh``
+    between ``BEFORE`` and ``AFTER`` shell commands."""
+    panes: list[Pane] = []
+
+    def open_pane(before: str = "", after: str = "", size: tuple[int, int] = (100, 20)) -> Pane:
+        attach_command = f"{sys.executable} -m wreckit_tui attach alpha --wisp {sprite.path}"
+        script = f"{before} {attach_command}; echo status=$?; {after} sleep 60"
+        panes.append(Pane(["sh", "-c", script], {"PYTHONPATH": str(REPO)}, size=size))
+        return panes[-1]
+
+    yield open_pane
+    for pane in panes:
+        pane.stop()
+
+
+def rows_of(screen: str, count: int) -> list[str]:
+    return (screen.splitlines() + [""] * count)[:count]
+
+
+def test_the_banner_keeps_the_last_row_through_scrolling_clearing_and_resizing(attached_pane):
+    pane = attached_pane(after="seq 1 30; printf end;")
+    banner_is_last = lambda rows: lambda s: rows_of(s, rows)[-1].startswith(BANNER)  # noqa: E731
+    pane.wait_for(lambda s: "alpha$" in s and banner_is_last(20)(s))
+
+    pane.send("lines 50", "Enter")
+    screen = pane.wait_for(lambda s: "line 50" in s and banner_is_last(20)(s))
+    assert rows_of(screen, 20)[17:19] == ["line 50", "alpha$"]  # scrolled above the banner
+    pane.send("clear", "Enter")
+    pane.wait_for(lambda s: "line 50" not in s and banner_is_last(20)(s))
+
+    pane.resize(90, 25)
+    pane.wait_for(banner_is_last(25))
+    pane.send("stty size", "Enter")
+    pane.wait_for(lambda s: "24 90" in s)
+
+    pane.send("C-]")  # then the shell prints 30 lines: the whole screen scrolls again
+    screen = pane.wait_for(lambda s: rows_of(s, 25)[-2:] == ["30", "end"])
+    assert BANNER not in screen
+
+
+@pytest.mark.parametrize("ending", ["detach", "exit", "sigterm"])
+def test_the_terminal_title_comes_back_however_the_attach_ends(attached_pane, ending):
+    pane = attached_pane(before="printf '\\033]2;my shell\\007';")
+    pane.wait_for(lambda s: "alpha$" in s)
+    assert pane.title() == "my shell"
+    pane.send("title sprite at work", "Enter")
+    wait_until(lambda: pane.title() == "sprite at work")
+    if ending == "detach":
+        pane.send("C-]")
+    elif ending == "exit":
+        pane.send("exit 3", "Enter")
+    else:
+        os.kill(pane.child("wreckit_tui").pid, signal.SIGTERM)
+    pane.wait_for(lambda s: "status=" in s)
+    assert pane.title() == "my shell"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition never held")
+        time.sleep(0.02)
+
+
+def test_cli_exit_1_is_wisp_attach_s_and_125_a_breakdown_of_the_passthrough(sprite, terminal):
+    attach = [sys.executable, "-m", "wreckit_tui", "attach", "alpha", "--wisp", str(sprite.path)]
+    process = terminal.spawn(attach, env=os.environ, cwd=str(REPO))
+    terminal.expect("alpha$ ")
+    terminal.type("exit 1\r")
+    assert process.wait(10) == 1  # the sprite's own status
+
+    screen_read, screen_write = os.pipe()
+    errors_read, errors_write = os.pipe()
+    process = subprocess.Popen(
+        attach,
+        stdin=terminal.slave,
+        stdout=screen_write,
+        stderr=errors_write,
+        start_new_session=True,
+        preexec_fn=take_controlling_terminal,  # noqa: PLW1509 - only the child can take its tty
+        cwd=REPO,
+    )
+    os.close(screen_write)
+    os.close(errors_write)
+    try:
+        seen = b""
+        while b"alpha$ " not in seen:
+            seen += os.read(screen_read, 4096)
+        os.close(screen_read)  # the screen goes away: the passthrough cannot write any more
+        terminal.type("hello\r")
+        assert process.wait(10) == 125
+        errors = os.read(errors_read, 65536).decode()
+    finally:
+        os.close(errors_read)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert errors.startswith("wreckit-tui: error: attach to 'alpha' broke down: ")
+    assert errors.count("\n") == 1
+    assert sprite.alive_pids() == []
+
+
+def resident_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 1e6
+
+
+def test_cli_a_flood_of_a_million_sigwinch_neither_ends_the_attach_nor_grows_it(
+    sprite, terminal, cli
+):
+    process = cli("attach", "alpha", "--wisp", str(sprite.path))
+    terminal.expect("alpha$ ")
+    before = resident_mb(process.pid)
+    flood = "import os, signal, sys\nfor _ in range(1_000_000): os.kill(int(sys.argv[1]), 28)"
+    sender = subprocess.run(
+        [sys.executable, "-c", flood, str(process.pid)], timeout=120, check=False
+    )
+    assert sender.returncode == 0
+    assert process.poll() is None, "the attach ended under the flood"
+    assert resident_mb(process.pid) - before < 10
+    assert "alpha> still here" in run_command(terminal, "still here")
+    terminal.type(DETACH)
+    assert process.wait(10) == 0
+
+
+def test_cli_stop_and_continue_give_back_raw_mode_and_a_redraw(sprite, terminal, cli):
+    process = cli("attach", "alpha", "--wisp", str(sprite.path))
+    terminal.expect("alpha$ ")
+    winches = sprite.winches()
+    os.kill(process.pid, signal.SIGSTOP)
+    wait_until(lambda: psutil.Process(process.pid).status() == psutil.STATUS_STOPPED)
+    subprocess.run(["stty", "sane"], stdin=terminal.slave, check=True)  # as a shell would
+    os.kill(process.pid, signal.SIGCONT)
+    wait_until(lambda: {"-icanon", "-echo", "-isig"} <= set(terminal.modes().split()))
+    wait_until(lambda: sprite.winches() >= winches + 2)  # a nudge: smaller, then right again
+    assert "\r\n29 100\r\n" in _stty_size_until(terminal, "29 100")
+    terminal.type(b"\x03")  # raw mode: Ctrl+C reaches the sprite instead of signalling us
+    terminal.expect("interrupted\r\nalpha$ ")
+    terminal.type(DETACH)
+    assert process.wait(10) == 0

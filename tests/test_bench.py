@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import json
 import subprocess
 import sys
 import tomllib
@@ -33,6 +34,9 @@ ISSUE_KEYS = {
     "direct_pty_mb_s",
     "sandbox_start_ms",
     "sandbox_list_ms_100",
+    "rss_peak_mb_headless_json_at_cap",
+    "rss_peak_mb_dashboard_at_cap",
+    "first_rows_s_at_cap",
     "soak_polls",
     "soak_crashes",
     "soak_leaked_processes",
@@ -56,6 +60,9 @@ GOOD = {
     "direct_pty_mb_s": 100.0,
     "sandbox_start_ms": 60.0,
     "sandbox_list_ms_100": 80.0,
+    "rss_peak_mb_headless_json_at_cap": 100.0,
+    "rss_peak_mb_dashboard_at_cap": 150.0,
+    "first_rows_s_at_cap": 4.0,
     "soak_polls": 1000.0,
     "soak_crashes": 0.0,
     "soak_leaked_processes": 0.0,
@@ -95,7 +102,7 @@ def test_a_run_without_a_required_figure_is_refused(run, key):
 
 def test_good_figures_meet_every_goal(run):
     rows = run.goals(GOOD)
-    assert len(rows) == 16
+    assert len(rows) == 19
     assert missed(rows) == set()
 
 
@@ -115,6 +122,12 @@ def test_good_figures_meet_every_goal(run):
         ("passthrough / direct pty copy", {"passthrough_mb_s": 79.0}),
         ("sandbox start (ms)", {"sandbox_start_ms": 150.5}),
         ("sandbox list of 100 (ms)", {"sandbox_list_ms_100": 200.5}),
+        (
+            "peak RSS at the cap, --headless --json (MB)",
+            {"rss_peak_mb_headless_json_at_cap": 168.0},
+        ),
+        ("peak RSS at the cap, dashboard (MB)", {"rss_peak_mb_dashboard_at_cap": 168.0}),
+        ("first rows at the cap (s)", {"first_rows_s_at_cap": 5.1}),
         ("soak crashes", {"soak_crashes": 1.0}),
         ("soak leaked processes", {"soak_leaked_processes": 1.0}),
         ("soak RSS growth (MB)", {"soak_rss_growth_mb": 5.1}),
@@ -147,6 +160,7 @@ def test_a_quick_run_of_two_minutes_or_more_is_flagged(run):
 def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
     bench = run.dashboard_bench
     steps = ["refresh_costs", "key_latency_hung_wisp", "headless_overhead", "idle_cpu_and_memory"]
+    steps.append("memory_at_cap")
     for name in [*steps, "attach_and_detach"]:
         monkeypatch.setattr(bench, name, lambda *args, **kwargs: {})
     monkeypatch.setattr(run, "_passthrough", lambda quick: {})
@@ -227,3 +241,26 @@ def test_the_bench_imports_only_runtime_dependencies():
         if not {canonicalize_name(owner) for owner in owners.get(module, [])} & runtime
     }
     assert foreign == {}
+
+
+def test_a_short_soak_counts_every_poll_and_storm_and_leaves_nothing():
+    """The soak, in a process of its own (it adopts orphans, which pytest must not), against a
+    fake wisp that answers faster than a poll is asked for: no waiting for a poll nobody asked
+    for, every hostile input survived, no process left."""
+    code = (
+        "import json, dashboard_bench as bench\n"
+        "print(json.dumps(bench.soak(40, list_timeout=0.07, slow_seconds=0.005, attaches=1)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BENCH,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.splitlines()[-1])
+    assert figures["soak_polls"] == 40
+    assert figures["soak_attaches"] == 1
+    assert (figures["soak_crashes"], figures["soak_leaked_processes"]) == (0, 0), done.stderr

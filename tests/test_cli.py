@@ -361,3 +361,96 @@ def test_the_dashboard_with_output_to_a_pipe_exits_2(fake_wisp):
     assert done.returncode == 2
     assert "standard output is not one: use --headless" in done.stderr
     assert "\x1b" not in done.stdout
+
+
+LOOK_ALIKES = [
+    {"name": "zwp", "state": "running"},
+    {"name": "zw\u200bp", "state": "running", "url": "https://x\u2028y.test"},
+    {"name": "tag\U000e0041", "state": "run\u00adning"},
+]
+
+
+def test_invisible_characters_show_as_escapes_in_the_table_but_json_keeps_them(fake_wisp):
+    fake_wisp.set_fleet(LOOK_ALIKES)
+    table = run_cli("list", "--wisp", str(fake_wisp.path))
+    assert table.returncode == 0, table.stderr
+    names = [line.split()[1] for line in table.stdout.splitlines() if "zw" in line or "tag" in line]
+    assert names == ["zwp", "zw\\u200bp", "tag\\U000e0041"]
+    assert "x\\u2028y.test" in table.stdout
+    assert "run\\u00adning" in table.stdout
+    for invisible in ("\u200b", "\u2028", "\u00ad", "\U000e0041"):
+        assert invisible not in table.stdout
+    as_json = run_cli("list", "--json", "--wisp", str(fake_wisp.path))
+    assert [sprite["name"] for sprite in json.loads(as_json.stdout)] == [
+        "zwp",
+        "zw\u200bp",
+        "tag\U000e0041",
+    ]
+    assert json.loads(as_json.stdout)[1]["url"] == "https://x\u2028y.test"
+
+
+def test_an_error_about_a_look_alike_name_shows_its_escape(fake_wisp):
+    fake_wisp.set_fleet([{"name": "zw\u200bp"}, {"name": "zw\u200bp"}])
+    result = run_cli("list", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 4
+    assert "two sprites are named 'zw\\u200bp'" in result.stderr
+    assert "\u200b" not in result.stderr
+
+
+def test_a_flood_of_warnings_prints_the_first_hundred_and_counts_the_rest(fake_wisp):
+    fake_wisp.set_fleet([{"name": f"s{index}", "cpus": "lots"} for index in range(5000)])
+    result = run_cli("list", "--json", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr[-500:]
+    assert len(json.loads(result.stdout)) == 5000
+    lines = result.stderr.splitlines()
+    assert len(lines) == 101
+    assert lines[0] == (
+        "wreckit-tui: warning: sprite 's0': field 'cpus' has an invalid value, shown as unknown"
+    )
+    assert lines[-1] == "wreckit-tui: warning: 4900 more warnings about wisp's output not shown"
+
+
+def test_a_fleet_past_max_sprites_exits_4_with_one_line(fake_wisp):
+    fake_wisp.set_fleet([{"name": f"s{index}"} for index in range(3)])
+    for command in (["list"], ["list", "--json"], ["--headless"]):
+        result = run_cli(*command, "--set", "max_sprites=2", "--wisp", str(fake_wisp.path))
+        assert result.returncode == 4
+        assert result.stderr == (
+            "wreckit-tui: error: wisp gave bad output: too many sprites (3 > max_sprites 2). "
+            "Raise max_sprites if the fleet is really that large.\n"
+        )
+
+
+def wait_until_none_alive(fake, timeout: float = 2.0) -> list[int]:
+    """The processes of the fake still running after ``timeout`` seconds (none, hopefully)."""
+    deadline = time.monotonic() + timeout
+    while fake.alive_pids() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return fake.alive_pids()
+
+
+@pytest.mark.parametrize(
+    ("command", "scenario"),
+    [
+        (["list"], {"list": "daemon", "version": "daemon"}),
+        (["list", "--json"], {"list": "daemon"}),
+        (["kill", "alpha"], {"kill": "daemon"}),
+        (["start", "bravo"], {"list": "daemon"}),  # the quota's list, before the start
+    ],
+)
+def test_a_daemon_that_left_the_calls_session_ends_with_the_call(fake_wisp, command, scenario):
+    fake_wisp.set_fleet([{"name": "alpha", "state": "running"}])
+    fake_wisp.set_scenario(**scenario)
+    result = run_cli(*command, "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    calls = len(fake_wisp.calls())
+    assert len(fake_wisp.pids()) == 3 * calls if command == ["list"] else calls + 2
+    assert wait_until_none_alive(fake_wisp) == []
+
+
+def test_what_a_start_leaves_running_lives_on(fake_wisp):
+    fake_wisp.set_scenario(start="daemon")
+    result = run_cli("start", "bravo", "--json", "--wisp", str(fake_wisp.path))
+    assert result.returncode == 0, result.stderr
+    assert [call[0] for call in fake_wisp.calls()] == ["list", "start", "list"]
+    assert len(fake_wisp.alive_pids()) == 2  # the daemon and its child: a server, say

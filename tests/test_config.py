@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.conftest import run_cli
@@ -15,6 +17,7 @@ def test_defaults_match_the_documented_values(isolated_config):
     assert (config.max_vms, config.default_memory, config.default_cpus) == (5, "512MiB", 1)
     assert (config.timeout, config.list_timeout, config.kill_grace) == (300, 10, 5)
     assert (config.poll_interval, config.max_output_bytes) == (2.0, 16 * 1024 * 1024)
+    assert config.max_sprites == 20_000
     assert config.wisp_path is None
 
 
@@ -123,3 +126,66 @@ def test_config_errors_are_in_plain_words(isolated_config, setting, words):
         load_config()
     assert caught.value.message.endswith(f"(line 1): {words}")
     assert "Input should" not in caught.value.message
+
+
+def one_error_line(result) -> str:
+    """The one line a refused run printed on stderr, after checking that it is alone."""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("wreckit-tui: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "directory"])
+def test_a_config_that_is_not_a_regular_file_is_refused_at_once(tmp_path, fake_wisp, kind):
+    path = {"fifo": tmp_path / "fifo.toml", "dev-zero": "/dev/zero", "directory": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    for where in (["--config", str(path)], []):
+        env = {} if where else {"WRECKIT_TUI_CONFIG": str(path)}
+        result = run_cli(*where, "--headless", "--wisp", str(fake_wisp.path), env=env, timeout=10)
+        assert result.returncode == 2
+        assert (
+            one_error_line(result)
+            == f"wreckit-tui: error: config file {path} is not a regular file"
+        )
+    assert fake_wisp.calls() == []
+
+
+def test_a_fifo_at_the_default_place_is_refused_too(tmp_path, fake_wisp):
+    config_dir = tmp_path / "xdg" / "wreckit-tui"
+    config_dir.mkdir(parents=True)
+    os.mkfifo(config_dir / "config.toml")
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "WRECKIT_TUI_CONFIG": ""}
+    result = run_cli("--headless", "--wisp", str(fake_wisp.path), env=env, timeout=10)
+    assert result.returncode == 2
+    assert "config.toml is not a regular file" in one_error_line(result)
+
+
+def test_a_config_file_over_one_mib_is_refused(isolated_config, fake_wisp):
+    isolated_config.write_text("# padding\n" * 110_000)  # 1.1 MB of comments: valid TOML
+    result = run_cli("--headless", "--wisp", str(fake_wisp.path), timeout=10)
+    assert result.returncode == 2
+    assert one_error_line(result).endswith(f"config file {isolated_config} is larger than 1024 KiB")
+    isolated_config.write_text("# padding\n" * 100_000)  # 1.0 MB is still fine
+    assert run_cli("--headless", "--wisp", str(fake_wisp.path)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("max_vms = " + "[" * 50_000, "is not valid TOML: nested too deeply"),
+        ("theme = " + "{a=" * 50_000, "is not valid TOML: nested too deeply"),
+        (b"theme = '\xff\xfe'\n", "cannot be read: it is not UTF-8"),
+    ],
+    ids=["deep-array", "deep-table", "not-utf8"],
+)
+def test_a_config_file_no_parser_could_read_is_one_line(isolated_config, fake_wisp, text, problem):
+    if isinstance(text, bytes):
+        isolated_config.write_bytes(text)
+    else:
+        isolated_config.write_text(text)
+    result = run_cli("--headless", "--wisp", str(fake_wisp.path), timeout=10)
+    assert result.returncode == 2
+    assert one_error_line(result).endswith(f"config file {isolated_config} {problem}")

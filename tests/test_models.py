@@ -11,7 +11,13 @@ from hypothesis import strategies as st
 
 from wreckit_tui.contract import size_to_mib
 from wreckit_tui.errors import InvalidRequest, WispBadOutput
-from wreckit_tui.models import PUBLIC_KEYS, parse_fleet, validate_request
+from wreckit_tui.models import (
+    DEFAULT_MAX_SPRITES,
+    MAX_WARNINGS,
+    PUBLIC_KEYS,
+    parse_fleet,
+    validate_request,
+)
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
@@ -90,6 +96,28 @@ def test_rows_without_a_name_or_not_objects_are_skipped_with_warnings():
     fleet = parse([{"state": "running"}, "junk", {"name": 7}, {"name": "ok"}])
     assert [s.name for s in fleet.sprites] == ["ok"]
     assert len(fleet.warnings) == 3
+
+
+def test_only_the_first_warnings_are_kept_and_the_rest_counted():
+    fleet = parse([{"name": f"s{index}", "cpus": "lots"} for index in range(MAX_WARNINGS + 250)])
+    assert len(fleet.sprites) == MAX_WARNINGS + 250
+    assert len(fleet.warnings) == MAX_WARNINGS
+    assert fleet.warnings[-1].startswith(f"sprite 's{MAX_WARNINGS - 1}': field 'cpus'")
+    assert (fleet.more_warnings, fleet.warning_count) == (250, MAX_WARNINGS + 250)
+
+
+def test_a_list_longer_than_max_sprites_is_refused_before_any_model_is_built():
+    sprites = [{"name": f"s{index}"} for index in range(4)]
+    assert len(parse_fleet(json.dumps(sprites).encode(), max_sprites=4).sprites) == 4
+    with pytest.raises(WispBadOutput) as caught:
+        parse_fleet(json.dumps({"sprites": sprites}).encode(), max_sprites=3)
+    assert caught.value.message == (
+        "wisp gave bad output: too many sprites (4 > max_sprites 3). "
+        "Raise max_sprites if the fleet is really that large."
+    )
+    entries = b"[" + b",".join([b'"not even an object"'] * (DEFAULT_MAX_SPRITES + 1)) + b"]"
+    with pytest.raises(WispBadOutput, match=f"too many sprites \\({DEFAULT_MAX_SPRITES + 1} >"):
+        parse_fleet(entries)
 
 
 def test_duplicate_names_are_a_protocol_error():

@@ -46,6 +46,16 @@ class Pane:
         )
         return done.stdout
 
+    def title(self) -> str:
+        """The title the program in the pane set (tmux keeps one per pane)."""
+        return self._display("#{pane_title}")
+
+    def resize(self, columns: int, rows: int) -> None:
+        """Resize the pane's window, as a terminal emulator would (SIGWINCH to the program)."""
+        subprocess.run(
+            [*self.tmux, "resize-window", "-x", str(columns), "-y", str(rows)], check=True
+        )
+
     def wait_for(self, condition, timeout: float = 15.0, interval: float = 0.05) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -57,13 +67,13 @@ class Pane:
 
     def pid(self) -> int:
         """The pid of the program in the pane."""
+        return int(self._display("#{pane_pid}"))
+
+    def _display(self, form: str) -> str:
         done = subprocess.run(
-            [*self.tmux, "display-message", "-p", "#{pane_pid}"],
-            capture_output=True,
-            text=True,
-            check=True,
+            [*self.tmux, "display-message", "-p", form], capture_output=True, text=True, check=True
         )
-        return int(done.stdout)
+        return done.stdout.rstrip("\n")
 
     def child(self, word: str) -> psutil.Process:
         """The one process the pane's shell started whose command line holds ``word``."""

@@ -3,7 +3,9 @@
 Every call runs an argv list (never a shell) with stdin from ``/dev/null`` in a process group of
 its own. On timeout the group gets SIGTERM, then SIGKILL after ``kill_grace`` seconds; a call that
 is cancelled kills its group at once. Exit is watched through a pidfd, not through the pipes, so
-a grandchild that keeps stdout open cannot hold the caller. Only ``wisp attach`` is interactive:
+a grandchild that keeps stdout open cannot hold the caller. What a call leaves running outside
+its group (a daemon that called ``setsid``) is ended after it by :mod:`wreckit_tui.orphans`,
+once :func:`adopt_orphans` made this process their reaper. Only ``wisp attach`` is interactive:
 :meth:`Wisp.spawn_attach` starts it on a pty of its own for :mod:`wreckit_tui.attach`.
 """
 
@@ -39,12 +41,21 @@ from wreckit_tui.errors import (
     WispNotFound,
     WispTimeout,
 )
-from wreckit_tui.models import Fleet, parse_fleet, quota_problem, validate_request
+from wreckit_tui.models import (
+    DEFAULT_MAX_SPRITES,
+    Fleet,
+    parse_fleet,
+    quota_problem,
+    validate_request,
+)
+from wreckit_tui.orphans import ORPHANS, Call
 from wreckit_tui.text import sanitize
 
 if TYPE_CHECKING:
     from wreckit_tui.config import Config
 
+DETACH_LABEL_ENV = "WRECKIT_DETACH_LABEL"
+"""Set for ``wisp attach`` to the detach key's name (``Ctrl+]``), for a backend to show it."""
 DRAIN_SECONDS = 0.5
 """How long pipes may stay open after wisp exited before the group is killed (a grandchild)."""
 STDERR_KEEP = 64 * 1024
@@ -58,13 +69,16 @@ class Backend:
 
     ``label`` names it in the header; ``name`` stands for it in messages (``wisp list
     --json``); ``local``: its sprites run on this machine, so the host's cores and memory bound
-    them.
+    them. ``shows_detach_hint``: while attached, the backend itself shows how to detach (the
+    built-in provider's tmux status line does, from ``WRECKIT_DETACH_LABEL``), so the attach
+    keeps no line of the terminal for a banner of its own.
     """
 
     argv: tuple[str, ...]
     label: str
     name: str = "wisp"
     local: bool = False
+    shows_detach_hint: bool = False
 
     def shell_command(self, args: list[str]) -> str:
         """``args`` as a command a person can paste into a shell to run them as the call did."""
@@ -97,15 +111,24 @@ def builtin_backend() -> Backend:
         label="built-in sandbox provider",
         name=BUILTIN_COMMAND,
         local=True,
+        shows_detach_hint=True,
     )
+
+
+def adopt_orphans() -> bool:
+    """Make this process the reaper of what wisp calls leave behind, so that it can end it
+    (:mod:`wreckit_tui.orphans`). Only for a program whose every child is started here, like
+    the ``wreckit-tui`` command; returns False where the system cannot do it."""
+    return ORPHANS.adopt()
 
 
 @dataclass
 class Completed:
-    """What a finished ``wisp`` call left behind."""
+    """What a finished ``wisp`` call left behind (``stdout`` is the buffer it was read into,
+    not a copy: at the output cap a copy would cost ``max_output_bytes`` more)."""
 
     returncode: int
-    stdout: bytes
+    stdout: bytes | bytearray
     stderr: str
 
 
@@ -115,10 +138,15 @@ class PtyChild:
 
     process: subprocess.Popen
     master_fd: int
+    call: Call
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def ended(self) -> None:
+        """Say that the program ended: what it left running is ended too."""
+        ORPHANS.end(self.call)
 
 
 @dataclass
@@ -130,6 +158,7 @@ class Wisp:
     list_timeout: float = 10
     kill_grace: float = 5
     max_output_bytes: int = 16 * 1024 * 1024
+    max_sprites: int = DEFAULT_MAX_SPRITES
     _quota_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _pending: set[str] = field(default_factory=set, repr=False)
     _capabilities: asyncio.Task[frozenset[str]] | None = field(default=None, repr=False)
@@ -142,12 +171,13 @@ class Wisp:
             list_timeout=config.list_timeout,
             kill_grace=config.kill_grace,
             max_output_bytes=config.max_output_bytes,
+            max_sprites=config.max_sprites,
         )
 
     async def version(self) -> str:
         """The version that ``wisp --version`` prints."""
         done = await self._call(["--version"], self.list_timeout)
-        match = _VERSION_RE.search(done.stdout.decode("utf-8", errors="replace"))
+        match = _VERSION_RE.search(bytes(done.stdout).decode("utf-8", errors="replace"))
         if not match:
             raise WispBadOutput("`--version` printed no version number")
         return match[1]
@@ -173,7 +203,7 @@ class Wisp:
     async def list(self) -> Fleet:
         """The fleet as ``wisp list --json`` reports it."""
         done = await self._call(["list", "--json"], self.list_timeout)
-        return await asyncio.to_thread(parse_fleet, done.stdout)
+        return await asyncio.to_thread(parse_fleet, done.stdout, max_sprites=self.max_sprites)
 
     async def start(self, name: str, memory: str, cpus: int | str, *, max_vms: int) -> None:
         """Start a sprite after checking the request, the name and the ``max_vms`` quota.
@@ -187,7 +217,8 @@ class Wisp:
             self._check_launch(fleet, name, max_vms)
             self._pending.add(name)
         try:
-            await self._call(["start", name, "--memory", memory, "--cpus", str(cpus)], self.timeout)
+            argv = ["start", name, "--memory", memory, "--cpus", str(cpus)]
+            await self._call(argv, self.timeout, keeps_leftovers=True)  # a server, say
         finally:
             self._pending.discard(name)
 
@@ -223,15 +254,20 @@ class Wisp:
         require_name(name)
         return [*self.backend.argv, "attach", name]
 
-    def spawn_attach(self, name: str, size: tuple[int, int] | None = None) -> PtyChild:
+    def spawn_attach(
+        self, name: str, size: tuple[int, int] | None = None, detach_label: str = ""
+    ) -> PtyChild:
         """Start ``wisp attach NAME`` on a new pty whose window is ``size`` (rows, columns).
 
         The child leads a new session (its process group id is its pid) with the pty as its
-        controlling terminal, and runs without ``TMUX``/``TMUX_PANE``. The caller owns the
-        returned master fd and process. Raises :class:`InvalidRequest` for a bad name and
-        :class:`WispNotFound` when the program cannot be run.
+        controlling terminal, and runs without ``TMUX``/``TMUX_PANE``, with ``detach_label`` in
+        ``WRECKIT_DETACH_LABEL``. The caller owns the returned master fd and process, and calls
+        :meth:`PtyChild.ended` once it reaped it. Raises :class:`InvalidRequest` for a bad name
+        and :class:`WispNotFound` when the program cannot be run.
         """
         argv = self.attach_argv(name)
+        call = ORPHANS.begin()
+        env = call.environment({DETACH_LABEL_ENV: detach_label} if detach_label else None)
         master_fd, slave_fd = pty.openpty()
         try:
             if size:
@@ -243,14 +279,15 @@ class Wisp:
                 stderr=slave_fd,
                 start_new_session=True,
                 preexec_fn=take_controlling_terminal,
-                env={k: v for k, v in os.environ.items() if k not in NESTING_VARIABLES},
+                env={k: v for k, v in env.items() if k not in NESTING_VARIABLES},
             )
         except BaseException:
             os.close(master_fd)
+            ORPHANS.end(call)
             raise
         finally:
             os.close(slave_fd)
-        return PtyChild(process, master_fd)
+        return PtyChild(process, master_fd, call)
 
     def _check_launch(self, fleet: Fleet, name: str, max_vms: int) -> None:
         existing = fleet.get(name)
@@ -294,7 +331,9 @@ class Wisp:
             return False
         return name not in fleet.names()
 
-    async def _call(self, args: list[str], timeout: float) -> Completed:
+    async def _call(
+        self, args: list[str], timeout: float, *, keeps_leftovers: bool = False
+    ) -> Completed:
         argv = [*self.backend.argv, *args]
         label = " ".join([self.backend.name, *args])
         done = await run_process(
@@ -303,6 +342,7 @@ class Wisp:
             timeout=timeout,
             grace=self.kill_grace,
             max_stdout=self.max_output_bytes,
+            keeps_leftovers=keeps_leftovers,
         )
         if done.returncode != 0:
             raise WispFailed(label, done.returncode, done.stderr, self.backend.shell_command(args))
@@ -325,34 +365,51 @@ def parse_capabilities(stdout: bytes) -> frozenset[str]:
 
 
 async def run_process(
-    argv: list[str], *, label: str, timeout: float, grace: float, max_stdout: int
+    argv: list[str],
+    *,
+    label: str,
+    timeout: float,
+    grace: float,
+    max_stdout: int,
+    keeps_leftovers: bool = False,
 ) -> Completed:
-    """Run ``argv`` to completion under the rules of the CLI contract."""
-    proc = _launch(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    watch = _ProcessWatch(proc, max_stdout)
+    """Run ``argv`` to completion under the rules of the CLI contract.
+
+    Whatever the call leaves running after it is ended, unless ``keeps_leftovers`` (a
+    ``start``, which may leave a server for its sprites).
+    """
+    call = ORPHANS.begin(keeps_leftovers=keeps_leftovers)
     try:
-        return await watch.finish(label, timeout, grace)
+        proc = _launch(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=call.environment(),
+        )
+        watch = _ProcessWatch(proc, max_stdout)
+        try:
+            return await watch.finish(label, timeout, grace)
+        finally:
+            watch.close()
     finally:
-        watch.close()
+        ORPHANS.end(call)
 
 
 def _launch(argv: list[str], **popen: Any) -> subprocess.Popen:
     """Start ``argv`` with ``popen`` options and no inherited fds; one that cannot run is
     :class:`WispNotFound`."""
     try:
-        return subprocess.Popen(argv, close_fds=True, **popen)
+        process = subprocess.Popen(argv, close_fds=True, **popen)
     except FileNotFoundError:
         raise WispNotFound(argv[0]) from None
     except PermissionError:
         raise WispNotFound(argv[0], "is not executable") from None
     except OSError as exc:
         raise WispNotFound(argv[0], f"cannot be run ({exc.strerror})") from None
+    ORPHANS.own(process)
+    return process
 
 
 def take_controlling_terminal() -> None:
@@ -397,7 +454,7 @@ class _ProcessWatch:
             raise WispBadOutput(f"`{label}` printed more than {self.max_stdout} bytes")
         return Completed(
             returncode=self.proc.wait(),
-            stdout=bytes(self.stdout),
+            stdout=self.stdout,
             stderr=self.stderr.decode("utf-8", errors="replace"),
         )
 

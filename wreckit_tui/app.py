@@ -225,20 +225,13 @@ class WreckitApp(App[int]):
         except Exception as exc:  # the dashboard outlives any bug in a poll
             self.state.failed(describe(exc))
         else:
-            self._report_new_warnings(fleet.warnings)
+            if view.warning_note:  # said once; the header keeps the count
+                self.say(view.warning_note, title="warning", severity="warning", timeout=8)
             self.state.succeeded(view, self.clock())
             self._settle_pending(number)
             if isinstance(self.screen, LaunchScreen):
                 self.screen.update_taken(self.taken_names())
         self.dashboard.show_state(self.state)
-
-    def _report_new_warnings(self, warnings: tuple[str, ...]) -> None:
-        """Say once what a poll's output got wrong (the header keeps the count)."""
-        new = [warning for warning in warnings if warning not in self.state.fleet.warnings]
-        if new:
-            more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
-            text = f"{self.wisp.backend.name} list: {new[0]}{more}"
-            self.say(text, title="warning", severity="warning", timeout=8)
 
     def _prepare(self, fleet: Fleet) -> FleetView:
         """Off the UI thread: record the history and build everything the screen shows."""

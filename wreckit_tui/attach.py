@@ -1,12 +1,17 @@
 """Attaching the user's terminal to a sprite: a pty passthrough that always comes back.
 
-:func:`attach` is the one entry point. It puts the user's terminal in raw mode, clears it and
-prints one banner line, starts ``wisp attach NAME`` on a new pty (through the adapter) and copies
-bytes both ways until the child ends or the user presses the detach key. The window size follows
-the terminal (SIGWINCH); Ctrl+C and every other key go to the child. Whatever happens, the
-terminal modes are restored exactly, the screen is cleared, and no process of the attach is left
-running: on detach the pty master is closed (the child gets SIGHUP) and the child's process group
-gets SIGKILL if it is still there :data:`DETACH_GRACE` seconds later.
+:func:`attach` is the one entry point. It puts the user's terminal in raw mode, saves its title,
+clears it and shows a banner line, starts ``wisp attach NAME`` on a new pty (through the adapter)
+and copies bytes both ways until the child ends or the user presses the detach key. The banner
+keeps the terminal's last row for the whole attach (the child's pty is one row shorter and a
+scroll region keeps its output above), unless the backend shows the detach key itself (the
+built-in provider's tmux status line does). The window size follows the terminal (SIGWINCH);
+after a stop and a SIGCONT, raw mode comes back and the child is made to redraw. Ctrl+C and every
+other key go to the child. A signal only notes itself and wakes the copy loop, so a flood of
+them costs nothing. Whatever happens, the terminal's modes and title are restored exactly, the
+screen is cleared, and no process of the attach is left running: on detach the pty master is
+closed (the child gets SIGHUP) and the child's process group gets SIGKILL if it is still there
+:data:`DETACH_GRACE` seconds later.
 
 This module never imports Textual. Inside a dashboard, stop polling and call :func:`attach` in
 the body of ``App.suspend()``, from the main thread. It never raises an ``Exception`` (Textual's
@@ -30,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import select
 import signal
 import struct
@@ -67,6 +73,14 @@ EXIT_POLL_SECONDS = 0.02
 _TAIL_BYTES = 16 * 1024
 
 CLEAR_SCREEN = b"\x1b[H\x1b[2J"
+SAVE_TITLE = b"\x1b[22;0t"
+"""Push the window and icon titles on the terminal's title stack (xterm's), before a sprite can
+set its own; :data:`RESTORE_TITLE` pops them back."""
+RESTORE_TITLE = b"\x1b[23;0t"
+WHOLE_SCREEN_SCROLLS = b"\x1b[r"
+SCREEN_RESET = re.compile(rb"\x1b(?:\[[02]?J|\[;?r|\[\?(?:1049|1047|47)[hl]|c)")
+"""Output after which the banner line is drawn again: the screen cleared, the scroll region set
+back to the whole screen, a switch to or from the alternate screen, a reset."""
 RESET_MODES = (
     b"\x1b[?1049l"  # leave the alternate screen
     b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l"  # mouse reporting off
@@ -77,10 +91,20 @@ RESET_MODES = (
 """Terminal modes a program in the sprite may have left on; switched off after every attach."""
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_SIGNALS = (signal.SIGINT, signal.SIGWINCH, signal.SIGCONT, *_STOP_SIGNALS)
+NUDGE_SECONDS = 0.05
+"""After a SIGCONT the child's window is one row shorter for this long, then right again: two
+real resizes, so that the program in the sprite redraws whatever it checks."""
 
 
 class AttachError(WreckitError):
-    """The passthrough could not run or broke down (the terminal or the pty failed)."""
+    """The passthrough could not run or broke down (the terminal or the pty failed).
+
+    Exit code 125, as for ``env``, ``timeout`` or ``docker run``: the tool itself failed; any
+    other status is that of ``wisp attach``.
+    """
+
+    exit_code = 125
 
 
 class NotATerminal(AttachError):
@@ -238,11 +262,12 @@ def attach(
     (:class:`~wreckit_tui.errors.WispNotFound`), a stdin that is not a terminal
     (:class:`NotATerminal`) or a breakdown of the passthrough (:class:`AttachError`) comes back
     as ``outcome.error``, with the terminal restored and the child gone. Call it from the main
-    thread so SIGWINCH and SIGINT can be handled; elsewhere the window size is polled.
+    thread so that signals can be handled (SIGWINCH, SIGINT, SIGCONT, SIGTERM, SIGHUP);
+    elsewhere the window size is polled, and a stop and continue is not noticed.
     """
     try:
         session = _Session(wisp, name, detach_byte(detach_key), stdin_fd, stdout_fd)
-        return session.run(banner(name, detach_key))
+        return session.run(banner(name, detach_key), key_label(detach_key))
     except WreckitError as exc:
         return AttachOutcome(name, error=exc)
     except Exception as exc:
@@ -267,20 +292,22 @@ class _Session:
         self.stdout_fd = stdout_fd
         self.recent = bytearray()
 
-    def run(self, banner_line: str) -> AttachOutcome:
+    def run(self, banner_line: str, detach_label: str) -> AttachOutcome:
         wakeup = _Wakeup()
+        keep_line = not self.wisp.backend.shows_detach_hint
+        self.screen = _Screen(self.stdout_fd, self.size_fd(), banner_line, keep_line=keep_line)
         try:
-            with _signal_handlers(wakeup.notify) as handled, _raw_mode(self.stdin_fd):
-                _write_all(self.stdout_fd, CLEAR_SCREEN + banner_line.encode() + b"\r\n")
-                return self._attached(wakeup, handled)
+            with _signal_handlers(wakeup) as handled, _raw_mode(self.stdin_fd):
+                _write_all(self.stdout_fd, self.screen.opening())
+                return self._attached(wakeup, handled, detach_label)
         finally:
             wakeup.close()
             with contextlib.suppress(OSError):
-                _write_all(self.stdout_fd, RESET_MODES + CLEAR_SCREEN)
+                _write_all(self.stdout_fd, self.screen.closing())
 
-    def _attached(self, wakeup: _Wakeup, signals_handled: bool) -> AttachOutcome:
+    def _attached(self, wakeup: _Wakeup, signals_handled: bool, detach_label: str) -> AttachOutcome:
         started = time.monotonic()
-        child = self.wisp.spawn_attach(self.name, _window_rows_cols(self.size_fd()))
+        child = self.wisp.spawn_attach(self.name, self.screen.child_rows_cols(), detach_label)
         pidfd = _open_pidfd(child.pid)
         try:
             copy = _Copy(self, child, pidfd, wakeup, poll_resize=not signals_handled)
@@ -290,7 +317,8 @@ class _Session:
             status = _end_child(child, pidfd)
             if pidfd is not None:
                 os.close(pidfd)
-        late_stop = [signum for signum in wakeup.take() if signum in _STOP_SIGNALS]
+            child.ended()
+        late_stop = [signum for signum in sorted(wakeup.take()) if signum in _STOP_SIGNALS]
         return AttachOutcome(
             self.name,
             detached=copy.detached,
@@ -324,6 +352,7 @@ class _Copy:
         poll_resize: bool,
     ) -> None:
         self.session = session
+        self.screen = session.screen
         self.master = child.master_fd
         self.wakeup = wakeup
         self.poll_resize = poll_resize
@@ -334,7 +363,7 @@ class _Copy:
         self.stop_signal: int | None = None
         self.done = False
         self.drain_deadline: float | None = None
-        self.size = _window_size(session.size_fd())
+        self.nudge_deadline: float | None = None  # when the child's window is set right again
         os.set_blocking(self.master, False)
         self.poller = select.poll()
         self.poller.register(session.stdin_fd, select.POLLIN)
@@ -361,8 +390,9 @@ class _Copy:
 
     def _timeout_ms(self) -> int | None:
         waits = []
-        if self.drain_deadline is not None:
-            waits.append(max(self.drain_deadline - time.monotonic(), 0))
+        for deadline in (self.drain_deadline, self.nudge_deadline):
+            if deadline is not None:
+                waits.append(max(deadline - time.monotonic(), 0))
         if self.poll_resize:
             waits.append(RESIZE_POLL_SECONDS)
         if self.pidfd is None:
@@ -372,6 +402,9 @@ class _Copy:
     def _on_tick(self) -> None:
         if self.drain_deadline is not None and time.monotonic() >= self.drain_deadline:
             self.done = True
+        if self.nudge_deadline is not None and time.monotonic() >= self.nudge_deadline:
+            self.nudge_deadline = None
+            self._set_child_window(self.screen.child_window())
         if self.pidfd is None and self.drain_deadline is None and self.process.poll() is not None:
             self._on_exit(0)
         if self.poll_resize:
@@ -420,6 +453,8 @@ class _Copy:
                 self.done = True
                 return
             _write_all(self.session.stdout_fd, data)
+            if self.screen.keeps_line and SCREEN_RESET.search(data):
+                _write_all(self.session.stdout_fd, self.screen.banner_line())
             self.session.keep(data)
 
     def _on_exit(self, _events: int) -> None:
@@ -429,19 +464,104 @@ class _Copy:
         self.drain_deadline = time.monotonic() + DETACH_GRACE
 
     def _on_signal(self, _events: int) -> None:
-        for signum in self.wakeup.take():
-            if signum == signal.SIGWINCH:
-                self._copy_size()
-            elif signum in _STOP_SIGNALS:
-                self.stop_signal = signum
-                self.done = True
+        signals = self.wakeup.take()
+        if signal.SIGCONT in signals:
+            self._continued()
+        elif signal.SIGWINCH in signals:
+            self._copy_size()
+        stop = [signum for signum in _STOP_SIGNALS if signum in signals]
+        if stop:
+            self.stop_signal = stop[0]
+            self.done = True
 
     def _copy_size(self) -> None:
-        size = _window_size(self.session.size_fd())
-        if size is not None and size != self.size:
-            self.size = size
+        if self.screen.resized():
+            self._set_child_window(self.screen.child_window())
+            _write_all(self.session.stdout_fd, self.screen.banner_line())
+
+    def _continued(self) -> None:
+        """After a stop (a job-control shell took the terminal back and set its own modes):
+        raw mode again, the banner again, and a resize nudge for the child to redraw."""
+        tty.setraw(self.session.stdin_fd, termios.TCSANOW)
+        self.screen.resized()
+        _write_all(self.session.stdout_fd, self.screen.banner_line())
+        window = self.screen.child_window()
+        if window is not None:
+            rows, cols, xpixels, ypixels = struct.unpack("HHHH", window)
+            shorter = struct.pack(
+                "HHHH", rows - 1 if rows > 1 else rows + 1, cols, xpixels, ypixels
+            )
+            self._set_child_window(shorter)
+            self.nudge_deadline = time.monotonic() + NUDGE_SECONDS
+
+    def _set_child_window(self, window: bytes | None) -> None:
+        if window is not None:
             with contextlib.suppress(OSError):
-                fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+                fcntl.ioctl(self.master, termios.TIOCSWINSZ, window)
+
+
+# -- the user's screen -----------------------------------------------------------------------------
+
+
+class _Screen:
+    """The user's terminal during an attach: its size, its title, and the banner line.
+
+    With ``keep_line`` the banner keeps the last row for the whole attach: the child's window is
+    one row shorter, and a scroll region (DECSTBM) keeps the child's output above the banner.
+    Without, the banner is a line at the top that the child draws over (the backend shows the
+    detach key itself).
+    """
+
+    def __init__(self, out_fd: int, size_fd: int, banner_text: str, *, keep_line: bool) -> None:
+        self.out_fd = out_fd
+        self.size_fd = size_fd
+        self.text = banner_text
+        self.keep_line = keep_line
+        self.size = _window_size(size_fd)
+
+    @property
+    def keeps_line(self) -> bool:
+        """Whether the banner has the last row (a terminal of at least two known rows)."""
+        return self.keep_line and self.size is not None and struct.unpack("H", self.size[:2])[0] > 1
+
+    def resized(self) -> bool:
+        """Read the terminal's size again; whether it changed."""
+        size = _window_size(self.size_fd)
+        changed = size is not None and size != self.size
+        if changed:
+            self.size = size
+        return changed
+
+    def child_window(self) -> bytes | None:
+        """The ``struct winsize`` the child gets: the terminal's, less the banner's row."""
+        if not self.keeps_line:
+            return self.size
+        rows, cols, xpixels, ypixels = struct.unpack("HHHH", self.size)
+        return struct.pack("HHHH", rows - 1, cols, xpixels, ypixels * (rows - 1) // rows)
+
+    def child_rows_cols(self) -> tuple[int, int] | None:
+        window = self.child_window()
+        return struct.unpack("HH", window[:4]) if window else None
+
+    def opening(self) -> bytes:
+        """What the terminal shows first: its title saved, the screen cleared, the banner."""
+        if not self.keeps_line:
+            return SAVE_TITLE + CLEAR_SCREEN + self.text.encode() + b"\r\n"
+        return SAVE_TITLE + CLEAR_SCREEN + self._line() + b"\x1b[H"
+
+    def banner_line(self) -> bytes:
+        """The banner line drawn again, the cursor and its attributes left as they were."""
+        return b"\x1b7" + self._line() + b"\x1b8" if self.keeps_line else b""
+
+    def closing(self) -> bytes:
+        """Modes a program left switched off, the whole screen scrolling, the title back."""
+        return RESET_MODES + WHOLE_SCREEN_SCROLLS + RESTORE_TITLE + CLEAR_SCREEN
+
+    def _line(self) -> bytes:
+        """The scroll region above the last row, and the banner on it in reverse video."""
+        rows, cols = struct.unpack("HH", self.size[:4])
+        text = self.text[: cols - 1].ljust(cols - 1)
+        return f"\x1b[1;{rows - 1}r\x1b[{rows};1H\x1b[0;7m{text}\x1b[0m".encode()
 
 
 # -- ending the child ----------------------------------------------------------------------------
@@ -522,11 +642,6 @@ def _window_size(fd: int) -> bytes | None:
     return raw if rows and cols else None
 
 
-def _window_rows_cols(fd: int) -> tuple[int, int] | None:
-    raw = _window_size(fd)
-    return struct.unpack("HH", raw[:4]) if raw else None
-
-
 def _write_all(fd: int, data: bytes) -> None:
     """Write all of ``data``, waiting for room when ``fd`` happens to be non-blocking."""
     view = memoryview(data)
@@ -555,24 +670,42 @@ def tail_lines(output: bytes, count: int = TAIL_LINES) -> tuple[str, ...]:
 # -- signals -------------------------------------------------------------------------------------
 
 
+WAKEUP_READS = 16
+"""Reads of the wakeup pipe per wakeup at most, so that a flood cannot hold up the copy loop."""
+
+
 class _Wakeup:
-    """A self-pipe: signal handlers note the signal and wake the poll loop."""
+    """Where signals leave a note for the copy loop, without any Python code running for them.
+
+    The handler is a dict's own ``__setitem__``: a C function, so that no Python frame runs
+    for a signal and a flood can neither nest handlers (a RecursionError) nor grow a queue: each
+    signal is one key, however often it comes. Python's C-level handler also writes the
+    signal's number to a pipe (``signal.set_wakeup_fd``), which wakes the poll loop.
+    """
 
     def __init__(self) -> None:
         self.read_fd, self.write_fd = os.pipe()
         os.set_blocking(self.read_fd, False)
         os.set_blocking(self.write_fd, False)
-        self.signals: list[int] = []
+        self.arrived: dict[int, object] = {}
+        self.handler = self.arrived.__setitem__
 
-    def notify(self, signum: int) -> None:
-        self.signals.append(signum)
-        with contextlib.suppress(OSError):
-            os.write(self.write_fd, b"\0")
+    def take(self) -> set[int]:
+        """The signals that arrived since the last call, each once.
 
-    def take(self) -> list[int]:
-        with contextlib.suppress(OSError):
-            os.read(self.read_fd, 4096)
-        taken, self.signals = self.signals, []
+        The pipe is read before the notes: a signal that comes in between leaves its byte in
+        the pipe, so the loop wakes again for it.
+        """
+        taken: set[int] = set()
+        for _ in range(WAKEUP_READS):
+            try:
+                chunk = os.read(self.read_fd, 4096)
+            except OSError:
+                break
+            taken.update(chunk)
+        for signum in list(self.arrived):
+            self.arrived.pop(signum, None)
+            taken.add(signum)
         return taken
 
     def close(self) -> None:
@@ -581,24 +714,23 @@ class _Wakeup:
 
 
 @contextlib.contextmanager
-def _signal_handlers(notify: Callable[[int], None]) -> Iterator[bool]:
-    """SIGINT does nothing; SIGWINCH, SIGTERM and SIGHUP call ``notify``. Yields whether the
-    handlers are in place (only the main thread can install them); restores the old ones."""
+def _signal_handlers(wakeup: _Wakeup) -> Iterator[bool]:
+    """SIGINT, SIGWINCH, SIGCONT, SIGTERM and SIGHUP note themselves in ``wakeup`` (SIGINT is
+    then ignored). Yields whether the handlers are in place (only the main thread can install
+    them); restores the old handlers and wakeup fd, the latter first, so that no signal can
+    write to the pipe once it is closed."""
     if threading.current_thread() is not threading.main_thread():
         yield False
         return
     previous: dict[int, object] = {}
-
-    def on_signal(signum: int, _frame: object) -> None:
-        if signum != signal.SIGINT:
-            notify(signum)
-
+    old_wakeup = signal.set_wakeup_fd(wakeup.write_fd, warn_on_full_buffer=False)
     try:
-        for signum in (signal.SIGINT, signal.SIGWINCH, *_STOP_SIGNALS):
+        for signum in _SIGNALS:
             old = signal.getsignal(signum)
             if old is not None:  # a handler set outside Python could not be put back
-                previous[signum] = signal.signal(signum, on_signal)
+                previous[signum] = signal.signal(signum, wakeup.handler)
         yield True
     finally:
+        signal.set_wakeup_fd(old_wakeup)
         for signum, old in previous.items():
             signal.signal(signum, old)  # type: ignore[arg-type]

@@ -4,7 +4,8 @@ commands.
 Exit codes: 0 ok; 2 usage, config, invalid request or quota; 3 wisp not found; 4 wisp failed,
 timed out or gave bad output; 5 sprite not found; 6 the backend does not support what was asked
 (starting a stopped sprite again). Errors are one line on stderr. ``attach`` exits with the status
-of ``wisp attach`` (0 after a detach).
+of ``wisp attach`` (0 after a detach), or 125 when the passthrough itself broke down (as ``env``
+and ``timeout`` do).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from wreckit_tui import __version__
-from wreckit_tui.adapter import Wisp
+from wreckit_tui.adapter import Wisp, adopt_orphans
 from wreckit_tui.config import KEYS, Config, load_config
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, require_name
 from wreckit_tui.errors import (
@@ -31,8 +32,8 @@ from wreckit_tui.errors import (
     WispError,
     WreckitError,
 )
-from wreckit_tui.headless import caption_for, fleet_json, print_table, sprite_json
-from wreckit_tui.models import Sprite
+from wreckit_tui.headless import caption_for, print_table, sprite_json, write_fleet_json
+from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.text import sanitize
 
 PROG = "wreckit-tui"
@@ -203,6 +204,7 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    adopt_orphans()  # every child of this process is a wisp call's: what they leave is ended
     wisp = Wisp.from_config(config)
     if args.command == "start":
         return asyncio.run(_start(wisp, config, args))
@@ -231,8 +233,8 @@ def _require_terminal() -> None:
 async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
     if as_json:
         fleet = await wisp.list()
-        _warn_all(fleet.warnings)
-        print(fleet_json(fleet))
+        _warn_all(fleet)
+        write_fleet_json(fleet, sys.stdout)
         return 0
     version_task = asyncio.ensure_future(_version_or_error(wisp))
     try:
@@ -246,7 +248,7 @@ async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
     if isinstance(version, WispError):
         _warn(f"could not read the backend version: {version.message}")
         version = None
-    _warn_all(fleet.warnings)
+    _warn_all(fleet)
     print_table(fleet, caption_for(wisp.backend.label, version, fleet, config.max_vms), sys.stdout)
     return 0
 
@@ -307,9 +309,12 @@ async def _version_or_error(wisp: Wisp) -> str | WispError:
         return exc
 
 
-def _warn_all(warnings: Sequence[str]) -> None:
-    for warning in warnings:
+def _warn_all(fleet: Fleet) -> None:
+    """The warnings about wisp's output: those the parse kept, and how many more there were."""
+    for warning in fleet.warnings:
         _warn(warning)
+    if fleet.more_warnings:
+        _warn(f"{fleet.more_warnings} more warnings about wisp's output not shown")
 
 
 def _warn(message: str) -> None:

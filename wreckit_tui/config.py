@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -24,12 +25,19 @@ from pydantic import (
 
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, size_problem
 from wreckit_tui.errors import ConfigError
+from wreckit_tui.models import DEFAULT_MAX_SPRITES
 from wreckit_tui.text import sanitize
 
 APP_NAME = "wreckit-tui"
 ENV_PREFIX = "WRECKIT_TUI_"
 CONFIG_ENV = "WRECKIT_TUI_CONFIG"
 MIN_POLL_INTERVAL = 0.5
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A config file larger than this is refused (a real one is a few hundred bytes)."""
+
+
+Seconds = Annotated[float, Field(allow_inf_nan=False)]
+"""A duration: a finite number (``inf`` and ``nan`` are refused)."""
 
 
 class Config(BaseModel):
@@ -43,11 +51,12 @@ class Config(BaseModel):
     max_vms: int = Field(5, ge=1, description="quota of sprites that are not stopped")
     default_memory: str = Field(DEFAULT_MEMORY, description="memory of a new sprite (SIZE)")
     default_cpus: int = Field(DEFAULT_CPUS, ge=1, le=MAX_CPUS, description="vCPUs of a new sprite")
-    timeout: float = Field(300, gt=0, description="seconds allowed for start and kill")
-    list_timeout: float = Field(10, gt=0, description="seconds allowed for list and --version")
-    kill_grace: float = Field(5, ge=0, description="seconds between SIGTERM and SIGKILL")
-    poll_interval: float = Field(2.0, gt=0, description="seconds between polls (floor 0.5)")
+    timeout: Seconds = Field(300, gt=0, description="seconds allowed for start and kill")
+    list_timeout: Seconds = Field(10, gt=0, description="seconds allowed for list and --version")
+    kill_grace: Seconds = Field(5, ge=0, description="seconds between SIGTERM and SIGKILL")
+    poll_interval: Seconds = Field(2.0, gt=0, description="seconds between polls (floor 0.5)")
     max_output_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="stdout cap of wisp")
+    max_sprites: int = Field(DEFAULT_MAX_SPRITES, ge=1, description="largest fleet accepted")
     theme: str = Field("textual-dark", description="Textual theme of the dashboard")
     detach_key: str = Field("ctrl+]", description="key that detaches from an attached sprite")
 
@@ -87,6 +96,8 @@ class Config(BaseModel):
     @field_validator("wisp_path")
     @classmethod
     def _empty_path_is_unset(cls, value: str | None) -> str | None:
+        if value and "\0" in value:
+            raise ValueError("a path cannot hold a NUL byte")
         return value or None
 
 
@@ -132,17 +143,52 @@ def load_config(
 
 def _read_file(path: Path, must_exist: bool) -> tuple[str, dict[str, Any]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = _read_regular_file(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         if must_exist:
             raise ConfigError(f"config file {path} does not exist") from None
         return "", {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL byte in the path
+        raise ConfigError(f"config file {path!r} is not a valid path") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} cannot be read: it is not UTF-8") from None
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is not valid TOML: nested too deeply") from None
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes.
+
+    Anything else is :class:`ConfigError`: a FIFO would block for ever and ``/dev/zero`` never
+    ends. The type is checked before opening, and again on the open file (it may have been
+    replaced in between); ``O_NONBLOCK`` keeps even that open from waiting for a FIFO's writer.
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ConfigError(f"config file {path} is not a regular file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"config file {path} is not a regular file")
+        if info.st_size > limit:
+            raise ConfigError(f"config file {path} is larger than {limit // 1024} KiB")
+        chunks, size = [], 0
+        while chunk := os.read(fd, limit + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:  # it grew since fstat
+                raise ConfigError(f"config file {path} is larger than {limit // 1024} KiB")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _explain(exc: ValidationError, origins: Mapping[str, str], text: str) -> str:

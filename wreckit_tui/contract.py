@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 
 from wreckit_tui.errors import InvalidRequest
-from wreckit_tui.text import sanitize
+from wreckit_tui.text import quoted
 
 NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,62}")
 SIZE_RE = re.compile(r"([0-9]{1,9})(MiB|GiB)")
 MAX_CPUS = 64
+CPUS_RE = re.compile(r"[0-9]{1,2}")
 DEFAULT_MEMORY = "512MiB"
 DEFAULT_CPUS = 1
 NESTING_VARIABLES = ("TMUX", "TMUX_PANE")
@@ -33,7 +34,7 @@ def name_problem(name: str) -> str | None:
     if NAME_RE.fullmatch(name):
         return None
     return (
-        f"invalid name {sanitize(name)!r}: use 1-63 characters, a-z, 0-9 and '-', "
+        f"invalid name {quoted(name)}: use 1-63 characters, a-z, 0-9 and '-', "
         "starting with a letter"
     )
 
@@ -49,12 +50,12 @@ def size_problem(size: str) -> str | None:
     """Why ``size`` is not a valid memory size, or ``None`` when it is."""
     if SIZE_RE.fullmatch(size) and size_to_mib(size) > 0:
         return None
-    return f"invalid memory size {sanitize(size)!r}: use a whole number and MiB or GiB, like 512MiB"
+    return f"invalid memory size {quoted(size)}: use a whole number and MiB or GiB, like 512MiB"
 
 
 def cpus_problem(cpus: int | str) -> str | None:
     """Why ``cpus`` is not a valid vCPU count, or ``None`` when it is."""
     text = str(cpus).strip()
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_CPUS:
+    if CPUS_RE.fullmatch(text) and 1 <= int(text) <= MAX_CPUS:
         return None
-    return f"invalid cpus {sanitize(text)!r}: use a whole number from 1 to {MAX_CPUS}"
+    return f"invalid cpus {quoted(text)}: use a whole number from 1 to {MAX_CPUS}"

@@ -96,14 +96,14 @@ class WispFailed(WispError):
 
 
 class WispBadOutput(WispError):
-    """``wisp`` printed something that does not follow the CLI contract."""
+    """``wisp`` printed something that does not follow the CLI contract (or that wreckit-tui
+    will not take, such as more sprites than ``max_sprites``)."""
 
-    def __init__(self, problem: str) -> None:
+    ADVICE = "Check that wisp_path points to a wisp-compatible program (wisp list --json)."
+
+    def __init__(self, problem: str, advice: str = ADVICE) -> None:
         self.problem = problem
-        super().__init__(
-            f"wisp gave bad output: {problem}. Check that wisp_path points to a "
-            "wisp-compatible program (wisp list --json)."
-        )
+        super().__init__(f"wisp gave bad output: {problem}. {advice}")
 
 
 class SpriteNotFound(WispError):

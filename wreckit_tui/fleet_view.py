@@ -361,9 +361,31 @@ class History:
             points.append(float(value))
 
 
+WARNINGS_SHOWN = 3
+"""New warnings a notification quotes; the header counts them all."""
+
+
+def warning_note(before: Fleet, after: Fleet) -> str | None:
+    """One notification for the warnings ``after`` has and ``before`` had not, or ``None``.
+
+    The warnings are compared as sets, so this costs O(warnings) whatever their number.
+    """
+    known = set(before.warnings)
+    new = [warning for warning in after.warnings if warning not in known]
+    if not new:
+        return None
+    if after.warning_count == 1:
+        return f"wisp list: {new[0]}"
+    quoted = "\n".join(new[:WARNINGS_SHOWN])
+    return f"wisp list: {after.warning_count:,} warnings about its output, among them:\n{quoted}"
+
+
 @dataclass(frozen=True)
 class FleetView:
-    """One good poll made ready for the screen, built off the UI thread."""
+    """One good poll made ready for the screen, built off the UI thread.
+
+    ``warning_note``: what to say about warnings that the previous poll did not have.
+    """
 
     fleet: Fleet = field(default_factory=Fleet)
     rows: tuple[Row, ...] = ()
@@ -372,6 +394,7 @@ class FleetView:
     running: int = 0
     isolations: tuple[str, ...] = ()
     delta: RowDelta | None = None
+    warning_note: str | None = None
 
 
 def _row_of(sprite: Sprite, previous: FleetView, old_rows: Mapping[str, Row]) -> Row:
@@ -426,6 +449,7 @@ def view_of(fleet: Fleet, host: Host, max_vms: int, previous: FleetView | None =
         running=sum(1 for sprite in fleet.sprites if sprite.state == "running"),
         isolations=tuple(fleet.isolations),
         delta=delta,
+        warning_note=warning_note(previous.fleet if previous else Fleet(), fleet),
     )
 
 

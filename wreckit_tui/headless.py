@@ -15,11 +15,21 @@ if TYPE_CHECKING:
 
 PIPE_WIDTH = 1000
 EMPTY_HINT = "No sprites yet. Start one with: wreckit-tui start NAME"
+JSON_PIECES = 8192
+"""Pieces of encoded JSON written at once: few writes, yet never the whole array in memory."""
 
 
-def fleet_json(fleet: Fleet) -> str:
-    """The fleet as a JSON array of normalized sprites, in wisp's order."""
-    return json.dumps([sprite.public_dict() for sprite in fleet.sprites], indent=2)
+def write_fleet_json(fleet: Fleet, file: IO[str]) -> None:
+    """The fleet as a JSON array of normalized sprites, in wisp's order, written as it is
+    encoded (a fleet at ``max_sprites`` is megabytes of text, never held whole)."""
+    sprites = [sprite.public_dict() for sprite in fleet.sprites]
+    pieces: list[str] = []
+    for piece in json.JSONEncoder(indent=2).iterencode(sprites):
+        pieces.append(piece)
+        if len(pieces) == JSON_PIECES:
+            file.write("".join(pieces))
+            pieces.clear()
+    file.write("".join(pieces) + "\n")
 
 
 def sprite_json(sprite: Sprite) -> str:

@@ -2,7 +2,9 @@
 
 ``parse_fleet`` turns wisp's stdout into a :class:`Fleet`. A field with the wrong type spoils
 only that field (it becomes ``None`` with a warning); a row without a usable name is skipped
-with a warning; anything that is not a list of sprites is :class:`WispBadOutput`.
+with a warning; anything that is not a list of sprites, or a list longer than ``max_sprites``,
+is :class:`WispBadOutput`. Of the warnings, the first :data:`MAX_WARNINGS` are kept and the rest
+only counted, so a flood of them costs no memory.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wreckit_tui.contract import SIZE_RE, cpus_problem, name_problem, size_problem, size_to_mib
 from wreckit_tui.errors import InvalidRequest, WispBadOutput
-from wreckit_tui.text import sanitize
+from wreckit_tui.text import quoted, sanitize
 
 PUBLIC_KEYS = (
     "name",
@@ -31,6 +33,10 @@ PUBLIC_KEYS = (
     "url",
 )
 _STATUS_TO_STATE = {"running": "running", "warm": "running", "cold": "stopped"}
+MAX_WARNINGS = 100
+"""Warnings kept from one parse; the others are only counted."""
+DEFAULT_MAX_SPRITES = 20_000
+"""Entries of ``wisp list --json`` accepted by default: a longer list is refused, unparsed."""
 _LIMIT = 1e15  # beyond any real count of MiB, cores or seconds; keeps arithmetic finite
 
 Count = Annotated[int, Field(ge=0, le=_LIMIT)]
@@ -115,12 +121,18 @@ class Sprite(BaseModel):
 
 
 class Fleet(BaseModel):
-    """One successful ``wisp list``: the sprites in wisp's order and any parse warnings."""
+    """One successful ``wisp list``: the sprites in wisp's order and the parse warnings (the
+    first :data:`MAX_WARNINGS`, and how many more there were)."""
 
     model_config = ConfigDict(frozen=True)
 
     sprites: tuple[Sprite, ...] = ()
     warnings: tuple[str, ...] = ()
+    more_warnings: int = 0
+
+    @property
+    def warning_count(self) -> int:
+        return len(self.warnings) + self.more_warnings
 
     @property
     def active_count(self) -> int:
@@ -141,25 +153,55 @@ class Fleet(BaseModel):
 # -- parsing --------------------------------------------------------------------------------
 
 
-def parse_fleet(stdout: bytes, now: datetime | None = None) -> Fleet:
-    """Parse ``wisp list --json`` stdout. Raises :class:`WispBadOutput` and nothing else."""
+class Warnings:
+    """The warnings of one parse: the first :data:`MAX_WARNINGS` kept, the others counted."""
+
+    def __init__(self) -> None:
+        self.kept: list[str] = []
+        self.dropped = 0
+
+    def append(self, warning: str) -> None:
+        if len(self.kept) < MAX_WARNINGS:
+            self.kept.append(warning)
+        else:
+            self.dropped += 1
+
+
+def parse_fleet(
+    stdout: bytes | bytearray,
+    now: datetime | None = None,
+    *,
+    max_sprites: int = DEFAULT_MAX_SPRITES,
+) -> Fleet:
+    """Parse ``wisp list --json`` stdout. Raises :class:`WispBadOutput` and nothing else.
+
+    A list of more than ``max_sprites`` entries is refused right after decoding, before any
+    model is built.
+    """
     items = _top_level_items(_decode_json(stdout))
+    if len(items) > max_sprites:
+        raise WispBadOutput(
+            f"too many sprites ({len(items)} > max_sprites {max_sprites})",
+            advice="Raise max_sprites if the fleet is really that large.",
+        )
     now = now or datetime.now(UTC)
     sprites: list[Sprite] = []
-    warnings: list[str] = []
+    warnings = Warnings()
     seen: set[str] = set()
     for index, item in enumerate(items):
         sprite = _parse_item(index, item, now, warnings)
         if sprite is None:
             continue
         if sprite.name in seen:
-            raise WispBadOutput(f"two sprites are named {sanitize(sprite.name)!r}")
+            raise WispBadOutput(f"two sprites are named {quoted(sprite.name)}")
         seen.add(sprite.name)
         sprites.append(sprite)
-    return Fleet(sprites=tuple(sprites), warnings=tuple(warnings))
+    return Fleet(
+        sprites=tuple(sprites), warnings=tuple(warnings.kept), more_warnings=warnings.dropped
+    )
 
 
-def _decode_json(stdout: bytes) -> Any:
+def _decode_json(stdout: bytes | bytearray) -> Any:
     text = stdout.decode("utf-8", errors="replace")
     if not text.strip():
         raise WispBadOutput("empty output where a JSON list was expected")
@@ -182,7 +224,7 @@ def _top_level_items(document: Any) -> list[Any]:
     return document
 
 
-def _parse_item(index: int, item: Any, now: datetime, warnings: list[str]) -> Sprite | None:
+def _parse_item(index: int, item: Any, now: datetime, warnings: Warnings) -> Sprite | None:
     if not isinstance(item, dict):
         warnings.append(f"entry {index} skipped: not an object")
         return None
@@ -190,7 +232,7 @@ def _parse_item(index: int, item: Any, now: datetime, warnings: list[str]) -> Sp
     return None if wire is None else _normalize(wire, now, warnings)
 
 
-def _validate_leniently(index: int, item: dict, warnings: list[str]) -> WireSprite | None:
+def _validate_leniently(index: int, item: dict, warnings: Warnings) -> WireSprite | None:
     """Validate ``item``; fields of the wrong type are dropped with a warning."""
     try:
         return WireSprite.model_validate(item)
@@ -199,9 +241,9 @@ def _validate_leniently(index: int, item: dict, warnings: list[str]) -> WireSpri
     if "name" in bad_fields:
         warnings.append(f"entry {index} skipped: no valid string 'name'")
         return None
-    label = sanitize(str(item["name"]))
+    label = quoted(str(item["name"]))
     for field in sorted(bad_fields):
-        warnings.append(f"sprite {label!r}: field {field!r} has an invalid value, shown as unknown")
+        warnings.append(f"sprite {label}: field {field!r} has an invalid value, shown as unknown")
     cleaned = {key: value for key, value in item.items() if key not in bad_fields}
     try:
         return WireSprite.model_validate(cleaned)
@@ -210,13 +252,13 @@ def _validate_leniently(index: int, item: dict, warnings: list[str]) -> WireSpri
         return None
 
 
-def _normalize(wire: WireSprite, now: datetime, warnings: list[str]) -> Sprite:
+def _normalize(wire: WireSprite, now: datetime, warnings: Warnings) -> Sprite:
     state = wire.state or _STATUS_TO_STATE.get(wire.status or "", wire.status)
     uptime = wire.uptime_seconds
     if uptime is None and state == "running" and wire.created_at:
         uptime = _uptime_from(wire.created_at, now)
         if uptime is None:
-            warnings.append(f"sprite {sanitize(wire.name)!r}: created_at is not an RFC 3339 time")
+            warnings.append(f"sprite {quoted(wire.name)}: created_at is not an RFC 3339 time")
     return Sprite(
         name=wire.name,
         id=wire.id,

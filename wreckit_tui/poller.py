@@ -73,7 +73,9 @@ class Poller:
             return
         self.running, self._due = True, False
         self.started += 1
-        self._app.run_worker(self._run(), group="poll", exit_on_error=False)
+        # the method, not a coroutine: a worker the app never runs (it is quitting) leaves no
+        # coroutine behind that was never awaited
+        self._app.run_worker(self._run, group="poll", exit_on_error=False)
 
     async def _run(self) -> None:
         cancelled = False

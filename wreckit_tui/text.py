@@ -1,17 +1,31 @@
 """Turning data into text for a terminal: sanitizing external strings and formatting numbers.
 
 Everything ``wisp`` prints is data. Before it is drawn, control characters (escape sequences
-included) are removed; callers wrap the result in ``rich.text.Text`` so markup is never parsed.
+included) are removed and invisible characters are shown as escapes; callers wrap the result in
+``rich.text.Text`` so markup is never parsed.
 """
 
 from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""C0, DEL, C1 and lone surrogates (JSON can carry them; no terminal can print them): removed."""
 ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)")
 """A terminal escape sequence: CSI (colours, cursor moves), OSC (titles, links) or ESC + one."""
-
+INVISIBLE = re.compile(
+    "["
+    "\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160"
+    "\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0"
+    "\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e007f"
+    "]"
+)
+r"""Characters a terminal draws as nothing, so that ``zw\u200bp`` would look like ``zwp``: every
+format character (Unicode category Cf: zero-width spaces and joiners, bidi marks and overrides,
+the soft hyphen, the BOM, tag characters), the line and paragraph separators, the Hangul
+fillers, the combining grapheme joiner and the Mongolian and Khmer invisible marks. Variation
+selectors are not among them: emoji need them. :func:`sanitize` shows them as escapes."""
 UNKNOWN = "—"
 STATE_STYLES = {
     "running": "green",
@@ -28,17 +42,37 @@ def state_style(state: str | None) -> str:
 
 
 def sanitize(text: str) -> str:
-    """``text`` without escape sequences (whole), control characters (C0, DEL, C1), bidi
-    overrides or lone surrogates (JSON can carry them; no terminal can print them):
-    ``\x1b[31mred\x1b[0m`` becomes ``red``."""
+    r"""``text`` safe and unambiguous on a terminal: escape sequences (whole) and control
+    characters (C0, DEL, C1, lone surrogates) removed, invisible characters (:data:`INVISIBLE`)
+    shown as escapes: ``\x1b[31mred\x1b[0m`` becomes ``red``, and a zero-width space becomes
+    the six characters ``\u200b``."""
+    if text.isascii() and text.isprintable():  # the usual case, decided at C speed
+        return text
     if "\x1b" in text:
         text = ESCAPE_SEQUENCE.sub("", text)
-    return _CONTROL.sub("", text)
+    return escape_invisible(_CONTROL.sub("", text))
+
+
+def escape_invisible(text: str) -> str:
+    """``text`` with every invisible character written as a Python-style escape."""
+    return INVISIBLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def sanitize_lines(text: str) -> str:
-    """``text`` sanitized line by line, its line breaks kept."""
-    return "\n".join(sanitize(line) for line in text.splitlines())
+    """``text`` sanitized line by line, its line breaks kept (U+2028 and U+2029 are escaped,
+    not taken for line breaks)."""
+    return "\n".join(sanitize(line) for line in escape_invisible(text).splitlines())
+
+
+def quoted(text: str) -> str:
+    """``text`` sanitized between single quotes, for a message (``repr`` would double the
+    backslash of an escape)."""
+    return f"'{sanitize(text)}'"
 
 
 def middle_ellipsis(text: str, limit: int) -> str:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import REPO
@@ -52,6 +53,8 @@ def test_attach_run_commands_ctrl_c_detach_and_see_the_dashboard_again(sandboxes
     dashboard.wait_for(lambda s: "@e2e-one" in s and "NAME" not in s)
     dashboard.send("echo hello-$((6*7)) from $(hostname)", "Enter")
     dashboard.wait_for(lambda s: "hello-42 from" in s)
+    dashboard.send("echo size $(stty size)", "Enter")  # tmux's status line takes one row
+    dashboard.wait_for(lambda s: "size 35 120" in s)  # and no row is kept for a banner
 
     dashboard.send("echo sleeping-$((2*2)); sleep 60", "Enter")
     dashboard.wait_for(lambda s: "sleeping-4" in s)
@@ -70,3 +73,37 @@ def test_attach_run_commands_ctrl_c_detach_and_see_the_dashboard_again(sandboxes
     while dashboard.text() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert dashboard.text() == ""  # the dashboard quit and its pane is gone
+
+
+def test_the_server_a_start_leaves_outlives_the_polls_and_is_reaped_once_killed(
+    sandboxes, isolated_config
+):
+    assert shutil.which("wisp") is None  # so the built-in provider is the backend
+    env = {
+        "WRECKIT_SANDBOX_HOME": str(sandboxes.path),
+        "WRECKIT_TUI_CONFIG": str(isolated_config),
+        "PYTHONPATH": str(REPO),
+    }
+    pane = Pane([sys.executable, "-m", "wreckit_tui", "--set", "poll_interval=0.5"], env)
+    try:
+        pane.wait_for(lambda s: "No sprites yet" in s)
+        dashboard = psutil.Process(pane.pid())
+        pane.send("n")
+        pane.wait_for(lambda s: "Launch sprite" in s)
+        pane.send("Enter")
+        pane.wait_for(lambda s: "1 sprite, 1 running" in s)
+        (server,) = [child for child in dashboard.children() if child.name() == "tmux: server"]
+        time.sleep(1.5)  # three polls, each of which ends what it leaves behind
+        assert server.is_running() and server.status() != psutil.STATUS_ZOMBIE
+        pane.wait_for(lambda s: "1 sprite, 1 running" in s)
+
+        pane.send("d")
+        pane.wait_for(lambda s: "Kill sprite" in s)
+        pane.send("y")
+        pane.wait_for(lambda s: "No sprites yet" in s)
+        deadline = time.monotonic() + 5  # the server exited: the next poll's sweep reaps it
+        while server.pid in {child.pid for child in dashboard.children()}:
+            assert time.monotonic() < deadline, "the sandboxes' tmux server was left a zombie"
+            time.sleep(0.05)
+    finally:
+        pane.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import psutil
@@ -89,8 +90,11 @@ def test_a_sandbox_cannot_read_another_sandboxes_workspace(alpha):
 def test_the_shell_gets_the_callers_environment_without_it_showing_in_ps(make_home):
     home = make_home(AGENT_API_KEY="sk-not-in-ps")
     home.start("keyed")
-    init = home.meta("keyed")["namespaces"]["child-pid"]
-    shell = psutil.Process(init).children()[0]
+    init = psutil.Process(home.meta("keyed")["namespaces"]["child-pid"])
+    deadline = time.monotonic() + 10  # start returns once the namespaces exist; the init then
+    while not init.children() and time.monotonic() < deadline:  # mounts, then starts the shell
+        time.sleep(0.01)
+    shell = init.children()[0]
     environ = shell.environ()
     assert environ["AGENT_API_KEY"] == "sk-not-in-ps"
     assert environ["HOME"] == str(home.path / "keyed" / "workspace")

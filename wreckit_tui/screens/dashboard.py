@@ -164,7 +164,7 @@ class DashboardScreen(Screen[None]):
                 seconds_since_refresh=since,
                 error=state.error,
                 filter=self.filter_text,
-                warnings=len(state.fleet.warnings),
+                warnings=state.fleet.warning_count,
                 marked=len(self.table.marks),
                 hidden=self.hidden,
             )
