@@ -19,7 +19,9 @@ the kill fails), ansi (stderr with escape sequences on failure), duplicate and w
 every sprite twice, or ``cpus`` spoiled), warnings (list: ``warning_sprites`` sprites, default
 2,000, each with every field of the wrong type), daemon (any command: first a daemon leaves the
 call's session with ``setsid`` and starts a child of its own, both sleeping for ten minutes),
-unknown (the command does not exist, as in an older wisp), random (any of these, per call); for
+unknown (the command does not exist, as in an older wisp), linger (start: makes the sprite,
+then hangs ignoring SIGTERM), finish-on-term (start: waits, and finishes when SIGTERM comes),
+random (any of these, per call); for
 attach also fail-fast, ignore-hup and flood (see ``cmd_attach``).
 
 Contract v1.1: ``capabilities --json`` announces ``resume`` (``"announce": [...]`` in
@@ -304,7 +306,10 @@ def resume(name: str) -> int:
     return 0
 
 
-def cmd_start(args: list[str], _behaviour: str) -> int:
+def cmd_start(args: list[str], behaviour: str) -> int:
+    if behaviour == "finish-on-term":  # takes its time, until asked to stop: then it is done
+        signal.signal(signal.SIGTERM, lambda *_: None)
+        signal.sigtimedwait([signal.SIGTERM], 60)
     if len(args) == 1:
         return resume(args[0])
     name, memory, cpus = args[0], option(args, "--memory"), option(args, "--cpus")
@@ -324,6 +329,8 @@ def cmd_start(args: list[str], _behaviour: str) -> int:
             "url": f"https://{name}.sprites.test",
         }
         fleet.append(sprite)
+    if behaviour == "linger":  # the sprite is there, but the start never says so
+        hang_ignoring_sigterm("start")
     print(json.dumps(sprite))
     return 0
 

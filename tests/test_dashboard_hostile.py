@@ -7,7 +7,7 @@ import itertools
 import time
 
 from tests.dashboard_harness import dashboard, screen_text, wait_until
-from wreckit_tui.screens.confirm import ConfirmKillScreen
+from wreckit_tui.screens.confirm import ConfirmScreen
 from wreckit_tui.screens.help import HelpScreen
 
 LOOK_ALIKES = [
@@ -29,7 +29,7 @@ async def test_invisible_characters_show_as_escapes_in_every_view(fake_wisp):
         assert "sprite 'zw\\u200bp': field 'cpus'" in toasts
 
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmKillScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "Kill sprite zw\\u200bp?" in screen_text(app)
         await pilot.press("n")
 
@@ -60,7 +60,7 @@ async def test_a_flood_of_warnings_never_freezes_the_ui_and_makes_one_toast(fake
     sprites = flood(4000, fields=BAD_FIELDS)  # 52,000 warnings, 4,000 rows
     async with dashboard(fake_wisp, sprites, notifications=True, list_timeout=60) as pilot:
         app = pilot.app
-        assert "52000 warnings about wisp's output" in screen_text(app)
+        assert "52000 warnings about the backend's output" in screen_text(app)
         (toast,) = [str(notification.message) for notification in app._notifications]
         assert toast.splitlines() == [
             "wisp list: 52,000 warnings about its output, among them:",

@@ -38,6 +38,7 @@ from wreckit_tui.errors import (
     WispBadOutput,
     WispError,
     WispFailed,
+    WispInterrupted,
     WispNotFound,
     WispTimeout,
 )
@@ -49,6 +50,7 @@ from wreckit_tui.models import (
     validate_request,
 )
 from wreckit_tui.orphans import ORPHANS, Call
+from wreckit_tui.reservations import Ledger
 from wreckit_tui.text import sanitize
 
 if TYPE_CHECKING:
@@ -79,6 +81,13 @@ class Backend:
     name: str = "wisp"
     local: bool = False
     shows_detach_hint: bool = False
+
+    @property
+    def key(self) -> str:
+        """What tells this backend from any other of this user: its argv, and for the built-in
+        provider the home it works on."""
+        home = os.environ.get("WRECKIT_SANDBOX_HOME", "") if self.local else ""
+        return "\0".join([*self.argv, home])
 
     def shell_command(self, args: list[str]) -> str:
         """``args`` as a command a person can paste into a shell to run them as the call did."""
@@ -159,8 +168,8 @@ class Wisp:
     kill_grace: float = 5
     max_output_bytes: int = 16 * 1024 * 1024
     max_sprites: int = DEFAULT_MAX_SPRITES
-    _quota_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-    _pending: set[str] = field(default_factory=set, repr=False)
+    ledger: Ledger | None = field(default=None, repr=False)
+    """The starts in flight on this backend, shared with every process of this user."""
     _capabilities: asyncio.Task[frozenset[str]] | None = field(default=None, repr=False)
 
     @classmethod
@@ -205,39 +214,73 @@ class Wisp:
         done = await self._call(["list", "--json"], self.list_timeout)
         return await asyncio.to_thread(parse_fleet, done.stdout, max_sprites=self.max_sprites)
 
-    async def start(self, name: str, memory: str, cpus: int | str, *, max_vms: int) -> None:
+    def _ledger(self) -> Ledger:
+        if self.ledger is None:
+            self.ledger = Ledger(self.backend.key)
+        return self.ledger
+
+    async def start(
+        self,
+        name: str,
+        memory: str,
+        cpus: int | str,
+        *,
+        max_vms: int,
+        stop: asyncio.Event | None = None,
+    ) -> None:
         """Start a sprite after checking the request, the name and the ``max_vms`` quota.
 
-        The quota is checked against a fresh list plus the starts still running, under a lock,
-        so two quick starts cannot pass the quota together. A refused request runs no start.
+        The quota is checked against a fresh list plus the starts in flight in every process of
+        this user (:mod:`wreckit_tui.reservations`), so no two starts anywhere pass it together;
+        a refused request runs no start. Setting ``stop`` stops the start (SIGTERM to its group,
+        then SIGKILL): it either finished by then (and succeeded) or raises
+        :class:`WispInterrupted`. A start that fails, times out or is stopped leaves no sprite
+        running: one that shows up anyway is killed, and the error says so.
         """
         cpus = validate_request(name, memory, cpus)
-        async with self._quota_lock:
-            fleet = await self.list()
-            self._check_launch(fleet, name, max_vms)
-            self._pending.add(name)
-        try:
-            argv = ["start", name, "--memory", memory, "--cpus", str(cpus)]
-            await self._call(argv, self.timeout, keeps_leftovers=True)  # a server, say
-        finally:
-            self._pending.discard(name)
 
-    async def resume(self, name: str, *, max_vms: int) -> None:
+        async def check(booked: frozenset[str]) -> None:
+            self._check_launch(await self.list(), name, max_vms, booked)
+
+        async with self._ledger().booked(name, check):
+            argv = ["start", name, "--memory", memory, "--cpus", str(cpus)]
+            try:  # a start may leave a server for its sprites running
+                await self._call(argv, self.timeout, keeps_leftovers=True, stop=stop)
+            except WispNotFound:
+                raise
+            except WispError as exc:
+                raise await self._undo_start(name, exc) from None
+
+    async def _undo_start(self, name: str, error: WispError) -> WispError:
+        """After a start that did not succeed: kill the sprite if it shows up all the same, and
+        return ``error`` saying what became of it."""
+        try:
+            sprite = (await self.list()).get(name)
+            if sprite is None or not sprite.active:
+                return error
+            await self.kill(name)
+        except WispError as undo:
+            note = f"; and {name!r} may be left running ({undo.message}): check with list"
+        else:
+            note = f"; {name!r} had started all the same and was killed"
+        error.args = (error.message + note,)
+        return error
+
+    async def resume(self, name: str, *, max_vms: int, stop: asyncio.Event | None = None) -> None:
         """Start the stopped sprite ``name`` again with its disk kept (``wisp start NAME``).
 
         Only where the backend announced ``resume``: elsewhere :class:`NotSupported`. The sprite
         must be in the fleet (:class:`SpriteNotFound`) and ``stopped``, and ``max_vms`` applies
-        as to a new sprite; a refused request runs nothing.
+        as to a new sprite, across processes too; a refused request runs nothing.
         """
         require_name(name)
-        async with self._quota_lock:
+
+        async def check(booked: frozenset[str]) -> None:
             fleet, capabilities = await asyncio.gather(self.list(), self.capabilities())
-            self._check_resume(fleet, name, max_vms, capabilities)
-            self._pending.add(name)
-        try:
-            await self._call(["start", name], self.timeout)
-        finally:
-            self._pending.discard(name)
+            self._check_resume(fleet, name, max_vms, capabilities, booked)
+
+        async with self._ledger().booked(name, check):
+            await self._call(["start", name], self.timeout, keeps_leftovers=True, stop=stop)
 
     async def kill(self, name: str) -> None:
         """Kill a sprite; one that is not in the fleet is :class:`SpriteNotFound`."""
@@ -289,25 +332,30 @@ class Wisp:
             os.close(slave_fd)
         return PtyChild(process, master_fd, call)
 
-    def _check_launch(self, fleet: Fleet, name: str, max_vms: int) -> None:
+    def _check_launch(self, fleet: Fleet, name: str, max_vms: int, booked: frozenset[str]) -> None:
         existing = fleet.get(name)
         if existing is not None and existing.state == "stopped":
             raise StoppedSprite(
                 f"sprite {name!r} exists and is stopped: `wreckit-tui start {name}` without "
                 "--memory and --cpus starts it again as it was"
             )
-        if existing is not None or name in self._pending:
+        if existing is not None or name in booked:
             raise InvalidRequest(f"a sprite named {name!r} already exists; choose another name")
-        self._check_quota(fleet, max_vms)
+        self._check_quota(fleet, max_vms, booked)
 
     def _check_resume(
-        self, fleet: Fleet, name: str, max_vms: int, capabilities: frozenset[str]
+        self,
+        fleet: Fleet,
+        name: str,
+        max_vms: int,
+        capabilities: frozenset[str],
+        booked: frozenset[str],
     ) -> None:
         sprite = fleet.get(name)
         if sprite is None:
             raise SpriteNotFound(name)
-        if sprite.state != "stopped" or name in self._pending:
-            state = "starting" if name in self._pending else sanitize(sprite.state or "unknown")
+        if sprite.state != "stopped" or name in booked:
+            state = "starting" if name in booked else sanitize(sprite.state or "unknown")
             raise InvalidRequest(
                 f"sprite {name!r} is {state}, not stopped: only a stopped sprite starts again"
             )
@@ -317,10 +365,12 @@ class Wisp:
                 f"does not announce resume (contract v1.1); kill {name!r} (its disk goes with "
                 "it) and start a new one"
             )
-        self._check_quota(fleet, max_vms)
+        self._check_quota(fleet, max_vms, booked)
 
-    def _check_quota(self, fleet: Fleet, max_vms: int) -> None:
-        problem = quota_problem(fleet.active_count + len(self._pending - fleet.names()), max_vms)
+    def _check_quota(self, fleet: Fleet, max_vms: int, booked: frozenset[str]) -> None:
+        """Sprites not stopped, plus starts in flight whose sprite is not yet listed as such."""
+        listed = {sprite.name for sprite in fleet.sprites if sprite.active}
+        problem = quota_problem(fleet.active_count + len(booked - listed), max_vms)
         if problem:
             raise InvalidRequest(problem)
 
@@ -332,7 +382,12 @@ class Wisp:
         return name not in fleet.names()
 
     async def _call(
-        self, args: list[str], timeout: float, *, keeps_leftovers: bool = False
+        self,
+        args: list[str],
+        timeout: float,
+        *,
+        keeps_leftovers: bool = False,
+        stop: asyncio.Event | None = None,
     ) -> Completed:
         argv = [*self.backend.argv, *args]
         label = " ".join([self.backend.name, *args])
@@ -343,6 +398,7 @@ class Wisp:
             grace=self.kill_grace,
             max_stdout=self.max_output_bytes,
             keeps_leftovers=keeps_leftovers,
+            stop=stop,
         )
         if done.returncode != 0:
             raise WispFailed(label, done.returncode, done.stderr, self.backend.shell_command(args))
@@ -372,11 +428,15 @@ async def run_process(
     grace: float,
     max_stdout: int,
     keeps_leftovers: bool = False,
+    stop: asyncio.Event | None = None,
 ) -> Completed:
     """Run ``argv`` to completion under the rules of the CLI contract.
 
     Whatever the call leaves running after it is ended, unless ``keeps_leftovers`` (a
-    ``start``, which may leave a server for its sprites).
+    ``start``, which may leave a server for its sprites; cancelled, such a call gets SIGTERM,
+    to undo what it half did, not SIGKILL). ``stop`` set ends the call as a timeout does, as
+    :class:`WispInterrupted`. A call that exits 0 while it is being ended (timed out or stopped)
+    finished after all: its result counts.
     """
     call = ORPHANS.begin(keeps_leftovers=keeps_leftovers)
     try:
@@ -388,9 +448,9 @@ async def run_process(
             start_new_session=True,
             env=call.environment(),
         )
-        watch = _ProcessWatch(proc, max_stdout)
+        watch = _ProcessWatch(proc, max_stdout, gentle=keeps_leftovers)
         try:
-            return await watch.finish(label, timeout, grace)
+            return await watch.finish(label, timeout, grace, stop)
         finally:
             watch.close()
     finally:
@@ -420,8 +480,9 @@ def take_controlling_terminal() -> None:
 class _ProcessWatch:
     """Event-loop readers for one child's stdout, stderr and exit."""
 
-    def __init__(self, proc: subprocess.Popen, max_stdout: int) -> None:
+    def __init__(self, proc: subprocess.Popen, max_stdout: int, *, gentle: bool = False) -> None:
         self.proc = proc
+        self.gentle = gentle  # cancelled, it gets SIGTERM and is left to finish on its own
         self.max_stdout = max_stdout
         self.loop = asyncio.get_running_loop()
         self.stdout = bytearray()
@@ -437,15 +498,23 @@ class _ProcessWatch:
             self.loop.add_reader(fd, self._on_readable, fd)
         self._pidfd = _watch_exit(self.loop, proc.pid, self._on_exit)
 
-    async def finish(self, label: str, timeout: float, grace: float) -> Completed:
+    async def finish(
+        self, label: str, timeout: float, grace: float, stop: asyncio.Event | None = None
+    ) -> Completed:
         deadline = self.loop.time() + timeout
         try:
             async with asyncio.timeout_at(deadline):
-                await self.settled.wait()
+                stopped = await self._settled_or(stop)
         except TimeoutError:
+            stopped = None
             if not self.settled.is_set():  # an event loop held up (by an attach) may see both
                 await self._terminate(grace)
-                raise WispTimeout(label, timeout) from None
+                if not self._finished_after_all():
+                    raise WispTimeout(label, timeout) from None
+        if stopped:
+            await self._terminate(grace)
+            if not self._finished_after_all():
+                raise WispInterrupted(label)
         if not self.overflow:
             drain = min(DRAIN_SECONDS, max(deadline - self.loop.time(), 0.05))
             with contextlib.suppress(TimeoutError):
@@ -458,6 +527,26 @@ class _ProcessWatch:
             stderr=self.stderr.decode("utf-8", errors="replace"),
         )
 
+    async def _settled_or(self, stop: asyncio.Event | None) -> bool:
+        """Wait until the call settles or ``stop`` is set; whether it was stopped first."""
+        if stop is None:
+            await self.settled.wait()
+            return False
+        waits = {asyncio.ensure_future(self.settled.wait()), asyncio.ensure_future(stop.wait())}
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return not self.settled.is_set()
+
+    def _finished_after_all(self) -> bool:
+        """Whether a call being ended exited 0 meanwhile: it finished, its output whole."""
+        if self.exited.is_set() and self.proc.poll() == 0 and not self.overflow:
+            self.terminated = False
+            return True
+        return False
+
     async def _terminate(self, grace: float) -> None:
         """SIGTERM the group and give it ``grace`` seconds; ``close`` sends the SIGKILL."""
         self.terminated = True
@@ -468,7 +557,9 @@ class _ProcessWatch:
     def close(self) -> None:
         """Kill what is left of the group unless it ended cleanly; reap; release every fd."""
         ended_cleanly = self.exited.is_set() and self.pipes_closed.is_set() and not self.overflow
-        if self.terminated or not ended_cleanly:
+        if self.gentle and not self.terminated and not self.exited.is_set():
+            self._signal_group(signal.SIGTERM)  # cancelled: let it undo what it half did
+        elif self.terminated or not ended_cleanly:
             self._signal_group(signal.SIGKILL)
         _reap(self.loop, self.proc)
         for fd in list(self._open):

@@ -17,7 +17,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from wreckit_tui import __version__
@@ -30,6 +30,7 @@ from wreckit_tui.errors import (
     StoppedSprite,
     UsageError,
     WispError,
+    WispInterrupted,
     WreckitError,
 )
 from wreckit_tui.headless import caption_for, print_table, sprite_json, write_fleet_json
@@ -254,17 +255,25 @@ async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
 
 
 async def _start(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
-    """Start a new sprite, or start a stopped one again (as it was: no --memory or --cpus)."""
+    """Start a new sprite, or start a stopped one again (as it was: no --memory or --cpus).
+
+    SIGINT, SIGTERM and SIGHUP stop the start instead of this process: it either finished by
+    then (reported as done) or was undone (exit 128 + the signal).
+    """
     memory = args.memory or config.default_memory
     cpus = args.cpus or config.default_cpus
     resumed = False
-    try:
-        await wisp.start(args.name, memory, cpus, max_vms=config.max_vms)
-    except StoppedSprite:
-        if args.memory or args.cpus:
+    with _stop_on_signals() as (stop, caught):
+        try:
+            await wisp.start(args.name, memory, cpus, max_vms=config.max_vms, stop=stop)
+        except StoppedSprite:
+            if args.memory or args.cpus:
+                raise
+            await wisp.resume(args.name, max_vms=config.max_vms, stop=stop)
+            resumed = True
+        except WispInterrupted as exc:
+            exc.exit_code = 128 + caught[0]
             raise
-        await wisp.resume(args.name, max_vms=config.max_vms)
-        resumed = True
     if args.json:
         fleet = await wisp.list()
         sprite = fleet.get(args.name)
@@ -274,6 +283,27 @@ async def _start(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
     else:
         print(f"started {args.name} ({memory}, {cpus} vCPU)")
     return 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[tuple[asyncio.Event, list[int]]]:
+    """An event that SIGINT, SIGTERM and SIGHUP set (instead of ending this process), and the
+    signals caught, while the block runs."""
+    loop = asyncio.get_running_loop()
+    stop, caught = asyncio.Event(), []
+
+    def on_signal(signum: int) -> None:
+        caught.append(signum)
+        stop.set()
+
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for signum in handled:
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        yield stop, caught
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
 
 
 async def _kill(wisp: Wisp, args: argparse.Namespace) -> int:

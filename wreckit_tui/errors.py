@@ -95,6 +95,15 @@ class WispFailed(WispError):
         super().__init__(f"`{command}` failed with exit code {returncode}{detail}")
 
 
+class WispInterrupted(WispError):
+    """A call was stopped before it finished because the caller itself was stopped (a signal):
+    its process group was told to stop (SIGTERM), then killed."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        super().__init__(f"`{command}` was stopped before it finished; its process group was ended")
+
+
 class WispBadOutput(WispError):
     """``wisp`` printed something that does not follow the CLI contract (or that wreckit-tui
     will not take, such as more sprites than ``max_sprites``)."""

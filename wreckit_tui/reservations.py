@@ -18,6 +18,8 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+from wreckit_tui.pids import process_start
+
 LOCK_POLL_SECONDS = 0.01
 Booking = dict[str, object]
 
@@ -105,19 +107,3 @@ class Ledger:
         temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(json.dumps(bookings))
         os.replace(temporary, self.path)
-
-
-def process_start(pid: int) -> str | None:
-    """The start time of ``pid`` in clock ticks since boot, or ``None`` if it does not exist.
-
-    A pid together with its start time names one process even after the pid is reused.
-    """
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    if fields[0] == b"Z":
-        return None
-    return fields[19].decode()

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wreckit_tui import models
+from wreckit_tui.pids import process_start
 from wreckit_tui.sandbox import isolation, limits, spec
 from wreckit_tui.sandbox.errors import InvalidRequest
-from wreckit_tui.sandbox.store import Home, default_home, process_start
+from wreckit_tui.sandbox.store import Home, default_home
 from wreckit_tui.sandbox.tmux import socket_path
 
 names = st.one_of(st.from_regex(r"[a-z][a-z0-9-]{0,62}", fullmatch=True), st.text(max_size=70))

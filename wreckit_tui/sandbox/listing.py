@@ -13,8 +13,9 @@ import shlex
 import socket
 import time
 
+from wreckit_tui.pids import process_start
 from wreckit_tui.sandbox import limits, membership, metrics
-from wreckit_tui.sandbox.store import EXIT_STATUS, Home, Meta, process_start
+from wreckit_tui.sandbox.store import EXIT_STATUS, Home, Meta
 from wreckit_tui.sandbox.tmux import Pane, Tmux
 
 RECORD_KEYS = (

@@ -8,8 +8,9 @@ that left the trees (say through ``setsid``).
 
 from __future__ import annotations
 
+from wreckit_tui.pids import process_start
 from wreckit_tui.sandbox import limits, metrics
-from wreckit_tui.sandbox.store import EXECS, Home, Meta, process_start
+from wreckit_tui.sandbox.store import EXECS, Home, Meta
 
 Anchor = tuple[int, str | None]
 """A process as (pid, start time), so that a reused pid is never mistaken for it."""

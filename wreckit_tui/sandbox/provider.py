@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
+from wreckit_tui.pids import process_start
 from wreckit_tui.sandbox import PROG, isolation, limits, membership, metrics, signals
 from wreckit_tui.sandbox.errors import (
     AlreadyExists,
@@ -47,7 +48,6 @@ from wreckit_tui.sandbox.store import (
     ROOT_HOME,
     Home,
     Meta,
-    process_start,
     read_json,
 )
 from wreckit_tui.sandbox.tmux import Tmux, socket_path, without_tmux

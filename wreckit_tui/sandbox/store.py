@@ -218,19 +218,3 @@ def read_json(path: str, default: Any) -> Any:
             return json.load(handle)
     except (OSError, ValueError):
         return default
-
-
-def process_start(pid: int) -> str | None:
-    """The start time of ``pid`` in clock ticks since boot, or ``None`` if it does not exist.
-
-    A pid together with its start time names one process even after the pid is reused.
-    """
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    if fields[0] == b"Z":
-        return None
-    return fields[19].decode()

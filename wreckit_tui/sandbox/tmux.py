@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from wreckit_tui.contract import NESTING_VARIABLES
 from wreckit_tui.errors import last_line
+from wreckit_tui.pids import process_start
 from wreckit_tui.sandbox.errors import SandboxError
-from wreckit_tui.sandbox.store import process_start
 
 SOCKET_ROOT = "/tmp"
 CALL_TIMEOUT = 10.0

@@ -1,0 +1,91 @@
+"""The quota and starts cut short on the built-in provider: real sandboxes, real processes."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.conftest import REPO
+
+WRECKIT = [sys.executable, "-m", "wreckit_tui"]
+
+
+def wreckit(home, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``wreckit-tui ARGS`` on the built-in provider of ``home`` (no wisp on PATH)."""
+    env = {**home.env, "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [*WRECKIT, *args],
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def not_stopped(home) -> list[str]:
+    return [record["name"] for record in home.list() if record["state"] != "stopped"]
+
+
+def test_twenty_concurrent_starts_leave_at_most_max_vms_sandboxes(sandboxes):
+    def start(index: int):
+        return wreckit(sandboxes, "start", f"e{index}", "--memory", "128MiB", "--set", "max_vms=5")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(start, range(20)))
+    started = [result for result in results if result.returncode == 0]
+    assert len(not_stopped(sandboxes)) <= 5
+    assert len(started) == len(not_stopped(sandboxes)) == 5, [r.stderr for r in results]
+    for result in results:
+        if result.returncode:
+            assert (result.returncode, "quota reached" in result.stderr) == (2, True)
+
+
+def test_a_start_timed_out_at_any_moment_never_leaves_a_sandbox_it_called_failed(sandboxes):
+    chances = random.Random(int(os.environ.get("WRECKIT_TEST_SEED", "11")))
+    for attempt in range(12):
+        name = f"t{attempt}"
+        timeout = f"{chances.uniform(0.0, 0.3):.3f}"
+        done = wreckit(sandboxes, "start", name, "--set", f"timeout={timeout}")
+        listed = {record["name"]: record["state"] for record in sandboxes.list()}
+        if done.returncode == 0:
+            assert listed.get(name) == "running"
+            sandboxes.kill(name)
+        else:
+            assert done.returncode == 4, done.stderr
+            assert "timed out" in done.stderr
+            assert name not in listed, (timeout, done.stderr, listed)
+
+
+def test_sigterm_to_wreckit_tui_at_any_moment_of_a_start(sandboxes):
+    chances = random.Random(int(os.environ.get("WRECKIT_TEST_SEED", "7")))
+    for attempt in range(12):
+        name = f"s{attempt}"
+        starting = subprocess.Popen(
+            [*WRECKIT, "start", name],
+            env={**sandboxes.env, "PATH": "/usr/bin:/bin"},
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(chances.uniform(0.0, 0.6))
+        starting.send_signal(signal.SIGTERM)
+        out, err = starting.communicate(timeout=30)
+        names = {record["name"] for record in sandboxes.list()}
+        if starting.returncode == 0:
+            assert out.startswith(f"started {name}")
+            assert name in names
+            sandboxes.kill(name)
+        else:
+            assert starting.returncode in {128 + signal.SIGTERM, -signal.SIGTERM}, err
+            assert name not in names, err
+            assert "Traceback" not in err
