@@ -197,3 +197,31 @@ def test_the_shell_starts_with_no_signal_blocked_so_ctrl_c_reaches_its_programs(
     sandboxes.start("calm")
     blocked = sandboxes.in_shell("calm", "grep SigBlk /proc/self/status").split()
     assert blocked == ["SigBlk:", "0000000000000000"]
+
+
+def test_where_no_user_namespace_may_be_made_start_says_so_and_runs_nothing(
+    make_home, readable_lib
+):
+    """In a user namespace that allows none below it (as a machine with user namespaces off
+    would), even its root gets a clear refusal, naming the way out."""
+    home = make_home(user_lib=readable_lib)
+    inside = (
+        "echo 0 > /proc/sys/user/max_user_namespaces && "
+        f"exec {SANDBOX_PYTHON} -m wreckit_tui.sandbox start locked"
+    )
+    switch = home.provider[: home.provider.index("--") + 1]
+    done = subprocess.run(
+        [*switch, "unshare", "--user", "--map-root-user", "sh", "-c", inside],
+        env=home.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "wreckit-sandbox: this machine allows no user namespaces (user.max_user_namespaces is "
+        "0), which bubblewrap needs to isolate sandboxes; allow them, or set "
+        "WRECKIT_SANDBOX_BWRAP=none to run sandboxes as plain processes, without isolation"
+    ]
+    assert home.list() == []

@@ -31,6 +31,7 @@ from typing import Any
 
 from wreckit_tui.contract import NESTING_VARIABLES
 from wreckit_tui.sandbox.errors import SandboxError
+from wreckit_tui.sandbox.store import machine_root
 
 BWRAP_ENV = "WRECKIT_SANDBOX_BWRAP"
 MARKER_VAR = "WRECKIT_SANDBOX"
@@ -68,19 +69,35 @@ def find_bwrap() -> str | None:
     configured = os.environ.get(BWRAP_ENV)
     if configured is None:
         found = shutil.which("bwrap")
-        if found is None and os.geteuid() == 0:
+        if found is None and machine_root():
             raise SandboxError(
                 "bubblewrap (bwrap) is not installed, and without it a sandbox's programs would "
                 f"run as root; install bubblewrap, or set {BWRAP_ENV}=none to run sandboxes "
                 "as plain processes, without isolation"
             )
-        return found
+        return found and _with_user_namespaces(found)
     if configured.strip().lower() in {"", ISOLATION_NONE}:
         return None
     found = shutil.which(configured)
     if not found:
         raise SandboxError(f"{BWRAP_ENV}={configured!r} is not an executable program")
-    return found
+    return _with_user_namespaces(found)
+
+
+def _with_user_namespaces(bwrap: str) -> str:
+    """``bwrap`` once it is clear user namespaces may be made here: bubblewrap needs them."""
+    try:
+        with open("/proc/sys/user/max_user_namespaces") as limit:
+            allowed = limit.read().strip() != "0"
+    except OSError:
+        allowed = True
+    if not allowed:
+        raise SandboxError(
+            "this machine allows no user namespaces (user.max_user_namespaces is 0), which "
+            "bubblewrap needs to isolate sandboxes; allow them, or set "
+            f"{BWRAP_ENV}=none to run sandboxes as plain processes, without isolation"
+        )
+    return bwrap
 
 
 def find_shell() -> str:

@@ -48,6 +48,7 @@ from wreckit_tui.sandbox.store import (
     ROOT_HOME,
     Home,
     Meta,
+    machine_root,
     read_json,
 )
 from wreckit_tui.sandbox.tmux import Tmux, socket_path, without_tmux
@@ -131,7 +132,7 @@ class Provider:
         }
         if request.command:
             meta["command"] = list(request.command)
-        if bwrap and os.geteuid() == 0:
+        if bwrap and machine_root():
             identity = isolation.pick_identity(self.home.key + meta["id"], self._uids())
             _check_reachable(self.home.path, identity)
             meta.update(uid=identity.uid, gid=identity.gid)
@@ -391,7 +392,7 @@ class Provider:
             os.setsid()
         self._join(meta)
         libc = isolation.load_libc()
-        if "uid" in meta and os.geteuid() == 0:
+        if "uid" in meta and machine_root():
             os.setgroups([])
             os.setresgid(meta["gid"], meta["gid"], meta["gid"])
             os.setresuid(meta["uid"], meta["uid"], meta["uid"])

@@ -47,6 +47,18 @@ SAMPLES = ".samples.json"
 Meta = dict[str, Any]
 
 
+def machine_root() -> bool:
+    """Whether this process is the machine's root: uid 0 of the initial user namespace, who may
+    switch to any uid (root of a user namespace, in a rootless container say, may not)."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        with open("/proc/self/uid_map") as uid_map:
+            return uid_map.read().split() == ["0", "0", "4294967295"]
+    except OSError:
+        return True
+
+
 ROOT_HOME = "/var/lib/wreckit-tui/sandboxes"
 """The default home when root runs the provider: one every sandbox's own user can pass through."""
 
@@ -54,7 +66,7 @@ ROOT_HOME = "/var/lib/wreckit-tui/sandboxes"
 def default_home() -> str:
     """:data:`ROOT_HOME` for root, else the platformdirs user state dir of wreckit-tui, plus
     ``sandboxes``."""
-    if os.geteuid() == 0:
+    if machine_root():
         return ROOT_HOME
     from platformdirs import user_state_dir
 
@@ -72,7 +84,7 @@ class Home:
     def __init__(self, path: str) -> None:
         self.path = os.path.realpath(os.path.expanduser(path))
         self.key = hashlib.sha256(self.path.encode()).hexdigest()[:16]
-        self.dir_mode = 0o711 if os.geteuid() == 0 else 0o700
+        self.dir_mode = 0o711 if machine_root() else 0o700
 
     @classmethod
     def from_env(cls) -> Home:
