@@ -24,9 +24,15 @@ then hangs ignoring SIGTERM), finish-on-term (start: waits, and finishes when SI
 random (any of these, per call); for
 attach also fail-fast, ignore-hup and flood (see ``cmd_attach``).
 
-Contract v1.1: ``capabilities --json`` announces ``resume`` (``"announce": [...]`` in
-scenario.json announces those instead; ``capabilities: "unknown"`` makes it a v1-only wisp), and
-``start NAME`` alone starts a stopped sprite again, keeping all its fields.
+Contract v1.1: ``capabilities --json`` announces every optional command and field
+(``"announce": [...]`` in scenario.json announces those instead; ``capabilities: "unknown"``
+makes it a v1-only wisp, whose v1.1 commands do not exist either). ``start NAME`` alone starts a
+stopped sprite again, keeping all its fields; ``start NAME ... -- CMD...`` records CMD as the
+sprite's ``command``. ``exec NAME -- CMD...`` runs CMD here, in the home's ``exec/`` directory,
+with this program's stdin (125 when the sprite is not running, 127/126 as a shell would).
+``capture NAME [--lines N] [--ansi]`` prints ``screens/NAME`` (colour sequences only with
+``--ansi``); ``send NAME [--enter] -- TEXT`` appends TEXT (and a newline with ``--enter``) to
+that screen, so what was typed shows. Tests write a sprite's screen with ``set_screen``.
 
 It starts quickly (the soak of ``bench/`` runs it thousands of times): what only some commands
 need is imported where they need it.
@@ -283,12 +289,89 @@ def cmd_list(args: list[str], behaviour: str) -> int:
     return 0
 
 
+V11_COMMANDS = ["exec", "capture", "send", "resume", "start-command"]
+V11_FIELDS = ["command", "exit_code", "activity_at", "title"]
+
+
 def cmd_capabilities(args: list[str], _behaviour: str) -> int:
     if args != ["--json"]:
         print("wisp: capabilities needs --json here", file=sys.stderr)
         return 2
-    commands = load_scenario().get("announce", ["resume"])
-    print(json.dumps({"contract": "1.1", "commands": commands, "fields": []}))
+    commands = load_scenario().get("announce", V11_COMMANDS)
+    print(json.dumps({"contract": "1.1", "commands": commands, "fields": V11_FIELDS}))
+    return 0
+
+
+def v1_only() -> bool:
+    return load_scenario().get("capabilities") == "unknown"
+
+
+def sprite_named(name: str) -> dict | None:
+    with locked_fleet() as fleet:
+        return next((sprite for sprite in fleet if sprite.get("name") == name), None)
+
+
+def cmd_exec(args: list[str], _behaviour: str) -> int:
+    """Run CMD here (a fake runs nothing anywhere else), with the caller's stdin."""
+    if v1_only():
+        return unknown_command("exec")
+    name, command = args[0], args[args.index("--") + 1 :] if "--" in args else []
+    sprite = sprite_named(name)
+    if sprite is None or sprite.get("state") != "running" or not command:
+        print(f"error: cannot exec in {name}: not running", file=sys.stderr)
+        return 125
+    workdir = at_home("exec")
+    os.makedirs(workdir, exist_ok=True)
+    os.chdir(workdir)
+    try:
+        os.execvp(command[0], command)
+    except FileNotFoundError:
+        print(f"error: {command[0]}: command not found", file=sys.stderr)
+        return 127
+    except OSError as exc:
+        print(f"error: {command[0]}: {exc.strerror}", file=sys.stderr)
+        return 126
+
+
+def screen_path(name: str) -> str:
+    os.makedirs(at_home("screens"), exist_ok=True)
+    return os.path.join(at_home("screens"), name)
+
+
+def cmd_capture(args: list[str], _behaviour: str) -> int:
+    if v1_only():
+        return unknown_command("capture")
+    name = args[0]
+    if sprite_named(name) is None:
+        print(f"error: no sprite named {name}", file=sys.stderr)
+        return 1
+    try:
+        with open(screen_path(name)) as screen:
+            text = screen.read()
+    except FileNotFoundError:
+        text = ""
+    if "--ansi" not in args:
+        import re
+
+        text = re.sub(r"\x1b\[[0-9;:]*m", "", text)
+    lines = text.splitlines()
+    if "--lines" in args:
+        lines = lines[-int(option(args, "--lines")) :]
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    return 0
+
+
+def cmd_send(args: list[str], _behaviour: str) -> int:
+    if v1_only():
+        return unknown_command("send")
+    name = args[0]
+    sprite = sprite_named(name)
+    if sprite is None or sprite.get("state") != "running":
+        print(f"error: cannot send to {name}: not running", file=sys.stderr)
+        return 1
+    text = " ".join(args[args.index("--") + 1 :]) if "--" in args else ""
+    with open(screen_path(name), "a") as screen:
+        screen.write(text + ("\n" if "--enter" in args else ""))
     return 0
 
 
@@ -312,6 +395,8 @@ def cmd_start(args: list[str], behaviour: str) -> int:
         signal.sigtimedwait([signal.SIGTERM], 60)
     if len(args) == 1:
         return resume(args[0])
+    command = args[args.index("--") + 1 :] if "--" in args else []
+    args = args[: args.index("--")] if "--" in args else args
     name, memory, cpus = args[0], option(args, "--memory"), option(args, "--cpus")
     with locked_fleet(write=True) as fleet:
         if any(sprite.get("name") == name for sprite in fleet):
@@ -328,6 +413,10 @@ def cmd_start(args: list[str], behaviour: str) -> int:
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "url": f"https://{name}.sprites.test",
         }
+        if command:
+            import shlex
+
+            sprite["command"] = shlex.join(command)
         fleet.append(sprite)
     if behaviour == "linger":  # the sprite is there, but the start never says so
         hang_ignoring_sigterm("start")
@@ -495,6 +584,9 @@ COMMANDS = {
     "start": cmd_start,
     "kill": cmd_kill,
     "attach": cmd_attach,
+    "exec": cmd_exec,
+    "capture": cmd_capture,
+    "send": cmd_send,
 }
 
 if __name__ == "__main__":

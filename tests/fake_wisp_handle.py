@@ -34,6 +34,14 @@ class FakeWisp:
     def fleet(self) -> list:
         return json.loads((self.home / "fleet.json").read_text())
 
+    def set_screen(self, name: str, text: str) -> None:
+        """What ``capture NAME`` prints (``send`` adds to it)."""
+        (self.home / "screens").mkdir(exist_ok=True)
+        (self.home / "screens" / name).write_text(text)
+
+    def screen(self, name: str) -> str:
+        return (self.home / "screens" / name).read_text()
+
     def set_scenario(self, default: str = "ok", **per_command: object) -> None:
         """``default`` applies to every command not named in ``per_command``."""
         (self.home / "scenario.json").write_text(json.dumps({"*": default, **per_command}))
