@@ -1,0 +1,102 @@
+"""Recordings of attach sessions as asciicast v2 files, the format asciinema plays.
+
+A file is one JSON header line (``version``, ``width``, ``height``, ``timestamp``, ``env``,
+``title``), then one line per event: ``[seconds since the start, code, data]`` with code ``o``
+for output, ``i`` for input (only when asked for: what one types may be a secret) and ``r`` for a
+resize (``"COLSxROWS"``). Times never go backwards. Play one with ``asciinema play FILE``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import IO
+
+_UNSAFE = re.compile(r"[^a-z0-9-]")
+
+
+def recording_path(directory: str | os.PathLike, name: str, started: float | None = None) -> Path:
+    """``DIR/NAME-YYYYmmdd-HHMMSS.cast`` (UTC), a new file; a number is added if taken."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if started is None else started))
+    base = Path(directory) / f"{_UNSAFE.sub('-', name)}-{stamp}"
+    path, number = base.with_suffix(".cast"), 1
+    while path.exists():
+        number += 1
+        path = Path(f"{base}-{number}.cast")
+    return path
+
+
+class Recorder:
+    """Writes one session's events as they happen; a failed write stops the recording, never
+    the session. Use it as a context manager, or call :meth:`close`."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        size: tuple[int, int],
+        *,
+        title: str = "",
+        record_input: bool = False,
+        clock=time.monotonic,
+    ) -> None:
+        self.path = Path(path)
+        self.record_input = record_input
+        self._clock = clock
+        self._start = clock()
+        self._last = 0.0
+        self._decoders = {
+            code: codecs.getincrementaldecoder("utf-8")(errors="replace") for code in "oi"
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._file: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8")
+        rows, cols = size
+        header = {
+            "version": 2,
+            "width": cols,
+            "height": rows,
+            "timestamp": int(time.time()),
+            "env": {"TERM": os.environ.get("TERM", ""), "SHELL": os.environ.get("SHELL", "")},
+            "title": title,
+        }
+        self._write(json.dumps(header))
+
+    def output(self, data: bytes) -> None:
+        self._event("o", self._decoders["o"].decode(data))
+
+    def input(self, data: bytes) -> None:
+        if self.record_input:
+            self._event("i", self._decoders["i"].decode(data))
+
+    def resize(self, rows: int, cols: int) -> None:
+        self._event("r", f"{cols}x{rows}")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _event(self, code: str, data: str) -> None:
+        if not data:
+            return
+        self._last = max(self._last, round(self._clock() - self._start, 6))
+        self._write(json.dumps([self._last, code, data]))
+
+    def _write(self, line: str) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(line + "\n")
+            self._file.flush()
+        except OSError:
+            self.close()
