@@ -78,7 +78,7 @@ class Tools:
     async def attach_sprite(
         self,
         name: str,
-        input: str | None = None,  # noqa: A002 - the tool's documented parameter
+        input: str | None = None,
         enter: bool = False,
         wait_seconds: float = 2.0,
     ) -> str:
@@ -160,7 +160,7 @@ def _as_tool(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[A
             return await method(*args, **kwargs)
         except WreckitError as exc:
             text = sanitize(exc.message)
-        except Exception as exc:  # noqa: BLE001 - the server outlives any bug in a tool
+        except Exception as exc:  # the server outlives any bug in a tool
             text = f"unexpected error: {sanitize(repr(exc))}"
         return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
