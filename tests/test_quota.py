@@ -17,6 +17,23 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "wreckit_tui", *args]
 
 
+def started_once(fake_wisp, *args: str, ready) -> subprocess.Popen[str]:
+    """``wreckit-tui ARGS`` running, once ``ready()`` holds (the fake got that far)."""
+    process = subprocess.Popen(
+        cli(*args, "--wisp", str(fake_wisp.path)),
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not ready():
+        assert time.monotonic() < deadline, process.stderr
+        time.sleep(0.02)
+    return process
+
+
 def test_concurrent_starts_in_separate_processes_never_pass_the_quota(fake_wisp):
     fake_wisp.set_scenario(start="slow", slow_seconds=0.3)
     wisp = str(fake_wisp.path)
@@ -36,17 +53,11 @@ def test_concurrent_starts_in_separate_processes_never_pass_the_quota(fake_wisp)
 def test_a_booking_of_a_process_that_died_does_not_count(fake_wisp, tmp_path):
     fake_wisp.set_scenario(start="hang")
     wisp = str(fake_wisp.path)
-    hung = subprocess.Popen(
-        cli("start", "first", "--set", "max_vms=1", "--wisp", wisp),
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    hung = started_once(
+        fake_wisp,
+        *("start", "first", "--set", "max_vms=1"),
+        ready=lambda: any(call[0] == "start" for call in fake_wisp.calls()),
     )
-    deadline = time.monotonic() + 20
-    while not any(call[0] == "start" for call in fake_wisp.calls()):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
     refused = run_cli("start", "second", "--set", "max_vms=1", "--wisp", wisp)
     assert refused.returncode == 2
     assert "quota reached" in refused.stderr
@@ -71,18 +82,11 @@ def test_a_start_that_times_out_but_made_its_sprite_kills_it_and_says_so(fake_wi
 
 def test_sigterm_to_a_start_stops_it_and_leaves_no_sprite(fake_wisp):
     fake_wisp.set_scenario(start="linger")
-    starting = subprocess.Popen(
-        cli("start", "halted", "--wisp", str(fake_wisp.path), "--set", "kill_grace=0.2"),
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    starting = started_once(
+        fake_wisp,
+        *("start", "halted", "--set", "kill_grace=0.2"),
+        ready=lambda: any(sprite["name"] == "halted" for sprite in fake_wisp.fleet()),
     )
-    deadline = time.monotonic() + 20
-    while not any(sprite["name"] == "halted" for sprite in fake_wisp.fleet()):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
     starting.send_signal(signal.SIGTERM)
     out, err = starting.communicate(timeout=20)
     assert starting.returncode == 128 + signal.SIGTERM, err
@@ -96,18 +100,9 @@ def test_sigterm_to_a_start_stops_it_and_leaves_no_sprite(fake_wisp):
 def test_a_start_that_finishes_while_it_is_being_stopped_is_reported_done(fake_wisp):
     """SIGTERM reaches a start that then exits 0 in its grace: it is done, and says so."""
     fake_wisp.set_scenario(start="finish-on-term")
-    starting = subprocess.Popen(
-        cli("start", "late", "--wisp", str(fake_wisp.path)),
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    starting = started_once(
+        fake_wisp, "start", "late", ready=lambda: any(c[0] == "start" for c in fake_wisp.calls())
     )
-    deadline = time.monotonic() + 20
-    while not any(call[0] == "start" for call in fake_wisp.calls()):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
     starting.send_signal(signal.SIGINT)
     out, err = starting.communicate(timeout=20)
     assert starting.returncode == 0, err
