@@ -117,16 +117,24 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from wreckit_tui.sandbox.provider import CAPABILITIES, Provider, Request
     from wreckit_tui.sandbox.store import Home
 
     if args.command == "capabilities":
+        from wreckit_tui.sandbox.provider import CAPABILITIES
+
         print(json.dumps(CAPABILITIES))
         return 0
+    if args.command == "list":  # what a dashboard runs every poll: only what it needs
+        from wreckit_tui.sandbox.listing import list_sandboxes
+        from wreckit_tui.sandbox.tmux import Tmux, socket_path
+
+        home = Home.from_env()
+        _print_list(list_sandboxes(home, Tmux(socket_path(home.key))), as_json=args.json)
+        return 0
+    from wreckit_tui.sandbox.provider import Provider, Request
+
     provider = Provider(Home.from_env())
-    if args.command == "list":
-        _print_list(provider.list(), as_json=args.json)
-    elif args.command == "start":
+    if args.command == "start":
         request = Request(args.memory, args.cpus, args.pids, args.network, args.rest)
         meta = provider.start(args.name, request)
         keys = ("name", "id", "pid", "isolation", "created_at", "uid")

@@ -42,13 +42,13 @@ def list_sandboxes(home: Home, tmux: Tmux) -> list[Meta]:
 
 
 def _usage(home: Home, running: list[Meta]) -> Usage:
-    """CPU and memory of the running sandboxes, from one pass over the processes."""
+    """CPU and memory of the running sandboxes: from their cgroups' counters where they have
+    them, else from one pass over the processes, read only if some sandbox needs it."""
     samples = metrics.Samples(home.samples_path())
     usage: Usage = {}
     if running:
         untracked = [meta for meta in running if not membership.tracking(meta)]
-        markers = any("uid" not in meta for meta in untracked)
-        processes = metrics.process_table(markers=markers)
+        processes = _Processes(markers=any("uid" not in meta for meta in untracked))
         now = time.monotonic()
         for meta in running:
             usage[meta["id"]] = _sandbox_usage(home, meta, processes, samples, now)
@@ -56,22 +56,30 @@ def _usage(home: Home, running: list[Meta]) -> Usage:
     return usage
 
 
+class _Processes:
+    """The process table, read once, and only when first asked for."""
+
+    def __init__(self, *, markers: bool) -> None:
+        self.markers = markers
+        self._read: tuple[metrics.ProcessTable, metrics.Marked] | None = None
+
+    def get(self) -> tuple[metrics.ProcessTable, metrics.Marked]:
+        if self._read is None:
+            self._read = metrics.process_table(markers=self.markers)
+        return self._read
+
+
 def _sandbox_usage(
-    home: Home,
-    meta: Meta,
-    processes: tuple[metrics.ProcessTable, metrics.Marked],
-    samples: metrics.Samples,
-    now: float,
+    home: Home, meta: Meta, processes: _Processes, samples: metrics.Samples, now: float
 ) -> tuple[float, int]:
-    table, marked = processes
     limited = limits.Limits.from_json(meta.get("limits") or {})
     tracking = limited.tracking
     if tracking:
         pids = set(limits.members(tracking))
     else:
-        pids = membership.untracked_pids(home, meta, table, marked)
+        pids = membership.untracked_pids(home, meta, *processes.get())
     cpu = metrics.cgroup_cpu_seconds(tracking) if tracking else None
-    cpu = cpu or metrics.cpu_seconds(pids, table)
+    cpu = cpu or metrics.cpu_seconds(pids, processes.get()[0])
     rate = samples.cpu_percent(meta["id"], meta["started"], now, cpu)
     held = None
     if limited.memory_dir:
