@@ -58,10 +58,13 @@ from tests.tmux_pane import Pane  # noqa: E402
 from wreckit_tui.adapter import Backend, Wisp, adopt_orphans  # noqa: E402
 from wreckit_tui.app import WreckitApp  # noqa: E402
 from wreckit_tui.attach import attach  # noqa: E402
+from wreckit_tui.capacity import Host  # noqa: E402
 from wreckit_tui.config import Config  # noqa: E402
 from wreckit_tui.errors import WispError  # noqa: E402
-from wreckit_tui.fleet_view import COLUMNS, Host, build_rows, view_of  # noqa: E402
+from wreckit_tui.fields import COLUMNS  # noqa: E402
 from wreckit_tui.models import DEFAULT_MAX_SPRITES, Fleet, Sprite  # noqa: E402
+from wreckit_tui.operations import Pending  # noqa: E402
+from wreckit_tui.view import Snapshot, build_row, view_of  # noqa: E402
 
 SIZE = (120, 40)
 HOST = Host(cores=2, memory_mib=4096)
@@ -126,10 +129,9 @@ async def _apply(app: WreckitApp, pilot, fleet: Fleet) -> tuple[float, float]:
     The view (rows, index, gauges) is built first, as the poll worker builds it off the UI
     thread; applying is the table diff and the widget updates; painting is the frame after.
     """
-    view = view_of(fleet, HOST, app.config.max_vms, previous=app.state.view)
+    view = view_of(fleet, HOST, app.config.max_vms, previous=app.snapshot.view)
     began = time.thread_time()
-    app.state.succeeded(view, 0.0)
-    app.dashboard.show_state(app.state)
+    app.dashboard.snapshot = Snapshot.of(view, Pending(), last_ok=0.0)
     applied = time.thread_time()
     await pilot.pause()
     return (applied - began) * 1000, (time.thread_time() - applied) * 1000
@@ -165,7 +167,10 @@ class NaiveTable(App):
 
 async def _rebuild_cost(fleet: Fleet, repeat: int) -> tuple[float, float]:
     """Apply and paint ms of ``clear()`` + ``add_rows()``, the same rows, the same terminal."""
-    rows = [[Text(" "), *(Text(cell.text) for cell in row.cells)] for row in build_rows(fleet)]
+    rows = [
+        [Text(" "), *(Text(cell.text) for cell in row.cells)]
+        for row in map(build_row, fleet.sprites)
+    ]
     app = NaiveTable()
     costs = []
     async with app.run_test(size=SIZE) as pilot:
@@ -555,7 +560,7 @@ async def _soak(
             fake.forget_calls()
         gc.collect()
         growth = (me.memory_info().rss - rss_after_warm_up) / 1e6
-    return {"soak_polls": app.state.polls, "soak_rss_growth_mb": growth}
+    return {"soak_polls": app.snapshot.poll, "soak_rss_growth_mb": growth}
 
 
 def _ask_for_poll(app: WreckitApp, number: int) -> None:
@@ -590,7 +595,7 @@ class _SoakWatch:
         poll = app.poller._poll
 
         async def judged_poll() -> None:
-            before = app.last_error, app.state.polls
+            before = app.last_error, app.snapshot.poll
             try:
                 await poll()
             except Exception as exc:
@@ -608,16 +613,16 @@ class _SoakWatch:
 
     def problem(self, error_before: BaseException | None, polls_before: int) -> str | None:
         """What is wrong with the poll that just ended, given ``app.last_error`` and
-        ``app.state.polls`` before it; ``None`` for a success or a wisp failure."""
+        ``app.snapshot.poll`` before it; ``None`` for a success or a wisp failure."""
         app = self.app
-        recorded = app.state.polls - polls_before
+        recorded = app.snapshot.poll - polls_before
         if recorded != 1:
             return f"the poll recorded {recorded} polls, not 1"
-        if app.state.error is None:
+        if app.snapshot.error is None:
             return None
         error = app.last_error
         if error is error_before or not isinstance(error, WispError):
-            return f"the poll failed with no wisp error: {app.state.error}"
+            return f"the poll failed with no wisp error: {app.snapshot.error}"
         return None
 
     def _verdict(self, problem: str | None) -> None:

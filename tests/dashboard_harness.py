@@ -15,8 +15,8 @@ from pathlib import Path
 from tests.fake_wisp_handle import FakeWisp
 from wreckit_tui.adapter import Backend, Wisp
 from wreckit_tui.app import WreckitApp
+from wreckit_tui.capacity import Host
 from wreckit_tui.config import Config
-from wreckit_tui.fleet_view import Host
 
 DASHBOARD_SIZE = (120, 32)
 FIXED_NOW = 1_790_000_000.0
@@ -62,7 +62,7 @@ async def dashboard(
         fake.set_fleet(fleet)
     app = make_app(fake, **settings)
     async with app.run_test(size=DASHBOARD_SIZE, notifications=notifications) as pilot:
-        await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
+        await wait_until(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
         await pilot.pause()
         yield pilot
 
@@ -81,9 +81,9 @@ async def poll(pilot) -> None:
     """Run one poll now and wait until the dashboard has applied it."""
     app = pilot.app
     await wait_until(pilot, lambda: not app.poller.running)
-    before = app.state.polls
+    before = app.snapshot.poll
     app.poller.now()
-    await wait_until(pilot, lambda: app.state.polls > before and not app.poller.running)
+    await wait_until(pilot, lambda: app.snapshot.poll > before and not app.poller.running)
     await pilot.pause()
 
 

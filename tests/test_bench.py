@@ -173,11 +173,11 @@ def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
     assert soak == (bench.SOAK_QUICK if quick else bench.SOAK_FULL)
 
 
-def judge(run, state_error, last_error, error_before, recorded=1):
+def judge(run, snapshot_error, last_error, error_before, recorded=1):
     """What the soak makes of a poll that ended so (None: not a crash)."""
     watch = run.dashboard_bench._SoakWatch()
-    state = SimpleNamespace(error=state_error, polls=41 + recorded)
-    watch.app = SimpleNamespace(last_error=last_error, state=state)
+    snapshot = SimpleNamespace(error=snapshot_error, poll=41 + recorded)
+    watch.app = SimpleNamespace(last_error=last_error, snapshot=snapshot)
     return watch.problem(error_before, polls_before=41)
 
 

@@ -21,9 +21,10 @@ from tests.dashboard_harness import (
     wait_until,
 )
 from wreckit_tui.adapter import resolve_backend
-from wreckit_tui.fleet_view import view_of
 from wreckit_tui.models import parse_fleet
+from wreckit_tui.operations import Pending
 from wreckit_tui.screens.help import HelpScreen
+from wreckit_tui.view import Snapshot, view_of
 from wreckit_tui.widgets.detail import Spark
 from wreckit_tui.widgets.status import StatusBar
 
@@ -268,7 +269,7 @@ async def test_the_header_shows_the_wisp_path_and_a_long_error_in_full_on_a_narr
     missing = tmp_path / ("deep-" * 12) / "bin" / "wisp"
     app = make_app(missing, label=resolve_backend(str(missing)).label)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
+        await wait_until(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
         await pilot.pause()
         text = " ".join(screen_text(app).split())
         assert f"wisp {missing}"[:19] + "…" in text  # a long path loses its middle in the header
@@ -427,7 +428,7 @@ async def test_i_toggles_the_detail_pane_and_a_narrow_terminal_folds_it(fake_wis
     fake_wisp.set_fleet(FLEET)
     app = make_app(fake_wisp)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.state.polls >= 1)
+        await wait_until(pilot, lambda: app.snapshot.poll >= 1)
         detail = app.dashboard.detail
         assert not detail.display
         await pilot.press("i")
@@ -500,7 +501,7 @@ async def test_a_version_that_cannot_be_read_is_a_warning_and_polling_goes_on(fa
         await wait_until(pilot, lambda: app.backend_version is not None)
         await pilot.pause()
         assert "wisp version unknown" in status_text(app)
-        warnings = [n for n in app._notifications if n.severity == "warning"]
+        warnings = [n for n in app.said if n.severity == "warning"]
         assert [str(n.message) for n in warnings] == [
             "could not read the backend version: `wisp --version` failed with exit code 3: "
             "error: sprites API unreachable (connection refused)"
@@ -521,7 +522,7 @@ async def test_cpu_in_use_says_the_share_of_all_host_cores_its_bar_shows(fake_wi
     """Two sprites each using one full core of two host cores: 100 %, not 200 %."""
     busy = [sprite(name, cpu_percent=percent) for name, percent in [("a", 100), ("b", 87)]]
     async with dashboard(fake_wisp, busy) as pilot:
-        gauge = pilot.app.state.view.gauges[3]
+        gauge = pilot.app.snapshot.view.gauges[3]
         assert (gauge.text, round(gauge.fraction, 3)) == ("94%", 0.935)
         assert "CPU in use 94%" in screen_text(pilot.app)
         assert "100% = all 2 host cores" in screen_text(pilot.app)
@@ -544,7 +545,7 @@ async def test_attach_without_a_real_terminal_says_so_and_polls_again(fake_wisp,
         polls = len(fake_wisp.call_times("list"))
         await pilot.press(key)
         await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) > polls)
-        messages = [str(n.message) for n in app._notifications]
+        messages = [str(n.message) for n in app.said]
         assert any("attach needs a real terminal" in m and "attach alpha" in m for m in messages)
         assert not any(call[0] == "attach" for call in fake_wisp.calls())
         await pilot.press("down")  # still alive and responsive
@@ -566,10 +567,10 @@ async def test_warnings_about_wisps_output_reach_the_dashboard(fake_wisp):
     async with dashboard(fake_wisp, fleet, notifications=True) as pilot:
         app = pilot.app
         assert "1 warning about the backend's output" in status_text(app)
-        messages = [str(n.message) for n in app._notifications]
+        messages = [str(n.message) for n in app.said]
         assert "wisp list: sprite 'alpha': field 'cpus' has an invalid value" in messages[0]
         await poll(pilot)
-        assert len(app._notifications) == 1  # said once, not at every poll
+        assert len(app.said) == 1  # said once, not at every poll
         fake_wisp.set_fleet([sprite("alpha")])
         await poll(pilot)
         assert "warning" not in status_text(app)
@@ -596,8 +597,8 @@ async def test_a_frame_drawn_before_the_table_idles_already_has_the_final_column
     async with dashboard(fake_wisp, [narrow]) as pilot:
         app, table = pilot.app, pilot.app.dashboard.table
         fleet = parse_fleet(json.dumps(FLEET).encode())
-        app.state.succeeded(view_of(fleet, app.host, 5, previous=app.state.view), FIXED_NOW)
-        app.dashboard.show_state(app.state)
+        view = view_of(fleet, app.host, 5, previous=app.snapshot.view)
+        app.dashboard.snapshot = Snapshot.of(view, Pending(), last_ok=FIXED_NOW)
         drawn = [strip.text for strip in table.render_lines(Region(0, 0, *table.size))]
         assert re.search(r"CPU % +MEMORY +UPTIME", drawn[0])
         charlie, bravo = (next(line for line in drawn if name in line) for name in ("char", "bra"))

@@ -25,7 +25,7 @@ async def test_invisible_characters_show_as_escapes_in_every_view(fake_wisp):
         await pilot.press("down")
         text = screen_text(app)
         assert "name        zw\\u200bp" in text  # the detail pane
-        toasts = " ".join(str(notification.message) for notification in app._notifications)
+        toasts = " ".join(str(notification.message) for notification in app.said)
         assert "sprite 'zw\\u200bp': field 'cpus'" in toasts
 
         await pilot.press("d")
@@ -53,7 +53,7 @@ def flood(
 
 def new_toasts(app, shown: set[str]) -> list[str]:
     """The notifications the app made since those in ``shown`` (older ones may have expired)."""
-    return [str(note.message) for note in app._notifications if note.identity not in shown]
+    return [str(note.message) for note in app.said if note.identity not in shown]
 
 
 async def test_a_flood_of_warnings_never_freezes_the_ui_and_makes_one_toast(fake_wisp):
@@ -61,7 +61,7 @@ async def test_a_flood_of_warnings_never_freezes_the_ui_and_makes_one_toast(fake
     async with dashboard(fake_wisp, sprites, notifications=True, list_timeout=60) as pilot:
         app = pilot.app
         assert "52000 warnings about the backend's output" in screen_text(app)
-        (toast,) = [str(notification.message) for notification in app._notifications]
+        (toast,) = [str(notification.message) for notification in app.said]
         assert toast.splitlines() == [
             "wisp list: 52,000 warnings about its output, among them:",
             "sprite 'w0': field 'address' has an invalid value, shown as unknown",
@@ -69,12 +69,12 @@ async def test_a_flood_of_warnings_never_freezes_the_ui_and_makes_one_toast(fake
             "sprite 'w0': field 'cpus' has an invalid value, shown as unknown",
         ]
 
-        shown = {notification.identity for notification in app._notifications}
+        shown = {notification.identity for notification in app.said}
         beats: list[float] = []
         heartbeat = app.set_interval(0.05, lambda: beats.append(time.monotonic()))
-        before = app.state.polls
+        before = app.snapshot.poll
         app.poller.now()  # the same 50,000 warnings again: compared with the last poll's
-        await wait_until(pilot, lambda: app.state.polls > before, timeout=60)
+        await wait_until(pilot, lambda: app.snapshot.poll > before, timeout=60)
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=2)
         heartbeat.stop()
@@ -85,7 +85,7 @@ async def test_a_flood_of_warnings_never_freezes_the_ui_and_makes_one_toast(fake
         await pilot.press("escape")
         fake_wisp.set_fleet(flood(4000, fields=BAD_FIELDS, prefix="v"))  # all of them new
         app.poller.now()
-        await wait_until(pilot, lambda: "v0" in app.state.by_name, timeout=60)
+        await wait_until(pilot, lambda: "v0" in app.snapshot.by_name, timeout=60)
         await wait_until(pilot, lambda: new_toasts(app, shown))  # a notification is a message
         await pilot.pause(0.2)
         (toast,) = new_toasts(app, shown)  # one toast more, not 52,000

@@ -75,18 +75,19 @@ async def alive_after(fake: FakeWisp, bursts: Sequence[Sequence[str]]) -> None:
         for keys in bursts:
             burst(app, keys)
             await pilot.pause(0.05)
-        for _ in range(6):  # close whatever is open
+        for _ in range(6):  # close whatever is open, once the keys held for it reached it
+            await wait_until(pilot, lambda: not app.keys_held)
             if app.screen is app.dashboard:
                 break
             await pilot.press("escape")
             await pilot.pause(0.05)
-        await wait_until(pilot, lambda: app.screen is app.dashboard and app._held is None)
+        await wait_until(pilot, lambda: app.screen is app.dashboard and not app.keys_held)
         assert app.is_running and app._exception is None
         assert isinstance(app.screen_stack[0], DashboardScreen) and len(app.screen_stack) == 1
         assert not app.screen.query(LaunchScreen)
-        before = app.state.polls
+        before = app.snapshot.poll
         await pilot.press("escape", "r")  # esc: leave a filter; r: poll now
-        await wait_until(pilot, lambda: app.state.polls > before)
+        await wait_until(pilot, lambda: app.snapshot.poll > before)
 
 
 @settings(

@@ -40,8 +40,8 @@ def kills(fake) -> list[list[str]]:
 
 def notifications(app) -> list[str]:
     """The text of every notification; none of them may be parsed as markup."""
-    assert all(notification.markup is False for notification in app._notifications)
-    return [str(notification.message) for notification in app._notifications]
+    assert all(notification.markup is False for notification in app.said)
+    return [str(notification.message) for notification in app.said]
 
 
 async def open_form(pilot) -> LaunchScreen:
@@ -81,7 +81,7 @@ async def test_valid_launch_runs_start_and_shows_the_row_at_once(fake_wisp):
         assert app.dashboard.table.get_cell("delta", "state").plain == "starting"
         await pilot.press("down")  # the UI stays live while the start runs
         await wait_until(pilot, lambda: any(c[1:2] == ["delta"] for c in starts(fake_wisp)))
-        await wait_until(pilot, lambda: "delta" in app.state.by_name, timeout=15)
+        await wait_until(pilot, lambda: "delta" in app.snapshot.by_name, timeout=15)
         assert starts(fake_wisp) == [["start", "delta", "--memory", "512MiB", "--cpus", "2"]]
         assert app.dashboard.table.get_cell("delta", "state").plain == "running"
         assert "launched delta" in notifications(app)
@@ -143,7 +143,7 @@ async def test_a_start_still_running_counts_against_the_quota(fake_wisp):
         await pilot.pause(0.2)
         assert not isinstance(app.screen, LaunchScreen)
         assert any("quota" in text and "3 of max_vms 3" in text for text in notifications(app))
-        await wait_until(pilot, lambda: "sprite-4" in app.state.by_name, timeout=15)
+        await wait_until(pilot, lambda: "sprite-4" in app.snapshot.by_name, timeout=15)
         assert starts(fake_wisp) == [["start", "sprite-4", "--memory", "512MiB", "--cpus", "1"]]
 
 
@@ -164,7 +164,7 @@ async def test_the_detail_pane_shows_a_sprite_still_starting(fake_wisp):
         assert "No sprite selected" not in text
         assert re.search(r"name +sprite-1", text)
         assert re.search(r"state +starting", text)
-        await wait_until(pilot, lambda: "sprite-1" in app.state.by_name, timeout=15)
+        await wait_until(pilot, lambda: "sprite-1" in app.snapshot.by_name, timeout=15)
 
 
 async def test_quota_is_checked_again_right_before_start(fake_wisp):
@@ -189,7 +189,7 @@ async def test_failed_start_removes_the_placeholder_and_shows_wisps_reason(fake_
         assert starts(fake_wisp) == [["start", "sprite-4", "--memory", "512MiB", "--cpus", "1"]]
         reason = "error: sprites API unreachable (connection refused)"
         await wait_until(pilot, lambda: any(reason in text for text in notifications(app)))
-        error = next(n for n in app._notifications if reason in str(n.message))
+        error = next(n for n in app.said if reason in str(n.message))
         assert error.severity == "error"
         assert error.timeout >= 10
         assert "sprite-4" not in app.dashboard.table.shown_keys
@@ -202,7 +202,7 @@ async def test_kill_one_asks_with_the_name_and_kills_on_y(fake_wisp):
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "Kill sprite bravo?" in screen_text(app)
         await pilot.press("y")
-        await wait_until(pilot, lambda: "bravo" not in app.state.by_name)
+        await wait_until(pilot, lambda: "bravo" not in app.snapshot.by_name)
         assert kills(fake_wisp) == [["kill", "bravo"]]
         assert "bravo" not in app.dashboard.table.shown_keys
         assert "killed bravo" in notifications(app)
@@ -247,7 +247,7 @@ async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
         await pilot.press("y")
         await wait_until(pilot, lambda: len(kills(fake_wisp)) == 3)
         assert app.dashboard.table.get_cell("alpha", "state").plain == "stopping"
-        await wait_until(pilot, lambda: app.state.fleet.sprites == (), timeout=15)
+        await wait_until(pilot, lambda: app.snapshot.fleet.sprites == (), timeout=15)
         assert sorted(kills(fake_wisp)) == [
             ["kill", "alpha"],
             ["kill", "bravo"],
@@ -304,7 +304,7 @@ async def test_a_start_that_ends_under_a_dialog_shows_its_row_at_once(fake_wisp)
         await pilot.press("enter")  # the start runs in the background...
         await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen))
         await pilot.press("question_mark")  # ...and ends while the help screen is open
-        await wait_until(pilot, lambda: "sprite-4" in app.state.by_name)
+        await wait_until(pilot, lambda: "sprite-4" in app.snapshot.by_name)
         assert isinstance(app.screen, HelpScreen)
 
 
@@ -351,7 +351,7 @@ async def test_on_a_local_backend_the_form_warns_beyond_this_machine(fake_wisp, 
     app = make_app(fake_wisp, max_vms=10)  # the test host: 2 cores, 4 GiB
     app.wisp.backend = replace(app.wisp.backend, local=local)
     async with app.run_test(size=DASHBOARD_SIZE) as pilot:
-        await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
+        await wait_until(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
         await open_form(pilot)
         await type_into(pilot, "cpus", "64")
         await type_into(pilot, "memory", "100GiB")

@@ -115,7 +115,7 @@ async def test_enter_on_a_stopped_sprite_asks_to_start_it_again_and_y_does(fake_
         await pilot.press("a", "y")
         await wait_until(pilot, lambda: app.screen is app.dashboard)
         assert app.dashboard.table.get_cell("cold", "state").plain == "starting"  # at once
-        await wait_until(pilot, lambda: app.state.by_name["cold"].state == "running")
+        await wait_until(pilot, lambda: app.snapshot.by_name["cold"].state == "running")
         assert starts(fake_wisp) == [["start", "cold"]]
 
 
@@ -125,7 +125,7 @@ async def test_on_a_v1_backend_the_dashboard_says_so_and_e_shows_it(fake_wisp):
         app = pilot.app
         await pilot.press("down", "a", "y")
         await wait_until(pilot, lambda: app.last_error is not None)
-        toasts = [str(notification.message) for notification in app._notifications]
+        toasts = [str(notification.message) for notification in app.said]
         assert any("cannot start a stopped sprite again" in toast for toast in toasts)
         assert starts(fake_wisp) == []
         await pilot.press("e")
@@ -139,7 +139,7 @@ async def test_a_hanging_capabilities_call_delays_nothing_and_ends_with_the_dash
     app = make_app(fake_wisp)
     async with app.run_test() as pilot:
         started = time.monotonic()
-        await wait_until(pilot, lambda: app.state.polls >= 1 and app.backend_version is not None)
+        await wait_until(pilot, lambda: app.snapshot.poll >= 1 and app.backend_version is not None)
         assert time.monotonic() - started < 3  # the first rows and the version came at once
         await wait_until(pilot, lambda: ["capabilities", "--json"] in fake_wisp.calls())
         assert "alpha" in app.dashboard.table.shown_keys

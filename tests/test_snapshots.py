@@ -45,7 +45,7 @@ async def settled(pilot) -> None:
     """First poll applied, the backend version known, and no toast (they time out on a clock
     of their own; the header counts warnings)."""
     app = pilot.app
-    await wait_until(pilot, lambda: app.state.polls >= 1 and not app.poller.running)
+    await wait_until(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
     await wait_until(pilot, lambda: app.backend_version is not None)
     app.clear_notifications()
     await pilot.pause()

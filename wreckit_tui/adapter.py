@@ -45,6 +45,7 @@ from wreckit_tui.errors import (
 from wreckit_tui.models import (
     DEFAULT_MAX_SPRITES,
     Fleet,
+    in_use,
     parse_fleet,
     quota_problem,
     validate_request,
@@ -369,8 +370,7 @@ class Wisp:
 
     def _check_quota(self, fleet: Fleet, max_vms: int, booked: frozenset[str]) -> None:
         """Sprites not stopped, plus starts in flight whose sprite is not yet listed as such."""
-        listed = {sprite.name for sprite in fleet.sprites if sprite.active}
-        problem = quota_problem(fleet.active_count + len(booked - listed), max_vms)
+        problem = quota_problem(in_use(fleet, booked), max_vms)
         if problem:
             raise InvalidRequest(problem)
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
-from wreckit_tui.fleet_view import COLUMNS, fit
+from wreckit_tui.fields import COLUMNS, table_cells
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.text import sanitize, state_style
 
@@ -34,12 +34,6 @@ def write_fleet_json(fleet: Fleet, file: IO[str]) -> None:
 
 def sprite_json(sprite: Sprite) -> str:
     return json.dumps(sprite.public_dict(), indent=2)
-
-
-def table_cells(sprite: Sprite) -> tuple[str, ...]:
-    """The text of each column for one sprite, the dashboard's words, each cut to its
-    column's width with an ellipsis (``--json`` keeps every value whole)."""
-    return tuple(fit(column.words(sprite), column.width) for column in COLUMNS)
 
 
 def fleet_table(fleet: Fleet) -> Table:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -47,6 +48,13 @@ SizeText = Annotated[str, Field(pattern=rf"^{SIZE_RE.pattern}$")]
 
 
 # -- request validation -------------------------------------------------------------------
+
+
+def in_use(fleet: Fleet, starting: Collection[str]) -> int:
+    """Sprites counting against ``max_vms``: those not stopped, and starts in flight
+    (``starting``, resumes among them) not yet listed as not stopped."""
+    active = {sprite.name for sprite in fleet.sprites if sprite.active}
+    return len(active) + sum(1 for name in starting if name not in active)
 
 
 def quota_problem(in_use: int, max_vms: int) -> str | None:

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import replace
-from inspect import isawaitable
-from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from wreckit_tui.fleet_view import COLUMNS, FleetState, matches, with_pending
+from wreckit_tui.fields import COLUMNS
+from wreckit_tui.screens.help import HelpScreen
+from wreckit_tui.screens.palette import SpriteCommands
+from wreckit_tui.screens.requests import (
+    KillRequested,
+    LastErrorRequested,
+    LaunchRequested,
+    OpenRequested,
+    RefreshRequested,
+    Request,
+)
+from wreckit_tui.view import Row, Snapshot, matches
 from wreckit_tui.widgets.detail import SpriteDetail
 from wreckit_tui.widgets.form_input import FormInput
 from wreckit_tui.widgets.gauges import FleetGauges
 from wreckit_tui.widgets.sprite_table import SpriteTable
 from wreckit_tui.widgets.status import Status, StatusBar
-
-if TYPE_CHECKING:
-    from wreckit_tui.app import WreckitApp
-
 
 DETAIL_MIN_WIDTH = 100
 """Narrower terminals give the table all the width, unless i asks for the detail pane."""
@@ -41,25 +49,28 @@ def _key(keys: str, action: str, description: str, tooltip: str, show: bool = Tr
 class DashboardScreen(Screen[None]):
     """The fleet at a glance.
 
+    It owns what is on it (filter, marks, sort, selection), shows the :class:`Snapshot` the
+    app sets as :attr:`snapshot`, and posts requests (:mod:`.requests`) for the app to act on.
     Its keys are priority bindings: each runs as the app reads it, so a key typed right after
     one that opens a dialog reaches that dialog, not the table. While the filter has the focus,
     only esc (clear it) is the dashboard's; every other key types into the filter.
     """
 
+    COMMANDS = {SpriteCommands}
     BINDINGS = [
-        _key("n", "app('launch')", "Launch", "launch a new sprite (max_vms applies)"),
-        _key("d", "app('kill')", "Kill", "kill the marked sprites, or the selected one"),
-        _key("a", "app('open')", "Attach", "attach to the selected sprite (also enter)"),
+        _key("n", "launch", "Launch", "launch a new sprite (max_vms applies)"),
+        _key("d", "kill", "Kill", "kill the marked sprites, or the selected one"),
+        _key("a", "open", "Attach", "attach to the selected sprite (also enter)"),
         _key("slash", "filter", "Filter", "filter by name; enter keeps it, esc clears"),
         _key("s", "cycle_sort", "Sort", "sort by the next column (figures: highest first)"),
-        _key("question_mark", "app('help')", "Help", "show this list of keys"),
+        _key("question_mark", "help", "Help", "show this list of keys"),
         _key("q", "app('quit')", "Quit", "quit the dashboard"),
         _key("space", "toggle_mark", "Mark", "mark or unmark the selected sprite", show=False),
         _key("S", "reverse_sort", "Reverse", "reverse the sort order", show=False),
         _key("r", "refresh", "Refresh", "poll the backend now", show=False),
-        _key("e", "app('last_error')", "Error", "show the last error in full", show=False),
+        _key("e", "last_error", "Error", "show the last error in full", show=False),
         _key("i", "toggle_detail", "Details", "show or hide the detail pane", show=False),
-        _key("enter", "app('open')", "Attach", "attach to the selected sprite", show=False),
+        _key("enter", "open", "Attach", "attach to the selected sprite", show=False),
         _key("escape", "clear_filter", "Clear filter", "clear the filter", show=False),
         _key("up,k", "cursor('cursor_up')", "Up", "move the cursor up", show=False),
         _key("down,j", "cursor('cursor_down')", "Down", "move the cursor down", show=False),
@@ -71,8 +82,12 @@ class DashboardScreen(Screen[None]):
     LISTED_KEYS = ("n", "d", "a", "space", "slash", "s", "S", "r", "e", "i", "question_mark", "q")
     """The bindings the help screen lists, in this order (cursor keys get one line there)."""
 
-    def __init__(self, detach_key: str = "ctrl+]") -> None:
+    snapshot: reactive[Snapshot] = reactive(Snapshot, always_update=True, init=False)
+    """What to show; the app sets a new one at every change."""
+
+    def __init__(self, detach_key: str = "ctrl+]", clock: Callable[[], float] = time.time) -> None:
         super().__init__()
+        self.clock = clock
         self.detach_key = key_label(detach_key)
         attach = self._bindings.key_to_bindings["a"][0]
         self._bindings.key_to_bindings["a"] = [
@@ -88,7 +103,6 @@ class DashboardScreen(Screen[None]):
         """While the filter has the focus, keys type into it; esc still clears it."""
         return self.focused is not self.filter or action == "clear_filter"
 
-    app: WreckitApp
     detail_choice: bool | None = None
     """Whether the user asked (with i) for the detail pane; None: it follows the width."""
     hidden = 0
@@ -115,6 +129,7 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.table.focus()
+        self.show()  # a snapshot handed down before the screen was mounted
         self.set_interval(1.0, self.show_status)
 
     @property
@@ -123,48 +138,52 @@ class DashboardScreen(Screen[None]):
 
     # -- showing state ---------------------------------------------------------------------
 
-    def show_state(self, state: FleetState) -> None:
-        """Bring every widget up to date with ``state``; only changed table cells are redrawn."""
-        query = self.filter_text
-        app = self.app
-        rows = with_pending(state.rows, state.by_name, app.starting, app.stopping)
-        self.hidden = 0
-        if query:
-            shown = [row for row in rows if matches(row.key, query)]
-            self.hidden = len(rows) - len(shown)
-            rows = shown
+    def watch_snapshot(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        """Bring every widget up to date with the snapshot; only changed cells are redrawn."""
+        snapshot = self.snapshot
+        rows = self._filtered(snapshot.rows)
         if self.table.marks:
-            self.table.marks &= state.by_name.keys() | app.starting.keys()
-        with app.batch_update():
-            self.table.show(rows, state.view.delta if rows is state.rows else None)
-            self._show_empty_hint(state, shown=len(rows))
-            self.gauges.show(state.view.gauges)
+            self.table.marks &= snapshot.by_name.keys() | snapshot.pending.starting.keys()
+        with self.app.batch_update():
+            self.table.show(rows)
+            self._show_empty_hint(snapshot, shown=len(rows))
+            self.gauges.show(snapshot.view.gauges)
             self.show_status()
             self.show_detail()
-        self.set_class(state.error is not None, "-stale")
+        self.set_class(snapshot.error is not None, "-stale")
 
-    def _show_empty_hint(self, state: FleetState, shown: int) -> None:
-        empty = shown == 0 and state.last_ok is not None
+    def _filtered(self, rows: tuple[Row, ...]) -> tuple[Row, ...]:
+        """The rows the filter lets through; ``hidden`` counts the others."""
+        query = self.filter_text
+        shown = tuple(row for row in rows if matches(row.key, query)) if query else rows
+        self.hidden = len(rows) - len(shown)
+        return shown
+
+    def _show_empty_hint(self, snapshot: Snapshot, shown: int) -> None:
+        empty = shown == 0 and snapshot.last_ok is not None
         self.table_pane.set_class(empty, "-empty")
         if empty:
             self.empty_hint.update(
                 "No sprite matches the filter. Press / then esc to clear it."
-                if state.fleet.sprites
+                if snapshot.fleet.sprites
                 else "No sprites yet. Press n to launch one."
             )
 
     def show_status(self) -> None:
-        state = self.app.state
-        since = None if state.last_ok is None else self.app.clock() - state.last_ok
+        snapshot = self.snapshot
+        since = None if snapshot.last_ok is None else self.clock() - snapshot.last_ok
         self.status.show(
             Status(
-                backend=self.app.backend_description(),
-                sprites=len(state.fleet.sprites),
-                running=state.view.running,
+                backend=snapshot.backend,
+                sprites=len(snapshot.fleet.sprites),
+                running=snapshot.view.running,
                 seconds_since_refresh=since,
-                error=state.error,
+                error=snapshot.error,
                 filter=self.filter_text,
-                warnings=state.fleet.warning_count,
+                warnings=snapshot.fleet.warning_count,
                 marked=len(self.table.marks),
                 hidden=self.hidden,
             )
@@ -172,32 +191,28 @@ class DashboardScreen(Screen[None]):
 
     def show_detail(self) -> None:
         """The selected sprite in the detail pane; a sprite still starting shows as it is."""
-        state, name = self.app.state, self.table.selected_key
-        sprite = (state.by_name.get(name) or self.app.starting.get(name)) if name else None
-        cpu, memory = state.history.series(name) if sprite else ([], [])
-        self.detail.show(sprite, cpu, memory)
+        name = self.table.selected_key
+        sprite = self.snapshot.sprite(name)
+        cpu, memory = self.snapshot.series(name) if sprite else ((), ())
+        self.detail.show(sprite, list(cpu), list(memory))
 
     def select(self, name: str) -> None:
         """Put the cursor on ``name``, clearing a filter that hides it."""
         if name not in self.table.shown_keys:
             self.filter.value = ""
-            self.show_state(self.app.state)
+            self.show()
         if name in self.table.shown_keys:
             self.table.move_cursor(row=self.table.get_row_index(name))
         self.table.focus()
 
     # -- events ----------------------------------------------------------------------------
 
-    def on_screen_resume(self) -> None:
-        """Polling starts with the dashboard; dialogs over it do not stop it (attaching does)."""
-        self.app.poller.resume()
-
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self.show_detail()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.app.action_open()
+        self.action_open()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         """A click on a column's header sorts by it; a second click reverses the order."""
@@ -212,7 +227,7 @@ class DashboardScreen(Screen[None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.show_state(self.app.state)
+        self.show()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -243,12 +258,33 @@ class DashboardScreen(Screen[None]):
     def _sort(self, column: int, *, reverse: bool) -> None:
         self.table.sort_by(column, reverse)
 
-    async def action_app(self, name: str) -> None:
-        """The app's action ``name``, as a binding of this screen (so that ``check_action``
-        applies to it)."""
-        result = getattr(self.app, f"action_{name}")()
-        if isawaitable(result):
-            await result
+    def request(self, request: Request) -> None:
+        """Ask the app: posted to it at once, so that it holds the keys typed after this one
+        until it has acted (a dialog it opens gets them)."""
+        self.app.post_message(request)
+
+    def action_launch(self) -> None:
+        self.request(LaunchRequested())
+
+    def action_kill(self) -> None:
+        """Kill the marked sprites (hidden by a filter or not), else the selected one."""
+        selected = self.table.selected_key
+        names = sorted(self.table.marks) or ([selected] if selected else [])
+        if names:
+            self.request(KillRequested(names))
+
+    def action_open(self) -> None:
+        name = self.table.selected_key
+        if name is not None:
+            self.request(OpenRequested(name))
+
+    def action_last_error(self) -> None:
+        self.request(LastErrorRequested())
+
+    def action_help(self) -> None:
+        bindings = self._bindings.key_to_bindings
+        listed = [bindings[key][0] for key in self.LISTED_KEYS]
+        self.app.push_screen(HelpScreen(listed, self.detach_key))
 
     def action_cursor(self, move: str) -> None:
         """Move the table's cursor: ``move`` names one of its actions (``cursor_down``,
@@ -272,7 +308,7 @@ class DashboardScreen(Screen[None]):
         self.set_class(not wide, "-narrow")
 
     def action_refresh(self) -> None:
-        self.app.poller.now()
+        self.request(RefreshRequested())
 
     def action_toggle_mark(self) -> None:
         """Mark or unmark the sprite under the cursor and move to the next one."""
@@ -281,11 +317,6 @@ class DashboardScreen(Screen[None]):
             self.table.toggle_mark(name)
             self.table.action_cursor_down()
             self.show_status()
-
-    def kill_targets(self) -> list[str]:
-        """The marked sprites (hidden by a filter or not), else the selected one."""
-        selected = self.table.selected_key
-        return sorted(self.table.marks) or ([selected] if selected else [])
 
     def unmark(self, names: list[str]) -> None:
         for name in self.table.marks.intersection(names):

@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
 
+from wreckit_tui.capacity import Host
 from wreckit_tui.contract import cpus_problem, name_problem, size_problem, size_to_mib
-from wreckit_tui.fleet_view import Host
 from wreckit_tui.text import format_mib, sanitize
 from wreckit_tui.widgets.form_input import FormInput
 

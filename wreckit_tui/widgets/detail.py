@@ -10,31 +10,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
+from wreckit_tui.fields import sprite_fields
 from wreckit_tui.models import Sprite
-from wreckit_tui.text import UNKNOWN, format_duration, format_mib, format_number, sanitize
-
-
-def sprite_fields(sprite: Sprite) -> list[tuple[str, str]]:
-    """Every field of ``sprite`` as label and literal text."""
-
-    def text(value: object) -> str:
-        return UNKNOWN if value is None else sanitize(str(value))
-
-    return [
-        ("name", sanitize(sprite.name)),
-        ("state", text(sprite.state)),
-        ("id", text(sprite.id)),
-        ("cpus", format_number(sprite.cpus)),
-        ("CPU in use", format_number(sprite.cpu_percent, "%") + " (100% = 1 vCPU)"),
-        ("memory", format_mib(sprite.memory_mib)),
-        ("memory used", format_mib(sprite.memory_used_mib)),
-        ("uptime", format_duration(sprite.uptime_seconds)),
-        ("created", text(sprite.created_at)),
-        ("url", text(sprite.url)),
-        ("pid", text(sprite.pid)),
-        ("address", text(sprite.address)),
-        ("isolation", text(sprite.isolation)),
-    ]
+from wreckit_tui.text import format_mib, format_number
 
 
 def fields_table(sprite: Sprite | None) -> Table | Text:

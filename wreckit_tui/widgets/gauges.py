@@ -9,7 +9,8 @@ from rich.text import Text
 from textual import events
 from textual.widgets import Static
 
-from wreckit_tui.fleet_view import Gauge, bar, fit, level_style
+from wreckit_tui.capacity import Gauge
+from wreckit_tui.fields import bar, fit, level_style
 
 GAUGE_BAR_WIDTH = 20
 GAP = 2

@@ -17,7 +17,8 @@ from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from wreckit_tui.fleet_view import COLUMNS, Cell, Column, Row, RowDelta, diff_rows
+from wreckit_tui.fields import COLUMNS, Cell, Column
+from wreckit_tui.view import Row, RowDelta, diff_rows
 
 MARK = "●"
 REBUILD_SHARE = 0.5
@@ -69,7 +70,6 @@ class SpriteTable(DataTable):
         self.sort_reverse = False
         self.marks: set[str] = set()
         self._shown: dict[str, Row] = {}
-        self._source: Sequence[Row] = ()
         self._rendered_cells: LRUCache[tuple, tuple[object, list[list[Segment]]]] = LRUCache(1024)
 
     def on_mount(self) -> None:
@@ -90,16 +90,14 @@ class SpriteTable(DataTable):
         """Names in the order the table shows them."""
         return [row.key.value for row in self.ordered_rows]
 
-    def show(self, rows: Sequence[Row], delta: RowDelta | None = None) -> None:
+    def show(self, rows: Sequence[Row]) -> None:
         """Make the table show exactly ``rows``, sorted, touching only what changed.
 
-        ``delta`` says how ``rows`` differ from ``delta.base``; it is used when the table
-        shows ``delta.base`` now, and the table then does work only for what changed.
+        A row object the table shows already is unchanged at once (the view keeps the row
+        object of a sprite that did not change), so the work is in proportion to the change.
         """
         selected = self.selected_key
-        if delta is None or delta.base is not self._source:
-            delta = diff_rows(self._shown, rows)
-        self._source = rows
+        delta = diff_rows(self._shown, rows)
         with self._deferred_refresh() as repaint:
             if len(delta.removed) > max(len(self._shown) * REBUILD_SHARE, 8):
                 self._rebuild(rows)

@@ -77,16 +77,22 @@ class StatusBar(Static):
 
     _shown: tuple[Status, int] | None = None
 
+    _status: Status | None = None
+
     def show(self, status: Status) -> None:
-        width = self.content_size.width or 200
-        if (status, width) == self._shown:
-            return
-        before = self._shown[0] if self._shown else None
-        resized = before is None or (before.error is None) != (status.error is None)
-        self._shown = (status, width)
+        self._status = status
+        width = self.content_size.width
+        if not width or (status, width) == self._shown:
+            return  # not laid out yet: the first resize shows it
+        before, self._shown = self._shown, (status, width)
+        resized = (
+            before is None
+            or before[1] != width
+            or (before[0].error is None) != (status.error is None)
+        )
         self.set_class(status.error is not None, "-stale")
         self.update(status_text(status, width), layout=resized or status.error is not None)
 
     def on_resize(self, _event: events.Resize) -> None:
-        if self._shown is not None:
-            self.show(self._shown[0])
+        if self._status is not None:
+            self.show(self._status)
