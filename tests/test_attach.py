@@ -30,11 +30,7 @@ from wreckit_tui.adapter import (
     take_controlling_terminal,
 )
 from wreckit_tui.attach import (
-    CLEAR_SCREEN,
     DETACH_GRACE,
-    RESTORE_TITLE,
-    SAVE_TITLE,
-    WHOLE_SCREEN_SCROLLS,
     AttachError,
     AttachOutcome,
     NotATerminal,
@@ -43,6 +39,7 @@ from wreckit_tui.attach import (
 )
 from wreckit_tui.detach_key import key_label
 from wreckit_tui.errors import ConfigError, InvalidRequest, WispNotFound
+from wreckit_tui.terminal_modes import CLEAR_SCREEN, RESTORE_TITLE, SAVE_TITLE, WHOLE_SCREEN_SCROLLS
 
 DETACH = b"\x1d"
 BANNER = "Attached to alpha — detach with Ctrl+]"
