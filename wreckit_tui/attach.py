@@ -39,13 +39,13 @@ import select
 import signal
 import struct
 import termios
-import threading
 import time
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wreckit_tui.attach_signals import STOP_SIGNALS, Wakeup, signal_handlers
 from wreckit_tui.contract import require_name
 from wreckit_tui.detach_key import (
     DEFAULT_DETACH_KEY,
@@ -78,8 +78,6 @@ EXIT_POLL_SECONDS = 0.02
 """Where pidfds are missing, the child's exit is checked this often."""
 _TAIL_BYTES = 16 * 1024
 
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-_SIGNALS = (signal.SIGINT, signal.SIGWINCH, signal.SIGCONT, *_STOP_SIGNALS)
 NUDGE_SECONDS = 0.05
 """After a SIGCONT the child's window is one row shorter for this long, then right again: two
 real resizes, so that the program in the sprite redraws whatever it checks."""
@@ -205,11 +203,11 @@ class _Session:
         self.recent = bytearray()
 
     def run(self, banner_line: str, detach_label: str) -> AttachOutcome:
-        wakeup = _Wakeup()
+        wakeup = Wakeup()
         keep_line = not self.wisp.backend.shows_detach_hint
         self.screen = Screen(self.stdout_fd, self.size_fd(), banner_line, keep_line=keep_line)
         try:
-            with _signal_handlers(wakeup) as handled, raw_mode(self.stdin_fd):
+            with signal_handlers(wakeup) as handled, raw_mode(self.stdin_fd):
                 write_all(self.stdout_fd, self.screen.opening())
                 return self._attached(wakeup, handled, detach_label)
         finally:
@@ -217,7 +215,7 @@ class _Session:
             with contextlib.suppress(OSError):
                 write_all(self.stdout_fd, self.screen.closing())
 
-    def _attached(self, wakeup: _Wakeup, signals_handled: bool, detach_label: str) -> AttachOutcome:
+    def _attached(self, wakeup: Wakeup, signals_handled: bool, detach_label: str) -> AttachOutcome:
         started = time.monotonic()
         child = self.wisp.spawn_attach(self.name, self.screen.child_rows_cols(), detach_label)
         pidfd = _open_pidfd(child.pid)
@@ -230,7 +228,7 @@ class _Session:
             if pidfd is not None:
                 os.close(pidfd)
             child.ended()
-        late_stop = [signum for signum in sorted(wakeup.take()) if signum in _STOP_SIGNALS]
+        late_stop = [signum for signum in sorted(wakeup.take()) if signum in STOP_SIGNALS]
         return AttachOutcome(
             self.name,
             detached=copy.detached,
@@ -259,7 +257,7 @@ class _Copy:
         session: _Session,
         child: PtyChild,
         pidfd: int | None,
-        wakeup: _Wakeup,
+        wakeup: Wakeup,
         *,
         poll_resize: bool,
     ) -> None:
@@ -381,7 +379,7 @@ class _Copy:
             self._continued()
         elif signal.SIGWINCH in signals:
             self._copy_size()
-        stop = [signum for signum in _STOP_SIGNALS if signum in signals]
+        stop = [signum for signum in STOP_SIGNALS if signum in signals]
         if stop:
             self.stop_signal = stop[0]
             self.done = True
@@ -479,72 +477,3 @@ def tail_lines(output: bytes, count: int = TAIL_LINES) -> tuple[str, ...]:
         if visible:
             lines.append(visible)
     return tuple(lines[-count:])
-
-
-# -- signals -------------------------------------------------------------------------------------
-
-
-WAKEUP_READS = 16
-"""Reads of the wakeup pipe per wakeup at most, so that a flood cannot hold up the copy loop."""
-
-
-class _Wakeup:
-    """Where signals leave a note for the copy loop, without any Python code running for them.
-
-    The handler is a dict's own ``__setitem__``: a C function, so that no Python frame runs
-    for a signal and a flood can neither nest handlers (a RecursionError) nor grow a queue: each
-    signal is one key, however often it comes. Python's C-level handler also writes the
-    signal's number to a pipe (``signal.set_wakeup_fd``), which wakes the poll loop.
-    """
-
-    def __init__(self) -> None:
-        self.read_fd, self.write_fd = os.pipe()
-        os.set_blocking(self.read_fd, False)
-        os.set_blocking(self.write_fd, False)
-        self.arrived: dict[int, object] = {}
-        self.handler = self.arrived.__setitem__
-
-    def take(self) -> set[int]:
-        """The signals that arrived since the last call, each once.
-
-        The pipe is read before the notes: a signal that comes in between leaves its byte in
-        the pipe, so the loop wakes again for it.
-        """
-        taken: set[int] = set()
-        for _ in range(WAKEUP_READS):
-            try:
-                chunk = os.read(self.read_fd, 4096)
-            except OSError:
-                break
-            taken.update(chunk)
-        for signum in list(self.arrived):
-            self.arrived.pop(signum, None)
-            taken.add(signum)
-        return taken
-
-    def close(self) -> None:
-        os.close(self.read_fd)
-        os.close(self.write_fd)
-
-
-@contextlib.contextmanager
-def _signal_handlers(wakeup: _Wakeup) -> Iterator[bool]:
-    """SIGINT, SIGWINCH, SIGCONT, SIGTERM and SIGHUP note themselves in ``wakeup`` (SIGINT is
-    then ignored). Yields whether the handlers are in place (only the main thread can install
-    them); restores the old handlers and wakeup fd, the latter first, so that no signal can
-    write to the pipe once it is closed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield False
-        return
-    previous: dict[int, object] = {}
-    old_wakeup = signal.set_wakeup_fd(wakeup.write_fd, warn_on_full_buffer=False)
-    try:
-        for signum in _SIGNALS:
-            old = signal.getsignal(signum)
-            if old is not None:  # a handler set outside Python could not be put back
-                previous[signum] = signal.signal(signum, wakeup.handler)
-        yield True
-    finally:
-        signal.set_wakeup_fd(old_wakeup)
-        for signum, old in previous.items():
-            signal.signal(signum, old)  # type: ignore[arg-type]
