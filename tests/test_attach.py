@@ -29,14 +29,8 @@ from wreckit_tui.adapter import (
     resolve_backend,
     take_controlling_terminal,
 )
-from wreckit_tui.attach import (
-    DETACH_GRACE,
-    AttachError,
-    AttachOutcome,
-    NotATerminal,
-    attach,
-    tail_lines,
-)
+from wreckit_tui.attach import AttachError, AttachOutcome, NotATerminal, attach, tail_lines
+from wreckit_tui.child_ending import DETACH_GRACE
 from wreckit_tui.detach_key import key_label
 from wreckit_tui.errors import ConfigError, InvalidRequest, WispNotFound
 from wreckit_tui.terminal_modes import CLEAR_SCREEN, RESTORE_TITLE, SAVE_TITLE, WHOLE_SCREEN_SCROLLS
@@ -226,7 +220,7 @@ def test_the_childs_exit_returns_with_its_status(wisp, terminal):
 
 
 def test_exit_and_detach_work_where_pidfds_are_missing(wisp, terminal, monkeypatch):
-    monkeypatch.setattr("wreckit_tui.attach._open_pidfd", lambda pid: None)
+    monkeypatch.setattr("wreckit_tui.attach.open_pidfd", lambda pid: None)
 
     def exit_five(term: Terminal) -> None:
         term.expect("alpha$ ")

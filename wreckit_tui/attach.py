@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wreckit_tui.attach_signals import STOP_SIGNALS, Wakeup, signal_handlers
+from wreckit_tui.child_ending import DETACH_GRACE, end_child, open_pidfd
 from wreckit_tui.contract import require_name
 from wreckit_tui.detach_key import (
     DEFAULT_DETACH_KEY,
@@ -59,25 +60,19 @@ from wreckit_tui.terminal_modes import SCREEN_RESET, Screen, raw_mode, write_all
 from wreckit_tui.text import sanitize
 
 if TYPE_CHECKING:
-    import subprocess
-
     from wreckit_tui.adapter import PtyChild, Wisp
 
-DETACH_GRACE = 0.2
-"""Seconds between closing the pty and SIGKILL of the attach process group."""
 QUICK_EXIT_SECONDS = 5.0
 """A non-zero exit sooner than this after the start is reported as an error, with the tail."""
 TAIL_LINES = 5
 READ_SIZE = 1 << 16
 READS_PER_WAKEUP = 8
 """Reads of the child's output in a row before the keyboard is looked at again."""
-REAP_SECONDS = 0.05
 RESIZE_POLL_SECONDS = 0.25
 """Off the main thread no signal handler can run: the window size is checked this often."""
 EXIT_POLL_SECONDS = 0.02
 """Where pidfds are missing, the child's exit is checked this often."""
 _TAIL_BYTES = 16 * 1024
-
 NUDGE_SECONDS = 0.05
 """After a SIGCONT the child's window is one row shorter for this long, then right again: two
 real resizes, so that the program in the sprite redraws whatever it checks."""
@@ -218,13 +213,13 @@ class _Session:
     def _attached(self, wakeup: Wakeup, signals_handled: bool, detach_label: str) -> AttachOutcome:
         started = time.monotonic()
         child = self.wisp.spawn_attach(self.name, self.screen.child_rows_cols(), detach_label)
-        pidfd = _open_pidfd(child.pid)
+        pidfd = open_pidfd(child.pid)
         try:
             copy = _Copy(self, child, pidfd, wakeup, poll_resize=not signals_handled)
             copy.run()
         finally:
             ended = time.monotonic()
-            status = _end_child(child, pidfd)
+            status = end_child(child, pidfd)
             if pidfd is not None:
                 os.close(pidfd)
             child.ended()
@@ -408,60 +403,6 @@ class _Copy:
         if window is not None:
             with contextlib.suppress(OSError):
                 fcntl.ioctl(self.master, termios.TIOCSWINSZ, window)
-
-
-# -- ending the child ----------------------------------------------------------------------------
-
-
-def _end_child(child: PtyChild, pidfd: int | None, grace: float = DETACH_GRACE) -> int | None:
-    """Close the pty, give the child's process group ``grace`` seconds, then SIGKILL it; reap.
-
-    Returns the child's exit status (128+N for signal N), ``None`` if it could not be reaped.
-    """
-    deadline = time.monotonic() + grace
-    with contextlib.suppress(OSError):
-        os.close(child.master_fd)
-    _await_exit(child.process, pidfd, deadline)
-    code = child.process.poll()
-    if code is None or _group_lingers(child.pid, deadline):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            code = child.process.wait(REAP_SECONDS)
-    if code is None:
-        return None
-    return 128 - code if code < 0 else code
-
-
-def _await_exit(process: subprocess.Popen, pidfd: int | None, deadline: float) -> None:
-    remaining = deadline - time.monotonic()
-    if pidfd is not None:
-        with contextlib.suppress(InterruptedError):
-            select.select([pidfd], [], [], max(remaining, 0))
-        return
-    with contextlib.suppress(Exception):
-        process.wait(max(remaining, 0))
-
-
-def _group_lingers(pgid: int, deadline: float) -> bool:
-    """Whether process group ``pgid`` still has members at ``deadline`` (its leader reaped)."""
-    while True:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        if time.monotonic() >= deadline:
-            return True
-        time.sleep(0.005)
-
-
-def _open_pidfd(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
 
 
 def tail_lines(output: bytes, count: int = TAIL_LINES) -> tuple[str, ...]:
