@@ -29,7 +29,8 @@ from wreckit_tui.adapter import (
     resolve_backend,
     take_controlling_terminal,
 )
-from wreckit_tui.attach import AttachError, AttachOutcome, NotATerminal, attach, tail_lines
+from wreckit_tui.attach import attach
+from wreckit_tui.attach_outcome import AttachError, AttachOutcome, NotATerminal, tail_lines
 from wreckit_tui.child_ending import DETACH_GRACE
 from wreckit_tui.detach_key import key_label
 from wreckit_tui.errors import ConfigError, InvalidRequest, WispNotFound

@@ -11,11 +11,18 @@ other key go to the child. A signal only notes itself and wakes the copy loop, s
 them costs nothing. Whatever happens, the terminal's modes and title are restored exactly, the
 screen is cleared, and no process of the attach is left running: on detach the pty master is
 closed (the child gets SIGHUP) and the child's process group gets SIGKILL if it is still there
-:data:`DETACH_GRACE` seconds later.
+:data:`~wreckit_tui.child_ending.DETACH_GRACE` seconds later.
+
+This module owns the session and the copy loop between the terminal and the pty; the parts it
+uses live next to it: :mod:`~wreckit_tui.detach_key` (the key's grammar and the banner text),
+:mod:`~wreckit_tui.terminal_modes` (raw mode and the screen's escape sequences),
+:mod:`~wreckit_tui.attach_signals` (signals waking the loop), :mod:`~wreckit_tui.child_ending`
+(no process left running) and :mod:`~wreckit_tui.attach_outcome` (what the caller gets back).
 
 This module never imports Textual. Inside a dashboard, stop polling and call :func:`attach` in
 the body of ``App.suspend()``, from the main thread. It never raises an ``Exception`` (Textual's
-suspend must not see one) and reports through :class:`AttachOutcome` once resumed::
+suspend must not see one) and reports through an
+:class:`~wreckit_tui.attach_outcome.AttachOutcome` once resumed::
 
     try:
         with app.suspend():
@@ -42,9 +49,9 @@ import termios
 import time
 import tty
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wreckit_tui.attach_outcome import AttachError, AttachOutcome, NotATerminal, tail_lines
 from wreckit_tui.attach_signals import STOP_SIGNALS, Wakeup, signal_handlers
 from wreckit_tui.child_ending import DETACH_GRACE, end_child, open_pidfd
 from wreckit_tui.contract import require_name
@@ -57,14 +64,10 @@ from wreckit_tui.detach_key import (
 )
 from wreckit_tui.errors import WreckitError
 from wreckit_tui.terminal_modes import SCREEN_RESET, Screen, raw_mode, write_all
-from wreckit_tui.text import sanitize
 
 if TYPE_CHECKING:
     from wreckit_tui.adapter import PtyChild, Wisp
 
-QUICK_EXIT_SECONDS = 5.0
-"""A non-zero exit sooner than this after the start is reported as an error, with the tail."""
-TAIL_LINES = 5
 READ_SIZE = 1 << 16
 READS_PER_WAKEUP = 8
 """Reads of the child's output in a row before the keyboard is looked at again."""
@@ -76,77 +79,6 @@ _TAIL_BYTES = 16 * 1024
 NUDGE_SECONDS = 0.05
 """After a SIGCONT the child's window is one row shorter for this long, then right again: two
 real resizes, so that the program in the sprite redraws whatever it checks."""
-
-
-class AttachError(WreckitError):
-    """The passthrough could not run or broke down (the terminal or the pty failed).
-
-    Exit code 125, as for ``env``, ``timeout`` or ``docker run``: the tool itself failed; any
-    other status is that of ``wisp attach``.
-    """
-
-    exit_code = 125
-
-
-class NotATerminal(AttachError):
-    """Attach was asked for while standard input is not a terminal."""
-
-    exit_code = 2
-
-
-# -- the outcome ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AttachOutcome:
-    """How an attach ended.
-
-    ``detached``: the user pressed the detach key (or the terminal went away). ``status``: the
-    child's exit status, 128+N when signal N ended it, ``None`` when it never ran. ``elapsed``:
-    seconds from start to the end of the session. ``tail``: the last lines the child printed,
-    sanitized. ``stop_signal``: SIGTERM or SIGHUP ended the session; the caller should now stop
-    too. ``error``: the attach could not run or broke down (already cleaned up).
-    """
-
-    name: str
-    detached: bool = False
-    status: int | None = None
-    elapsed: float = 0.0
-    tail: tuple[str, ...] = ()
-    stop_signal: int | None = None
-    error: WreckitError | None = None
-
-    @property
-    def failed_quickly(self) -> bool:
-        """The child ended by itself with a non-zero status soon after the start."""
-        return (
-            not self.detached
-            and self.stop_signal is None
-            and self.status not in (None, 0)
-            and self.elapsed < QUICK_EXIT_SECONDS
-        )
-
-    @property
-    def problem(self) -> str | None:
-        """One line to show as an error after returning, or ``None`` when there is none."""
-        if self.error is not None:
-            return self.error.message
-        if not self.failed_quickly:
-            return None
-        text = f"`wisp attach {self.name}` exited with status {self.status}"
-        text += f" after {self.elapsed:.1f}s"
-        return f"{text}: {self.tail[-1]}" if self.tail else text
-
-    @property
-    def exit_code(self) -> int:
-        """The status for a shell: the child's, 0 after a detach, the error's code on error."""
-        if self.error is not None:
-            return self.error.exit_code
-        if self.stop_signal is not None:
-            return 128 + self.stop_signal
-        if self.detached or self.status is None:
-            return 0
-        return self.status
 
 
 # -- the entry point -----------------------------------------------------------------------------
@@ -403,18 +335,3 @@ class _Copy:
         if window is not None:
             with contextlib.suppress(OSError):
                 fcntl.ioctl(self.master, termios.TIOCSWINSZ, window)
-
-
-def tail_lines(output: bytes, count: int = TAIL_LINES) -> tuple[str, ...]:
-    """The last ``count`` non-empty lines of terminal ``output``, as a person saw them.
-
-    A carriage return overwrites its line; escape sequences and control characters are removed
-    (:func:`wreckit_tui.text.sanitize`).
-    """
-    text = output.decode("utf-8", errors="replace")
-    lines = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        visible = sanitize(line.rstrip("\r").rsplit("\r", 1)[-1]).strip()
-        if visible:
-            lines.append(visible)
-    return tuple(lines[-count:])
