@@ -29,23 +29,12 @@ from wreckit_tui.adapter import (
     resolve_backend,
     take_controlling_terminal,
 )
-from wreckit_tui.attach import (
-    CLEAR_SCREEN,
-    DETACH_GRACE,
-    RESTORE_TITLE,
-    SAVE_TITLE,
-    WHOLE_SCREEN_SCROLLS,
-    AttachError,
-    AttachOutcome,
-    NotATerminal,
-    attach,
-    banner,
-    detach_byte,
-    key_label,
-    split_at_detach,
-    tail_lines,
-)
+from wreckit_tui.attach import attach
+from wreckit_tui.attach_outcome import AttachError, AttachOutcome, NotATerminal, tail_lines
+from wreckit_tui.child_ending import DETACH_GRACE
+from wreckit_tui.detach_key import key_label
 from wreckit_tui.errors import ConfigError, InvalidRequest, WispNotFound
+from wreckit_tui.terminal_modes import CLEAR_SCREEN, RESTORE_TITLE, SAVE_TITLE, WHOLE_SCREEN_SCROLLS
 
 DETACH = b"\x1d"
 BANNER = "Attached to alpha — detach with Ctrl+]"
@@ -219,13 +208,6 @@ def test_detach_key_returns_wherever_it_is_in_a_read(wisp, terminal, key, keys):
     assert f"detach with {label}".encode() in terminal.screen()
 
 
-def test_split_at_detach_forwards_the_bytes_before_the_key():
-    assert split_at_detach(b"abc\x1ddef", DETACH) == (b"abc", True)
-    assert split_at_detach(b"\x1d", DETACH) == (b"", True)
-    assert split_at_detach(b"abc", DETACH) == (b"abc", False)
-    assert split_at_detach(b"a\x1db\x1d", DETACH) == (b"a", True)
-
-
 def test_the_childs_exit_returns_with_its_status(wisp, terminal):
     def user(term: Terminal) -> None:
         term.expect("alpha$ ")
@@ -239,7 +221,7 @@ def test_the_childs_exit_returns_with_its_status(wisp, terminal):
 
 
 def test_exit_and_detach_work_where_pidfds_are_missing(wisp, terminal, monkeypatch):
-    monkeypatch.setattr("wreckit_tui.attach._open_pidfd", lambda pid: None)
+    monkeypatch.setattr("wreckit_tui.attach.open_pidfd", lambda pid: None)
 
     def exit_five(term: Terminal) -> None:
         term.expect("alpha$ ")
@@ -404,53 +386,7 @@ def test_the_passthrough_never_loads_textual():
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False).returncode == 0
 
 
-# -- the detach key, the banner, the tail ---------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("key", "byte", "label"),
-    [
-        ("ctrl+]", b"\x1d", "Ctrl+]"),
-        ("ctrl+a", b"\x01", "Ctrl+A"),
-        ("Ctrl-A", b"\x01", "Ctrl+A"),
-        ("ctrl+\\", b"\x1c", "Ctrl+\\"),
-        ("ctrl+backslash", b"\x1c", "Ctrl+\\"),
-        ("ctrl+right_square_bracket", b"\x1d", "Ctrl+]"),
-        ("ctrl+_", b"\x1f", "Ctrl+_"),
-        ("ctrl+^", b"\x1e", "Ctrl+^"),
-        (" ctrl+z ", b"\x1a", "Ctrl+Z"),
-    ],
-)
-def test_detach_key_names_turn_into_the_byte_a_terminal_sends(key, byte, label):
-    assert detach_byte(key) == byte
-    assert key_label(key) == label
-
-
-@pytest.mark.parametrize(
-    ("key", "reason"),
-    [
-        ("q", "not a control key"),
-        ("", "not a control key"),
-        ("alt+x", "not a control key"),
-        ("ctrl+", "not a control key"),
-        ("ctrl+1", "one byte"),
-        ("ctrl+f1", "one byte"),
-        ("ctrl+c", "Ctrl+C must reach the sprite"),
-        ("ctrl+[", "Escape"),
-        ("ctrl+m", "Enter"),
-        ("ctrl+i", "Tab"),
-    ],
-)
-def test_unusable_detach_keys_are_config_errors(key, reason):
-    with pytest.raises(ConfigError, match="detach_key") as caught:
-        detach_byte(key)
-    assert reason in caught.value.message
-    assert repr(key) in caught.value.message
-
-
-def test_banner_names_the_sprite_and_the_configured_key():
-    assert banner("alpha") == BANNER
-    assert banner("alpha", "ctrl+a") == "Attached to alpha — detach with Ctrl+A"
+# -- the tail -------------------------------------------------------------------------------------
 
 
 def test_tail_lines_are_what_a_person_saw_without_control_characters():

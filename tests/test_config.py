@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from wreckit_tui.config import Config, config_path, load_config
 from wreckit_tui.errors import ConfigError
 
@@ -189,3 +191,27 @@ def test_a_config_file_no_parser_could_read_is_one_line(isolated_config, fake_wi
     result = run_cli("--headless", "--wisp", str(fake_wisp.path), timeout=10)
     assert result.returncode == 2
     assert one_error_line(result).endswith(f"config file {isolated_config} {problem}")
+
+
+def test_an_unusable_detach_key_is_refused_with_the_reason(isolated_config):
+    isolated_config.write_text('detach_key = "ctrl+c"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    message = caught.value.message
+    assert "detach_key 'ctrl+c' cannot be used: Ctrl+C must reach the sprite" in message
+    assert load_config(flags={"detach_key": "ctrl+a"}).detach_key == "ctrl+a"
+
+
+def test_checking_the_detach_key_loads_no_terminal_or_pty_code():
+    attach_modules = ("attach", "terminal_modes", "attach_signals", "child_ending")
+    code = (
+        "import sys\n"
+        "from wreckit_tui.config import Config\n"
+        "Config(detach_key='ctrl+a')\n"
+        f"loaded = [m for m in {attach_modules!r} if 'wreckit_tui.' + m in sys.modules]\n"
+        "sys.exit(' '.join(loaded) or None)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"config loaded {result.stderr.strip()}"

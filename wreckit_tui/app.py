@@ -18,7 +18,8 @@ from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 
 from wreckit_tui.adapter import Wisp
-from wreckit_tui.attach import AttachOutcome, attach
+from wreckit_tui.attach import attach
+from wreckit_tui.attach_outcome import AttachOutcome
 from wreckit_tui.capacity import Host
 from wreckit_tui.config import Config
 from wreckit_tui.contract import size_to_mib

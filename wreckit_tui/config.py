@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, size_problem
+from wreckit_tui.detach_key import DEFAULT_DETACH_KEY, detach_byte
 from wreckit_tui.errors import ConfigError
 from wreckit_tui.models import DEFAULT_MAX_SPRITES
 from wreckit_tui.text import sanitize
@@ -58,7 +59,9 @@ class Config(BaseModel):
     max_output_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="stdout cap of wisp")
     max_sprites: int = Field(DEFAULT_MAX_SPRITES, ge=1, description="largest fleet accepted")
     theme: str = Field("textual-dark", description="Textual theme of the dashboard")
-    detach_key: str = Field("ctrl+]", description="key that detaches from an attached sprite")
+    detach_key: str = Field(
+        DEFAULT_DETACH_KEY, description="key that detaches from an attached sprite"
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -80,8 +83,6 @@ class Config(BaseModel):
     @field_validator("detach_key")
     @classmethod
     def _check_detach_key(cls, value: str) -> str:
-        from wreckit_tui.attach import detach_byte
-
         try:
             detach_byte(value)
         except ConfigError as exc:
