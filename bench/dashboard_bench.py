@@ -55,13 +55,15 @@ from tests.attach_pty import Terminal  # noqa: E402
 from tests.dashboard_harness import make_app  # noqa: E402
 from tests.fake_wisp_handle import FakeWisp, make_fake_wisp  # noqa: E402
 from tests.tmux_pane import Pane  # noqa: E402
-from wreckit_tui.adapter import Backend, Wisp, adopt_orphans  # noqa: E402
+from wreckit_tui.adapter import Wisp  # noqa: E402
 from wreckit_tui.app import WreckitApp  # noqa: E402
 from wreckit_tui.attach import attach  # noqa: E402
+from wreckit_tui.backends import Backend  # noqa: E402
 from wreckit_tui.config import Config  # noqa: E402
 from wreckit_tui.errors import WispError  # noqa: E402
 from wreckit_tui.fleet_view import COLUMNS, Host, build_rows, view_of  # noqa: E402
 from wreckit_tui.models import DEFAULT_MAX_SPRITES, Fleet, Sprite  # noqa: E402
+from wreckit_tui.processes import adopt_orphans  # noqa: E402
 
 SIZE = (120, 40)
 HOST = Host(cores=2, memory_mib=4096)

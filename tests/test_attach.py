@@ -22,13 +22,7 @@ import pytest
 from tests.attach_pty import Terminal
 from tests.conftest import REPO, FakeWisp, run_cli
 from tests.tmux_pane import Pane
-from wreckit_tui.adapter import (
-    Backend,
-    Wisp,
-    builtin_backend,
-    resolve_backend,
-    take_controlling_terminal,
-)
+from wreckit_tui.adapter import Wisp
 from wreckit_tui.attach import (
     CLEAR_SCREEN,
     DETACH_GRACE,
@@ -45,7 +39,9 @@ from wreckit_tui.attach import (
     split_at_detach,
     tail_lines,
 )
+from wreckit_tui.backends import Backend, builtin_backend, resolve_backend
 from wreckit_tui.errors import ConfigError, InvalidRequest, WispNotFound
+from wreckit_tui.processes import take_controlling_terminal
 
 DETACH = b"\x1d"
 BANNER = "Attached to alpha — detach with Ctrl+]"

@@ -54,7 +54,8 @@ from wreckit_tui.text import sanitize
 if TYPE_CHECKING:
     import subprocess
 
-    from wreckit_tui.adapter import PtyChild, Wisp
+    from wreckit_tui.adapter import Wisp
+    from wreckit_tui.processes import PtyChild
 
 DEFAULT_DETACH_KEY = "ctrl+]"
 DETACH_GRACE = 0.2
