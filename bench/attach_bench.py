@@ -29,8 +29,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.attach_pty import Terminal  # noqa: E402
-from wreckit_tui.adapter import Backend, Wisp  # noqa: E402
+from wreckit_tui.adapter import Wisp  # noqa: E402
 from wreckit_tui.attach import attach  # noqa: E402
+from wreckit_tui.backends import Backend  # noqa: E402
 from wreckit_tui.detach_key import detach_byte  # noqa: E402
 
 FAKE_WISP = REPO / "tests" / "fake_wisp.py"

@@ -55,15 +55,17 @@ from tests.attach_pty import Terminal  # noqa: E402
 from tests.dashboard_harness import make_app  # noqa: E402
 from tests.fake_wisp_handle import FakeWisp, make_fake_wisp  # noqa: E402
 from tests.tmux_pane import Pane  # noqa: E402
-from wreckit_tui.adapter import Backend, Wisp, adopt_orphans  # noqa: E402
+from wreckit_tui.adapter import Wisp  # noqa: E402
 from wreckit_tui.app import WreckitApp  # noqa: E402
 from wreckit_tui.attach import attach  # noqa: E402
+from wreckit_tui.backends import Backend  # noqa: E402
 from wreckit_tui.capacity import Host  # noqa: E402
 from wreckit_tui.config import Config  # noqa: E402
 from wreckit_tui.errors import WispError  # noqa: E402
 from wreckit_tui.fields import COLUMNS  # noqa: E402
 from wreckit_tui.models import DEFAULT_MAX_SPRITES, Fleet, Sprite  # noqa: E402
 from wreckit_tui.operations import Pending  # noqa: E402
+from wreckit_tui.processes import adopt_orphans  # noqa: E402
 from wreckit_tui.view import Snapshot, build_row, view_of  # noqa: E402
 
 SIZE = (120, 40)

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 
-from wreckit_tui.adapter import take_controlling_terminal
+from wreckit_tui.processes import take_controlling_terminal
 
 
 class Terminal:

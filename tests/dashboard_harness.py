@@ -13,8 +13,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.fake_wisp_handle import FakeWisp
-from wreckit_tui.adapter import Backend, Wisp
+from wreckit_tui.adapter import Wisp
 from wreckit_tui.app import WreckitApp
+from wreckit_tui.backends import Backend
 from wreckit_tui.capacity import Host
 from wreckit_tui.config import Config
 

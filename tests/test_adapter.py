@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from wreckit_tui.adapter import Backend, Wisp, builtin_backend, resolve_backend
+from wreckit_tui.adapter import Wisp
+from wreckit_tui.backends import Backend, builtin_backend, resolve_backend
 from wreckit_tui.errors import (
     InvalidRequest,
     SpriteNotFound,

@@ -22,18 +22,14 @@ import pytest
 from tests.attach_pty import Terminal
 from tests.conftest import REPO, FakeWisp, run_cli
 from tests.tmux_pane import Pane
-from wreckit_tui.adapter import (
-    Backend,
-    Wisp,
-    builtin_backend,
-    resolve_backend,
-    take_controlling_terminal,
-)
+from wreckit_tui.adapter import Wisp
 from wreckit_tui.attach import attach
 from wreckit_tui.attach_outcome import AttachError, AttachOutcome, NotATerminal, tail_lines
+from wreckit_tui.backends import Backend, builtin_backend, resolve_backend
 from wreckit_tui.child_ending import DETACH_GRACE
 from wreckit_tui.detach_key import key_label
 from wreckit_tui.errors import ConfigError, InvalidRequest, WispNotFound
+from wreckit_tui.processes import take_controlling_terminal
 from wreckit_tui.terminal_modes import CLEAR_SCREEN, RESTORE_TITLE, SAVE_TITLE, WHOLE_SCREEN_SCROLLS
 
 DETACH = b"\x1d"

@@ -20,7 +20,7 @@ from tests.dashboard_harness import (
     screen_text,
     wait_until,
 )
-from wreckit_tui.adapter import resolve_backend
+from wreckit_tui.backends import resolve_backend
 from wreckit_tui.models import parse_fleet
 from wreckit_tui.operations import Pending
 from wreckit_tui.screens.help import HelpScreen

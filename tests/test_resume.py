@@ -10,7 +10,8 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.dashboard_harness import dashboard, make_app, screen_text, wait_until
-from wreckit_tui.adapter import Backend, Wisp
+from wreckit_tui.adapter import Wisp
+from wreckit_tui.backends import Backend
 from wreckit_tui.errors import InvalidRequest, NotSupported, SpriteNotFound
 from wreckit_tui.screens.confirm import ConfirmScreen
 from wreckit_tui.screens.error import ErrorScreen

@@ -66,7 +66,8 @@ from wreckit_tui.errors import WreckitError
 from wreckit_tui.terminal_modes import SCREEN_RESET, Screen, raw_mode, write_all
 
 if TYPE_CHECKING:
-    from wreckit_tui.adapter import PtyChild, Wisp
+    from wreckit_tui.adapter import Wisp
+    from wreckit_tui.processes import PtyChild
 
 READ_SIZE = 1 << 16
 READS_PER_WAKEUP = 8

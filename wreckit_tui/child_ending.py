@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import subprocess
 
-    from wreckit_tui.adapter import PtyChild
+    from wreckit_tui.processes import PtyChild
 
 DETACH_GRACE = 0.2
 """Seconds between closing the pty and SIGKILL of the attach process group."""

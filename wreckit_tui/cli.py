@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from wreckit_tui import __version__
-from wreckit_tui.adapter import Wisp, adopt_orphans
+from wreckit_tui.adapter import Wisp
 from wreckit_tui.config import KEYS, Config, load_config
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, require_name
 from wreckit_tui.errors import (
@@ -35,6 +35,7 @@ from wreckit_tui.errors import (
 )
 from wreckit_tui.headless import caption_for, print_table, sprite_json, write_fleet_json
 from wreckit_tui.models import Fleet, Sprite
+from wreckit_tui.processes import adopt_orphans
 from wreckit_tui.text import sanitize
 
 PROG = "wreckit-tui"

@@ -17,9 +17,9 @@ ends, :meth:`Orphans.sweep` looks at the adopted children (those not started her
 - one that has exited is reaped, whatever it was (a zombie's environment can no longer be read).
 
 A child is reaped with ``waitid`` on its pid alone, never ``waitpid(-1)``, which would take the
-exit status of a subprocess that the adapter waits for itself. Only a program whose every child
-comes from the adapter may adopt orphans (the ``wreckit-tui`` command does): any other child of
-its own that has exited would be reaped too.
+exit status of a subprocess that :mod:`wreckit_tui.processes` waits for itself. Only a program
+whose every child comes from there may adopt orphans (the ``wreckit-tui`` command does): any other
+child of its own that has exited would be reaped too.
 """
 
 from __future__ import annotations

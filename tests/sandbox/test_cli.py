@@ -89,7 +89,7 @@ def test_the_provider_never_imports_pydantic_rich_or_textual(make_home):
 
 
 def test_python_dash_m_and_the_adapter_run_the_same_program():
-    from wreckit_tui.adapter import builtin_backend
+    from wreckit_tui.backends import builtin_backend
 
     backend = builtin_backend()
     assert backend.label == "built-in sandbox provider"

@@ -18,13 +18,24 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from wreckit_tui import __version__
 from wreckit_tui.sandbox import PROG, signals
 from wreckit_tui.sandbox.errors import CannotRun, SandboxError
 from wreckit_tui.sandbox.spec import DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS
 
+if TYPE_CHECKING:
+    from wreckit_tui.sandbox.store import Home
+    from wreckit_tui.sandbox.tmux import Tmux
+
 EXEC_FAILED = 125
+CAPABILITIES = {
+    "contract": "1.1",
+    "commands": ["exec", "capture", "send", "resume", "start-command"],
+    "fields": ["command", "exit_code", "activity_at", "title"],
+}
+"""What ``capabilities --json`` announces: the wisp contract v1.1 commands the provider has."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,39 +128,50 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from wreckit_tui.sandbox.store import Home
-
     if args.command == "capabilities":
-        from wreckit_tui.sandbox.provider import CAPABILITIES
-
         print(json.dumps(CAPABILITIES))
         return 0
+    from wreckit_tui.sandbox.store import Home
+    from wreckit_tui.sandbox.tmux import Tmux, socket_path
+
+    home = Home.from_env()
+    tmux = Tmux(socket_path(home.key))
     if args.command == "list":  # what a dashboard runs every poll: only what it needs
         from wreckit_tui.sandbox.listing import list_sandboxes
-        from wreckit_tui.sandbox.tmux import Tmux, socket_path
 
-        home = Home.from_env()
-        _print_list(list_sandboxes(home, Tmux(socket_path(home.key))), as_json=args.json)
-        return 0
-    from wreckit_tui.sandbox.provider import Provider, Request
+        _print_list(list_sandboxes(home, tmux), as_json=args.json)
+    elif args.command in {"start", "kill"}:
+        _lifecycle(args, home, tmux)
+    elif args.command == "exec":
+        from wreckit_tui.sandbox.execute import exec_in
 
-    provider = Provider(Home.from_env())
-    if args.command == "start":
-        request = Request(args.memory, args.cpus, args.pids, args.network, args.rest)
-        meta = provider.start(args.name, request)
-        keys = ("name", "id", "pid", "isolation", "created_at", "uid")
-        print(json.dumps({"state": "running", **{key: meta.get(key) for key in keys}}))
-    elif args.command == "kill":
-        provider.kill(args.name)
-    elif args.command == "attach":
-        provider.attach(args.name)
-    elif args.command == "capture":
-        sys.stdout.write(provider.capture(args.name, lines=args.lines, ansi=args.ansi))
-    elif args.command == "send":
-        provider.send(args.name, " ".join(args.rest), enter=args.enter)
+        return exec_in(home, args.name, args.argv, in_pane=args.in_pane)
     else:
-        return provider.exec(args.name, args.argv, in_pane=args.in_pane)
+        _terminal(args, home, tmux)
     return 0
+
+
+def _lifecycle(args: argparse.Namespace, home: Home, tmux: Tmux) -> None:
+    from wreckit_tui.sandbox import lifecycle
+
+    if args.command == "kill":
+        lifecycle.kill(home, tmux, args.name)
+        return
+    request = lifecycle.Request(args.memory, args.cpus, args.pids, args.network, args.rest)
+    meta = lifecycle.start(home, tmux, args.name, request)
+    keys = ("name", "id", "pid", "isolation", "created_at", "uid")
+    print(json.dumps({"state": "running", **{key: meta.get(key) for key in keys}}))
+
+
+def _terminal(args: argparse.Namespace, home: Home, tmux: Tmux) -> None:
+    from wreckit_tui.sandbox import terminal
+
+    if args.command == "attach":
+        terminal.attach(home, tmux, args.name)
+    elif args.command == "capture":
+        sys.stdout.write(terminal.capture(home, tmux, args.name, lines=args.lines, ansi=args.ansi))
+    else:
+        terminal.send(home, tmux, args.name, " ".join(args.rest), enter=args.enter)
 
 
 def _print_list(records: list[dict], *, as_json: bool) -> None:

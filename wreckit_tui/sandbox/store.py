@@ -29,7 +29,8 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-from wreckit_tui.sandbox.errors import AlreadyExists, NotFound
+from wreckit_tui.pids import process_start
+from wreckit_tui.sandbox.errors import AlreadyExists, NotFound, NotRunning
 from wreckit_tui.sandbox.spec import is_name
 
 HOME_ENV = "WRECKIT_SANDBOX_HOME"
@@ -230,3 +231,16 @@ def read_json(path: str, default: Any) -> Any:
             return json.load(handle)
     except (OSError, ValueError):
         return default
+
+
+def running_meta(home: Home, name: str) -> Meta:
+    """The metadata of the running sandbox ``name``, or :class:`NotFound` /
+    :class:`NotRunning`."""
+    meta = home.read_meta(name)
+    if meta is None or "pid" not in meta:
+        if not os.path.isdir(home.dir(name)):
+            raise NotFound(name)
+        raise NotRunning(name)
+    if process_start(meta["pid"]) != meta.get("pid_start"):
+        raise NotRunning(name)
+    return meta
