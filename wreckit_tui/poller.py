@@ -1,23 +1,71 @@
-"""When the dashboard polls: one poll at a time, every interval, and never while paused."""
+"""When the dashboard polls: one poll at a time, every interval, and never while paused.
+
+The poller only decides *when*; it runs polls and timers through a :class:`Scheduler`, which
+a Textual app is, and :class:`LoopScheduler` is on a bare asyncio loop. It imports no Textual.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
-from textual.app import App
-from textual.timer import Timer
+
+class Stoppable(Protocol):
+    def stop(self) -> Any: ...
+
+
+class Scheduler(Protocol):
+    """What the poller needs of its host: timers, and work run in the background."""
+
+    def set_timer(self, delay: float, callback: Callable[[], Any]) -> Stoppable: ...
+
+    def run_worker(
+        self, work: Callable[[], Awaitable[None]], *, group: str, exit_on_error: bool
+    ) -> Any: ...
+
+
+class _Handle:
+    def __init__(self, handle: asyncio.TimerHandle) -> None:
+        self._handle = handle
+
+    def stop(self) -> None:
+        self._handle.cancel()
+
+
+class LoopScheduler:
+    """A :class:`Scheduler` on the running asyncio loop, for polling without an app."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task] = set()
+
+    def set_timer(self, delay: float, callback: Callable[[], Any]) -> _Handle:
+        return _Handle(asyncio.get_running_loop().call_later(delay, callback))
+
+    def run_worker(
+        self, work: Callable[[], Awaitable[None]], *, group: str, exit_on_error: bool
+    ) -> asyncio.Task:
+        task = asyncio.ensure_future(work())
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task) -> None:
+        """Forget the task; its error, like a worker's with ``exit_on_error=False``, is dropped."""
+        self.tasks.discard(task)
+        if not task.cancelled():
+            task.exception()
 
 
 class Poller:
-    """Runs ``poll`` in a worker of ``app``: never two at once, ``interval`` seconds after the
-    last one ended, none while paused. A poll asked for while one runs, or while paused, runs as
-    soon as it may. ``started`` counts the polls started so far."""
+    """Runs ``poll`` in a worker of ``app`` (a :class:`Scheduler`): never two at once,
+    ``interval`` seconds after the last one ended, none while paused. A poll asked for while one
+    runs, or while paused, runs as soon as it may. ``started`` counts the polls started."""
 
     def __init__(
         self,
-        app: App,
+        app: Scheduler,
         poll: Callable[[], Awaitable[None]],
         interval: float,
         *,
@@ -31,7 +79,7 @@ class Poller:
         self.started = 0
         self._paused = True
         self._due = False
-        self._timer: Timer | None = None
+        self._timer: Stoppable | None = None
         self._last_end = 0.0
 
     def pause(self) -> None:
