@@ -1,4 +1,8 @@
-"""The Textual dashboard: polls the fleet in the background and never waits for the backend."""
+"""The Textual app: owns the backend, polling and the operations in flight.
+
+It hands the dashboard screen one immutable snapshot per change and acts on the screen's
+requests (launch, kill, attach, refresh); it never waits for the backend on the UI thread.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The main screen: header, gauges, filter, the sprite table and the detail pane."""
+"""The main screen: header, gauges, filter, the sprite table and the detail pane.
+
+It shows the snapshot the app sets, owns filter, marks, sort and selection, and posts requests.
+"""
 
 from __future__ import annotations
 
