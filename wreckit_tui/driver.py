@@ -22,10 +22,16 @@ from codecs import getincrementaldecoder
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from textual._parser import ParseError
-from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
+
+from wreckit_tui.textual_private import (
+    ParseError,
+    XTermParser,
+    driver_debug,
+    driver_output,
+    set_driver_output,
+)
 
 TICK_SECONDS = 0.1
 """How often the parser gets a tick without input (a lone Escape becomes a key after one)."""
@@ -94,7 +100,7 @@ class QuickSuspendDriver(LinuxDriver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._file = HungUpProofFile(self._file)
+        set_driver_output(self, HungUpProofFile(driver_output(self)))
         self._wakeups: set[Wakeup] = set()
         self._wakeups_lock = threading.Lock()
 
@@ -118,7 +124,7 @@ class QuickSuspendDriver(LinuxDriver):
             wakeup.close()
 
     def _read_until(self, wakeup: Wakeup) -> None:
-        parser = XTermParser(self._debug)
+        parser = XTermParser(driver_debug(self))
         decode = getincrementaldecoder("utf-8")(errors="replace").decode
         with selectors.SelectSelector() as selector:  # epoll refuses /dev/null and plain files
             selector.register(self.fileno, selectors.EVENT_READ)

@@ -28,6 +28,7 @@ from wreckit_tui.screens.requests import (
     RefreshRequested,
     Request,
 )
+from wreckit_tui.textual_private import bindings_by_key, replace_binding
 from wreckit_tui.view import Row, Snapshot, matches
 from wreckit_tui.widgets.detail import SpriteDetail
 from wreckit_tui.widgets.form_input import FormInput
@@ -92,15 +93,17 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         self.clock = clock
         self.detach_key = key_label(detach_key)
-        attach = self._bindings.key_to_bindings["a"][0]
-        self._bindings.key_to_bindings["a"] = [
+        attach = bindings_by_key(self)["a"][0]
+        replace_binding(
+            self,
+            "a",
             replace(
                 attach,
                 description=f"Attach ({self.detach_key} back)",
                 tooltip=f"attach to the selected sprite (also enter); {self.detach_key} "
                 "detaches and brings you back",
-            )
-        ]
+            ),
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the filter has the focus, keys type into it; esc still clears it."""
@@ -285,7 +288,7 @@ class DashboardScreen(Screen[None]):
         self.request(LastErrorRequested())
 
     def action_help(self) -> None:
-        bindings = self._bindings.key_to_bindings
+        bindings = bindings_by_key(self)
         listed = [bindings[key][0] for key in self.LISTED_KEYS]
         self.app.push_screen(HelpScreen(listed, self.detach_key))
 

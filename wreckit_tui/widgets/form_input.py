@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Input
 
+from wreckit_tui.textual_private import bindings_by_key
+
 
 class FormInput(Input):
     """An ``Input`` that runs its own key bindings (ctrl+u, ctrl+w, enter...) as it reads them.
@@ -15,8 +17,8 @@ class FormInput(Input):
     into it. Here every key takes effect in the order it was typed.
     """
 
-    async def _on_key(self, event: events.Key) -> None:
-        bindings = self._bindings.key_to_bindings.get(event.key, ())
+    async def on_key(self, event: events.Key) -> None:
+        bindings = bindings_by_key(self).get(event.key, ())
         action = next((b.action for b in bindings if not b.priority), None)
         if action is None or not self.check_action(action, ()):
             return

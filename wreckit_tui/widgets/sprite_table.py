@@ -14,10 +14,10 @@ from rich.text import Text
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Region
-from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from wreckit_tui.fields import COLUMNS, Cell, Column
+from wreckit_tui.textual_private import CellRenderingTable
 from wreckit_tui.view import Row, RowDelta, diff_rows
 
 MARK = "●"
@@ -58,7 +58,7 @@ class NameText(Text):
         self.row_key = row_key
 
 
-class SpriteTable(DataTable):
+class SpriteTable(CellRenderingTable):
     """Sprites by name. ``show`` adds and removes rows by key and updates changed cells only."""
 
     _deferred: list[bool] | None = None
@@ -121,8 +121,7 @@ class SpriteTable(DataTable):
                 table_column.width = needed
                 grown = True
         if grown:
-            self._update_count += 1  # the cached renderings of rows and cells are stale now
-            self._require_update_dimensions = True  # and so is the virtual width
+            self.columns_resized()
         return grown
 
     @contextmanager
@@ -242,7 +241,7 @@ class SpriteTable(DataTable):
         justify = "right" if COLUMNS[index].numeric else "left"
         return Text(cell.text, style=cell.style, justify=justify, no_wrap=True, end="")
 
-    def _render_cell(  # noqa: PLR0917 - DataTable's signature
+    def render_table_cell(  # noqa: PLR0917 - DataTable's signature
         self,
         row_index: int,
         column_index: int,
@@ -258,7 +257,9 @@ class SpriteTable(DataTable):
         itself (a new one replaces every changed cell), so a refresh renders what changed.
         """
         if column_index < 0:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            return self.default_render_cell(
+                row_index, column_index, base_style, width, cursor, hover
+            )
         if row_index < 0:
             value: object = self.ordered_columns[column_index].label
         else:
@@ -271,12 +272,13 @@ class SpriteTable(DataTable):
             width,
             cursor,
             hover,
-            self._show_hover_cursor,
-            self._pseudo_class_state,
+            *self.cell_render_state,
         )
         cached = self._rendered_cells.get(key)
         if cached is None or cached[0] is not value:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+            lines = self.default_render_cell(
+                row_index, column_index, base_style, width, cursor, hover
+            )
             cached = (value, lines)
             self._rendered_cells[key] = cached
         return cached[1]
