@@ -292,6 +292,11 @@ class DashboardScreen(Screen[None]):
         listed = [bindings[key][0] for key in self.LISTED_KEYS]
         self.app.push_screen(HelpScreen(listed, self.detach_key))
 
+    async def action_app(self, name: str) -> None:
+        """The app's action ``name`` (``quit``), as a binding of this screen, so that
+        ``check_action`` applies to it."""
+        await self.app.run_action(name)
+
     def action_cursor(self, move: str) -> None:
         """Move the table's cursor: ``move`` names one of its actions (``cursor_down``,
         ``page_up``, ``scroll_top`` for the first sprite, ``scroll_bottom`` for the last...)."""

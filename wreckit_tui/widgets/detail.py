@@ -10,19 +10,22 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
-from wreckit_tui.fields import sprite_fields
+from wreckit_tui.fields import DETAIL_FIELDS, sprite_fields
 from wreckit_tui.models import Sprite
 from wreckit_tui.text import format_mib, format_number
+
+LABEL_WIDTH = max(len(label) for label, _ in DETAIL_FIELDS)
+"""The labels' column is never narrower: a long value folds instead."""
 
 
 def fields_table(sprite: Sprite | None) -> Table | Text:
     if sprite is None:
         return Text("No sprite selected.", style="dim")
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(no_wrap=True, min_width=LABEL_WIDTH)
     grid.add_column(overflow="fold")
     for label, value in sprite_fields(sprite):
-        grid.add_row(label, Text(value))
+        grid.add_row(Text(label, style="bold"), Text(value))
     return grid
 
 
