@@ -1,7 +1,7 @@
 """What the dashboard costs: refresh work on the UI thread, key latency, idle CPU, memory, soak.
 
 ``bench/run.py`` runs these; each function returns its figures. The wisp is
-``tests/fake_wisp.py``, run as a real process.
+``tests/support/fake_wisp.py``, run as a real process.
 
 - ``refresh_ms_<n>_changed_<k>``: UI-thread CPU time to apply a poll of ``n`` sprites in which
   ``k`` changed (the table diff and the header, gauge and detail updates); ``paint_ms_...``:
@@ -51,10 +51,10 @@ from rich.text import Text  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
-from tests.attach_pty import Terminal  # noqa: E402
-from tests.dashboard_harness import make_app  # noqa: E402
-from tests.fake_wisp_handle import FakeWisp, make_fake_wisp  # noqa: E402
-from tests.tmux_pane import Pane  # noqa: E402
+from tests.support.attach_pty import Terminal  # noqa: E402
+from tests.support.dashboard_harness import make_app  # noqa: E402
+from tests.support.fake_wisp_handle import FakeWisp, make_fake_wisp  # noqa: E402
+from tests.support.tmux_pane import Pane  # noqa: E402
 from wreckit_tui.adapter import Wisp  # noqa: E402
 from wreckit_tui.app import WreckitApp  # noqa: E402
 from wreckit_tui.attach import attach  # noqa: E402

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pytest_textual_snapshot import SVGImageExtension
 
-from tests.fake_wisp_handle import FakeWisp, make_fake_wisp
-from tests.tmux_pane import Pane
+from tests.support.fake_wisp_handle import FakeWisp, make_fake_wisp
+from tests.support.tmux_pane import Pane
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent

@@ -1,7 +1,7 @@
 """Attach: the pty passthrough and ``wreckit-tui attach NAME``, driven through real ptys.
 
-The user's terminal is a real pty (:class:`tests.attach_pty.Terminal`); the sprite is the fake
-wisp's interactive ``attach`` session on the pty the adapter gives it. In-process tests call
+The user's terminal is a real pty (:class:`tests.support.attach_pty.Terminal`); the sprite is the
+fake wisp's interactive ``attach`` session on the pty the adapter gives it. In-process tests call
 :func:`wreckit_tui.attach.attach` with the terminal's fds while a thread plays the user; the CLI
 tests run ``python -m wreckit_tui attach`` with the pty as its controlling terminal.
 """
@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
-from tests.attach_pty import Terminal
 from tests.conftest import REPO, FakeWisp, run_cli
-from tests.tmux_pane import Pane
+from tests.support.attach_pty import Terminal
+from tests.support.tmux_pane import Pane
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.attach import attach
 from wreckit_tui.attach_outcome import AttachError, AttachOutcome, NotATerminal, tail_lines

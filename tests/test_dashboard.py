@@ -11,7 +11,7 @@ import time
 import pytest
 from textual.geometry import Region
 
-from tests.dashboard_harness import (
+from tests.support.dashboard_harness import (
     DASHBOARD_SIZE,
     FIXED_NOW,
     dashboard,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from tests.conftest import FakeWisp
-from tests.tmux_pane import Pane
+from tests.support.tmux_pane import Pane
 
 ALPHA = {"name": "alpha", "state": "running"}
 BETA = {"name": "beta", "state": "running"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from tests.dashboard_harness import dashboard, screen_text, wait_until
+from tests.support.dashboard_harness import dashboard, screen_text, wait_until
 from wreckit_tui.screens.confirm import ConfirmScreen
 from wreckit_tui.screens.help import HelpScreen
 

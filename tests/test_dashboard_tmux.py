@@ -12,8 +12,8 @@ import psutil
 import pytest
 
 from tests.conftest import REPO
-from tests.fake_wisp_handle import FakeWisp, make_fake_wisp
-from tests.tmux_pane import Pane
+from tests.support.fake_wisp_handle import FakeWisp, make_fake_wisp
+from tests.support.tmux_pane import Pane
 from wreckit_tui.text import ESCAPE_SEQUENCE
 
 FLEET = [

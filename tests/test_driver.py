@@ -9,8 +9,8 @@ import time
 import psutil
 
 from tests.conftest import REPO
-from tests.dashboard_harness import make_app
-from tests.tmux_pane import Pane, wait_for_file
+from tests.support.dashboard_harness import make_app
+from tests.support.tmux_pane import Pane, wait_for_file
 from wreckit_tui.driver import QuickSuspendDriver
 
 TEXTUALS_OWN_MINIMUM = 0.1
@@ -23,7 +23,7 @@ def test_the_dashboard_runs_on_the_quick_suspend_driver(fake_wisp):
 
 def test_suspend_hands_over_at_once_and_keys_still_arrive_after(tmp_path):
     report, before, after = tmp_path / "report", tmp_path / "before", tmp_path / "after"
-    probe = f"{sys.executable} -m tests.driver_probe {report}"
+    probe = f"{sys.executable} -m tests.support.driver_probe {report}"
     script = f"stty -a > {before}; {probe}; echo $? > {tmp_path / 'status'}; stty -a > {after}"
     pane = Pane(["sh", "-c", f"{script}; sleep 60"], {"PYTHONPATH": str(REPO)})
     try:

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual import events
 
-from tests.dashboard_harness import dashboard, wait_until
-from tests.fake_wisp_handle import FakeWisp, make_fake_wisp
+from tests.support.dashboard_harness import dashboard, wait_until
+from tests.support.fake_wisp_handle import FakeWisp, make_fake_wisp
 from wreckit_tui.screens.dashboard import DashboardScreen
 from wreckit_tui.screens.launch import LaunchScreen
 

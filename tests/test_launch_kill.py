@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 from textual.widgets import Input
 
-from tests.dashboard_harness import (
+from tests.support.dashboard_harness import (
     DASHBOARD_SIZE,
     dashboard,
     make_app,

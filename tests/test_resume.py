@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.dashboard_harness import dashboard, make_app, screen_text, wait_until
+from tests.support.dashboard_harness import dashboard, make_app, screen_text, wait_until
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.backends import Backend
 from wreckit_tui.errors import InvalidRequest, NotSupported, SpriteNotFound

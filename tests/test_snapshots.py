@@ -9,7 +9,7 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from tests.dashboard_harness import make_app, poll, wait_until
+from tests.support.dashboard_harness import make_app, poll, wait_until
 
 SIZE = (120, 32)
 MIXED_FLEET = [

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from tests.conftest import REPO, FakeWisp
-from tests.tmux_pane import Pane, wait_for_file
+from tests.support.tmux_pane import Pane, wait_for_file
 
 
 def dashboard_in_a_shell(fake: FakeWisp, tmp_path: Path) -> Pane:

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from tests.conftest import REPO
-from tests.tmux_pane import Pane
+from tests.support.tmux_pane import Pane
 
 TOOLS = ("tmux", "bwrap", "sh", "bash", "nsenter", "setpriv", "taskset", "env")
 

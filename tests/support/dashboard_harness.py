@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from tests.fake_wisp_handle import FakeWisp
+from tests.support.fake_wisp_handle import FakeWisp
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.app import WreckitApp
 from wreckit_tui.backends import Backend
