@@ -10,7 +10,8 @@ import psutil
 
 from tests.conftest import REPO
 from tests.support.dashboard_harness import make_app
-from tests.support.tmux_pane import Pane, wait_for_file
+from tests.support.tmux_pane import Pane
+from tests.support.waiting import wait_for_file
 from wreckit_tui.driver import QuickSuspendDriver
 
 TEXTUALS_OWN_MINIMUM = 0.1

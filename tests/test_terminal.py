@@ -7,14 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from tests.conftest import REPO, FakeWisp
-from tests.support.tmux_pane import Pane, wait_for_file
+from tests.support.tmux_pane import Pane
+from tests.support.waiting import wait_for_file, wait_until
 
 
 def dashboard_in_a_shell(fake: FakeWisp, tmp_path: Path) -> Pane:
@@ -105,14 +105,6 @@ def daemons(fake: FakeWisp) -> list[int]:
     return [pid for pid in fake.alive_pids() if pid not in calls]
 
 
-def wait_for(condition, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {condition}")
-        time.sleep(0.05)
-
-
 def test_the_dashboard_ends_what_polls_leave_and_keeps_what_a_start_leaves(fake_wisp):
     fake_wisp.set_fleet([{"name": "alpha", "state": "running"}])
     fake_wisp.set_scenario(list="daemon", version="daemon")
@@ -121,25 +113,38 @@ def test_the_dashboard_ends_what_polls_leave_and_keeps_what_a_start_leaves(fake_
     try:
         pane.wait_for(lambda screen: "alpha" in screen and "wreckit" in screen)
         dashboard = psutil.Process(pane.pid())
-        wait_for(lambda: len(fake_wisp.call_times("list")) >= 4)  # polls that leave daemons
+        polls_that_leave_daemons = lambda: len(fake_wisp.call_times("list")) >= 4  # noqa: E731
+        wait_until(polls_that_leave_daemons, timeout=15, interval=0.05)
         fake_wisp.set_scenario(start="daemon")
         polls = len(fake_wisp.call_times("list"))
-        wait_for(lambda: len(fake_wisp.call_times("list")) >= polls + 2)
-        wait_for(lambda: daemons(fake_wisp) == [] and not zombies_of(dashboard))
+        wait_until(
+            lambda: len(fake_wisp.call_times("list")) >= polls + 2, timeout=15, interval=0.05
+        )
+        wait_until(
+            lambda: daemons(fake_wisp) == [] and not zombies_of(dashboard),
+            timeout=15,
+            interval=0.05,
+        )
 
         pane.send("n")
         pane.wait_for(lambda screen: "Launch sprite" in screen)
         pane.send("Enter")
-        wait_for(lambda: any(call[0] == "start" for call in fake_wisp.calls()))
+        wait_until(
+            lambda: any(call[0] == "start" for call in fake_wisp.calls()), timeout=15, interval=0.05
+        )
         polls = len(fake_wisp.call_times("list"))
-        wait_for(lambda: len(fake_wisp.call_times("list")) >= polls + 3)
+        wait_until(
+            lambda: len(fake_wisp.call_times("list")) >= polls + 3, timeout=15, interval=0.05
+        )
         left_by_start = daemons(fake_wisp)
         assert len(left_by_start) == 2  # the start's daemon and its child live on
         for pid in left_by_start:  # they end by themselves: the dashboard reaps them
             os.kill(pid, signal.SIGKILL)
         polls = len(fake_wisp.call_times("list"))
-        wait_for(lambda: len(fake_wisp.call_times("list")) >= polls + 2)
-        wait_for(lambda: not zombies_of(dashboard), timeout=5)
+        wait_until(
+            lambda: len(fake_wisp.call_times("list")) >= polls + 2, timeout=15, interval=0.05
+        )
+        wait_until(lambda: not zombies_of(dashboard), timeout=5, interval=0.05)
         assert not {child.pid for child in dashboard.children()} & set(left_by_start)
     finally:
         pane.stop()

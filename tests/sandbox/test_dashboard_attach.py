@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.support.tmux_pane import Pane
+from tests.support.waiting import wait_until
 
 TOOLS = ("tmux", "bwrap", "sh", "bash", "nsenter", "setpriv", "taskset", "env")
 
@@ -69,10 +70,8 @@ def test_attach_run_commands_ctrl_c_detach_and_see_the_dashboard_again(sandboxes
     assert "e2e-one" in [record["name"] for record in sandboxes.list()]
 
     dashboard.send("q")
-    deadline = time.monotonic() + 10
-    while dashboard.text() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert dashboard.text() == ""  # the dashboard quit and its pane is gone
+    # the dashboard quit and its pane is gone
+    wait_until(lambda: dashboard.text() == "", timeout=10, interval=0.05, what="an empty pane")
 
 
 def test_the_server_a_start_leaves_outlives_the_polls_and_is_reaped_once_killed(
@@ -101,9 +100,11 @@ def test_the_server_a_start_leaves_outlives_the_polls_and_is_reaped_once_killed(
         pane.wait_for(lambda s: "Kill sprite" in s)
         pane.send("y")
         pane.wait_for(lambda s: "No sprites yet" in s)
-        deadline = time.monotonic() + 5  # the server exited: the next poll's sweep reaps it
-        while server.pid in {child.pid for child in dashboard.children()}:
-            assert time.monotonic() < deadline, "the sandboxes' tmux server was left a zombie"
-            time.sleep(0.05)
+        wait_until(  # the server exited: the next poll's sweep reaps it
+            lambda: server.pid not in {child.pid for child in dashboard.children()},
+            timeout=5,
+            interval=0.05,
+            what="the sandboxes' tmux server (a zombie) to be reaped",
+        )
     finally:
         pane.stop()

@@ -11,9 +11,12 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,14 +59,22 @@ class Pane:
             [*self.tmux, "resize-window", "-x", str(columns), "-y", str(rows)], check=True
         )
 
-    def wait_for(self, condition, timeout: float = 15.0, interval: float = 0.05) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.text()
-            if condition(screen):
-                return screen
-            time.sleep(interval)
-        raise AssertionError(f"the screen never matched; it shows:\n{self.text()}")
+    def wait_for(
+        self, condition: Callable[[str], object], timeout: float = 15.0, interval: float = 0.05
+    ) -> str:
+        """The screen once ``condition(screen)`` holds; fail after ``timeout`` seconds."""
+        last = ""
+
+        def matched() -> tuple[str] | None:
+            nonlocal last
+            last = self.text()
+            return (last,) if condition(last) else None
+
+        try:
+            (screen,) = wait_until(matched, timeout, interval, what="the screen to match")
+        except AssertionError:
+            raise AssertionError(f"the screen never matched; it shows:\n{last}") from None
+        return screen
 
     def pid(self) -> int:
         """The pid of the program in the pane."""
@@ -103,16 +114,6 @@ class Pane:
     def close(self) -> None:
         subprocess.run([*self.tmux, "kill-server"], check=False, capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def wait_for_file(path: Path, timeout: float = 10.0) -> str:
-    """The text of ``path`` once it exists and is not empty; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not path.exists() or not path.read_text():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path.name} was never written")
-        time.sleep(0.02)
-    return path.read_text()
 
 
 def _running(process: psutil.Process) -> bool:
