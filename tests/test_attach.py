@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import REPO, FakeWisp, run_cli
 from tests.support.attach_pty import Terminal, read_until
-from tests.support.tmux_pane import Pane
+from tests.support.tmux_pane import TmuxPane
 from tests.support.waiting import wait_until
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.attach import attach
@@ -525,20 +525,16 @@ def test_a_backend_that_shows_the_detach_key_itself_keeps_the_whole_terminal(spr
 
 
 @pytest.fixture
-def attached_pane(sprite: FakeWisp) -> Iterator[Callable[..., Pane]]:
+def attached_pane(sprite: FakeWisp, tmux_pane: Callable[..., TmuxPane]) -> Callable[..., TmuxPane]:
     """``wreckit-tui attach alpha`` in a real terminal emulator (a tmux pane), run by ``sh``
     between ``BEFORE`` and ``AFTER`` shell commands."""
-    panes: list[Pane] = []
 
-    def open_pane(before: str = "", after: str = "", size: tuple[int, int] = (100, 20)) -> Pane:
+    def open_pane(before: str = "", after: str = "", size: tuple[int, int] = (100, 20)) -> TmuxPane:
         attach_command = f"{sys.executable} -m wreckit_tui attach alpha --wisp {sprite.path}"
         script = f"{before} {attach_command}; echo status=$?; {after} sleep 60"
-        panes.append(Pane(["sh", "-c", script], {"PYTHONPATH": str(REPO)}, size=size))
-        return panes[-1]
+        return tmux_pane(["sh", "-c", script], size=size)
 
-    yield open_pane
-    for pane in panes:
-        pane.stop()
+    return open_pane
 
 
 def rows_of(screen: str, count: int) -> list[str]:

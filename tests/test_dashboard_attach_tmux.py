@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from tests.conftest import FakeWisp
-from tests.support.tmux_pane import Pane
+from tests.support.tmux_pane import TmuxPane
 from tests.support.waiting import wait_until
 
 ALPHA = {"name": "alpha", "state": "running"}
@@ -21,7 +21,7 @@ def list_calls(fake: FakeWisp) -> list[float]:
     return fake.call_times("list")
 
 
-def attach_to_alpha(pane: Pane) -> None:
+def attach_to_alpha(pane: TmuxPane) -> None:
     pane.wait_for(lambda screen: "alpha" in screen and "1 running" in screen)
     pane.send("a")
     pane.wait_for(lambda screen: "connected to alpha\nalpha$" in screen)

@@ -1,6 +1,7 @@
-"""A program in a detached tmux pane of its own: keys in, screen text out.
+"""A program in a tmux pane on a server of its own: keys in, screen text out.
 
-Shared by the end-to-end tests and the benchmarks; needs tmux and psutil.
+Shared by the end-to-end tests (through the ``tmux_pane`` fixture) and the benchmarks; needs
+tmux and psutil.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 
 import psutil
 
@@ -21,29 +23,58 @@ from tests.support.waiting import wait_until
 REPO = Path(__file__).resolve().parents[2]
 
 
-class Pane:
-    """A detached tmux session of its own running one command; keys in, screen text out."""
+class TmuxPane:
+    """``command`` in a detached tmux session of ``size`` (columns, rows), with ``env`` added,
+    on a tmux server of its own (its socket in a new temp dir). :meth:`stop` or :meth:`close`
+    (or leaving a ``with`` block) ends its server by that socket, and by pid if need be."""
 
-    def __init__(self, command: list[str], env: dict[str, str], size: tuple[int, int] = (120, 36)):
-        self.dir = Path(tempfile.mkdtemp(prefix="wt-e2e-"))
-        self.tmux = ["tmux", "-S", str(self.dir / "s"), "-f", "/dev/null"]
+    def __init__(
+        self,
+        command: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        size: tuple[int, int] = (120, 36),
+        cwd: Path = REPO,
+    ) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="wt-tmux-"))
+        self.socket = self.dir / "s"
+        self.tmux = ["tmux", "-S", str(self.socket), "-f", "/dev/null"]
+        self.server: psutil.Process | None = None
+        self._closed = False
         clean_env = {key: value for key, value in os.environ.items() if key != "TMUX"}
-        launch = ["env", *(f"{key}={value}" for key, value in env.items()), *command]
-        subprocess.run(
-            [*self.tmux, "new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), *launch],
-            check=True,
-            env=clean_env,
-            cwd=REPO,
-        )
+        launch = ["env", *(f"{key}={value}" for key, value in (env or {}).items()), *command]
+        try:
+            subprocess.run(
+                [*self.tmux, "new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), *launch],
+                check=True,
+                env=clean_env,
+                cwd=cwd,
+            )
+            self.server = psutil.Process(int(self._display("#{pid}")))
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> TmuxPane:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     def record(self, path: Path) -> None:
         """Append everything the program writes to its terminal from now on to ``path``."""
         subprocess.run([*self.tmux, "pipe-pane", "-o", f"cat >> {path}"], check=True)
 
     def send(self, *keys: str) -> None:
+        """``tmux send-keys KEYS``: key names (``Enter``, ``C-c``), or text after ``-l``."""
         subprocess.run([*self.tmux, "send-keys", *keys], check=True)
 
     def text(self) -> str:
+        """The screen as text, one line per row ("" once the pane is gone)."""
         done = subprocess.run(
             [*self.tmux, "capture-pane", "-p"], capture_output=True, text=True, check=False
         )
@@ -76,6 +107,10 @@ class Pane:
             raise AssertionError(f"the screen never matched; it shows:\n{last}") from None
         return screen
 
+    def wait_for_text(self, text: str, timeout: float = 15.0) -> str:
+        """The screen once it shows ``text``; fail after ``timeout`` seconds."""
+        return self.wait_for(lambda screen: text in screen, timeout)
+
     def pid(self) -> int:
         """The pid of the program in the pane."""
         return int(self._display("#{pane_pid}"))
@@ -93,12 +128,12 @@ class Pane:
 
     def stop(self, grace: float = 5.0) -> None:
         """End the program in the pane and all it started (SIGTERM, then SIGKILL for what is
-        left after ``grace`` seconds), then close the pane."""
+        left after ``grace`` seconds), then :meth:`close`."""
         try:
             top = psutil.Process(self.pid())
             processes = [top, *top.children(recursive=True)]
         except (subprocess.CalledProcessError, ValueError, psutil.NoSuchProcess):
-            processes = []  # it quit, and its pane went with it
+            processes = []  # it quit, and its pane went with it (or the server is gone)
         for process in processes:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.terminate()
@@ -106,13 +141,26 @@ class Pane:
         while running := [process for process in processes if _running(process)]:
             if time.monotonic() > deadline:
                 for process in running:
-                    process.kill()
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        process.kill()
                 break
             time.sleep(0.02)
         self.close()
 
     def close(self) -> None:
+        """``kill-server`` on this pane's own socket (SIGKILL to its server's pid should it
+        linger), then remove the socket's directory. Safe to call again."""
+        if self._closed:
+            return
+        self._closed = True
         subprocess.run([*self.tmux, "kill-server"], check=False, capture_output=True)
+        if self.server is not None:
+            try:
+                self.server.wait(5)
+            except psutil.TimeoutExpired:
+                self.server.kill()  # psutil checks it is still the same process
+            except psutil.NoSuchProcess:
+                pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
