@@ -1,7 +1,7 @@
 """Attach speed: time to the sprite's prompt, detach time, and passthrough throughput.
 
 Run ``python bench/attach_bench.py`` from the repository root; :func:`run` returns the numbers.
-The sprite is ``tests/fake_wisp.py`` on a real pty; the user's terminal is another real pty.
+The sprite is ``tests/support/fake_wisp.py`` on a real pty; the user's terminal is another real pty.
 
 - ``attach_ms``: from calling :func:`wreckit_tui.attach.attach` to the first prompt byte of the
   child on the user's terminal (it includes starting the fake wisp, a Python program).
@@ -28,13 +28,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.attach_pty import Terminal  # noqa: E402
+from tests.support.attach_pty import Terminal  # noqa: E402
 from wreckit_tui.adapter import Wisp  # noqa: E402
 from wreckit_tui.attach import attach  # noqa: E402
 from wreckit_tui.backends import Backend  # noqa: E402
 from wreckit_tui.detach_key import detach_byte  # noqa: E402
 
-FAKE_WISP = REPO / "tests" / "fake_wisp.py"
+FAKE_WISP = REPO / "tests" / "support" / "fake_wisp.py"
 NAME = "bench"
 MIB = 1 << 20
 

@@ -1,7 +1,7 @@
 """What the dashboard costs: refresh work on the UI thread, key latency, idle CPU, memory, soak.
 
 ``bench/run.py`` runs these; each function returns its figures. The wisp is
-``tests/fake_wisp.py``, run as a real process.
+``tests/support/fake_wisp.py``, run as a real process.
 
 - ``refresh_ms_<n>_changed_<k>``: UI-thread CPU time to apply a poll of ``n`` sprites in which
   ``k`` changed (the table diff and the header, gauge and detail updates); ``paint_ms_...``:
@@ -51,10 +51,10 @@ from rich.text import Text  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
-from tests.attach_pty import Terminal  # noqa: E402
-from tests.dashboard_harness import make_app  # noqa: E402
-from tests.fake_wisp_handle import FakeWisp, make_fake_wisp  # noqa: E402
-from tests.tmux_pane import Pane  # noqa: E402
+from tests.support.attach_pty import Terminal  # noqa: E402
+from tests.support.dashboard_harness import make_app  # noqa: E402
+from tests.support.fake_wisp_handle import FakeWisp, make_fake_wisp  # noqa: E402
+from tests.support.tmux_pane import TmuxPane  # noqa: E402
 from wreckit_tui.adapter import Wisp  # noqa: E402
 from wreckit_tui.app import WreckitApp  # noqa: E402
 from wreckit_tui.attach import attach  # noqa: E402
@@ -199,11 +199,11 @@ def refresh_costs(sizes: tuple[int, ...] = (10, 100, 1000, 5000), repeat: int = 
 
 
 @contextmanager
-def dashboard_pane(fake: FakeWisp, *settings: str) -> Iterator[Pane]:
+def dashboard_pane(fake: FakeWisp, *settings: str) -> Iterator[TmuxPane]:
     """``wreckit-tui`` on ``fake`` in a tmux pane of its own (a real terminal)."""
     flags = [arg for setting in settings for arg in ("--set", setting)]
     command = [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake.path), *flags]
-    pane = Pane(command, {"PYTHONPATH": str(REPO), "TERM": "xterm-256color"}, size=SIZE)
+    pane = TmuxPane(command, {"PYTHONPATH": str(REPO), "TERM": "xterm-256color"}, size=SIZE)
     dashboard = None
     try:
         dashboard = psutil.Process(pane.pid())
@@ -216,7 +216,7 @@ EXIT_GRACE = 1.0
 """Seconds a dashboard gets to exit once its terminal is gone."""
 
 
-def close_pane(pane: Pane, dashboard: psutil.Process | None) -> None:
+def close_pane(pane: TmuxPane, dashboard: psutil.Process | None) -> None:
     """Close ``pane``; a ``dashboard`` that outlives its terminal is reported, then stopped.
 
     ``dashboard`` was looked up while it ran, so psutil will not signal a reused pid.
@@ -301,7 +301,7 @@ def attach_and_detach(repeat: int = 7) -> dict[str, float]:
     subprocess.run([*provider, "start", "bench-one"], env={**os.environ, **env}, check=True,
                    capture_output=True)  # fmt: skip
     attaches, detaches = [], []
-    pane = Pane([sys.executable, "-m", "wreckit_tui"], {**env, "PYTHONPATH": str(REPO)}, SIZE)
+    pane = TmuxPane([sys.executable, "-m", "wreckit_tui"], {**env, "PYTHONPATH": str(REPO)}, SIZE)
     dashboard = None
     try:
         dashboard = psutil.Process(pane.pid())

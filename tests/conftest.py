@@ -1,18 +1,19 @@
-"""Shared fixtures: a fake ``wisp`` per test, an isolated config, and process bookkeeping."""
+"""Shared fixtures: a fake ``wisp`` per test, an isolated config, tmux panes, process records."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from pytest_textual_snapshot import SVGImageExtension
 
-from tests.fake_wisp_handle import FakeWisp, make_fake_wisp
-from tests.tmux_pane import Pane
+from tests.support.fake_wisp_handle import FakeWisp, make_fake_wisp
+from tests.support.tmux_pane import TmuxPane
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -47,23 +48,40 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def open_dashboard(fake_wisp: FakeWisp) -> Iterator[Callable[..., Pane]]:
+def tmux_pane() -> Iterator[Callable[..., TmuxPane]]:
+    """``tmux_pane(command, env=None, size=(120, 36))``: a :class:`TmuxPane` running
+    ``command`` with ``env`` added (and this repository on ``PYTHONPATH``). After the test,
+    passed or failed, every pane's program and all it started end, and so does its server."""
+    with ExitStack() as cleanup:
+
+        def open_(
+            command: Sequence[str],
+            env: dict[str, str] | None = None,
+            size: tuple[int, int] = (120, 36),
+        ) -> TmuxPane:
+            pane = TmuxPane(command, {"PYTHONPATH": str(REPO), **(env or {})}, size)
+            cleanup.callback(pane.stop)
+            return pane
+
+        yield open_
+
+
+@pytest.fixture
+def open_dashboard(
+    fake_wisp: FakeWisp, tmux_pane: Callable[..., TmuxPane]
+) -> Callable[..., TmuxPane]:
     """Start the dashboard on the fake wisp in a tmux pane, with ``--set`` SETTINGS (and
     ``env`` and ``size`` if given); every pane and what runs in it ends after the test."""
-    panes: list[Pane] = []
 
     def open_(
         *settings: str, env: dict[str, str] | None = None, size: tuple[int, int] = (120, 36)
-    ) -> Pane:
+    ) -> TmuxPane:
         argv = [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake_wisp.path)]
         for setting in settings:
             argv += ["--set", setting]
-        panes.append(Pane(argv, {"PYTHONPATH": str(REPO), **(env or {})}, size))
-        return panes[-1]
+        return tmux_pane(argv, env, size)
 
-    yield open_
-    for pane in panes:
-        pane.stop()
+    return open_
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60):

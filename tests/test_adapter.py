@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.support.waiting import wait_until, wait_until_async
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.backends import Backend, builtin_backend, resolve_backend
 from wreckit_tui.errors import (
@@ -33,10 +34,7 @@ def run(coro):
 def wait_until_none_alive(fake, timeout: float = 1.0) -> None:
     """Assert that every process the fake started is gone within ``timeout`` seconds: one that
     was sent SIGKILL may take the kernel a moment to end."""
-    deadline = time.monotonic() + timeout
-    while fake.alive_pids() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert fake.alive_pids() == []
+    wait_until(lambda: not fake.alive_pids(), timeout, what="every process of the fake to end")
 
 
 def test_list_returns_the_fleet(fake_wisp):
@@ -221,8 +219,9 @@ def test_cancelled_call_kills_its_process(fake_wisp):
 
     async def cancel_mid_poll():
         task = asyncio.ensure_future(client(fake_wisp, list_timeout=30).list())
-        while not fake_wisp.pids():  # the fake runs and hangs
-            await asyncio.sleep(0.01)
+        await wait_until_async(  # the fake runs and hangs
+            None, fake_wisp.pids, timeout=5, interval=0.01, what="the fake to run"
+        )
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

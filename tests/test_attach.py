@@ -1,7 +1,7 @@
 """Attach: the pty passthrough and ``wreckit-tui attach NAME``, driven through real ptys.
 
-The user's terminal is a real pty (:class:`tests.attach_pty.Terminal`); the sprite is the fake
-wisp's interactive ``attach`` session on the pty the adapter gives it. In-process tests call
+The user's terminal is a real pty (:class:`tests.support.attach_pty.Terminal`); the sprite is the
+fake wisp's interactive ``attach`` session on the pty the adapter gives it. In-process tests call
 :func:`wreckit_tui.attach.attach` with the terminal's fds while a thread plays the user; the CLI
 tests run ``python -m wreckit_tui attach`` with the pty as its controlling terminal.
 """
@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
-from tests.attach_pty import Terminal
 from tests.conftest import REPO, FakeWisp, run_cli
-from tests.tmux_pane import Pane
+from tests.support.attach_pty import Terminal, read_until
+from tests.support.tmux_pane import TmuxPane
+from tests.support.waiting import wait_until
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.attach import attach
 from wreckit_tui.attach_outcome import AttachError, AttachOutcome, NotATerminal, tail_lines
@@ -169,15 +170,14 @@ def test_window_size_is_polled_when_called_off_the_main_thread(wisp, terminal):
     assert result[0].detached
 
 
-def _stty_size_until(term: Terminal, size: str, attempts: int = 20) -> str:
+def _stty_size_until(term: Terminal, size: str, timeout: float = 5.0) -> str:
     """``stty size`` until it shows ``size`` (a resize reaches the child asynchronously)."""
-    output = ""
-    for _ in range(attempts):
+
+    def shown() -> str:
         output = run_command(term, "stty size")
-        if f"\r\n{size}\r\n" in output:
-            break
-        time.sleep(0.05)
-    return output
+        return output if f"\r\n{size}\r\n" in output else ""
+
+    return wait_until(shown, timeout, interval=0.05, what=f"stty size to show {size}")
 
 
 @pytest.mark.parametrize(
@@ -324,9 +324,7 @@ def test_a_breakdown_inside_the_passthrough_is_reported_and_cleaned_up(sprite, w
     screen_read, screen_write = os.pipe()
 
     def user(term: Terminal) -> None:
-        seen = b""
-        while b"alpha$ " not in seen:
-            seen += os.read(screen_read, 4096)
+        assert b"alpha$ " in read_until(screen_read, b"alpha$ ")
         os.close(screen_read)  # the screen goes away: the next output cannot be written
         term.type("hello\r")
 
@@ -527,20 +525,16 @@ def test_a_backend_that_shows_the_detach_key_itself_keeps_the_whole_terminal(spr
 
 
 @pytest.fixture
-def attached_pane(sprite: FakeWisp) -> Iterator[Callable[..., Pane]]:
+def attached_pane(sprite: FakeWisp, tmux_pane: Callable[..., TmuxPane]) -> Callable[..., TmuxPane]:
     """``wreckit-tui attach alpha`` in a real terminal emulator (a tmux pane), run by ``sh``
     between ``BEFORE`` and ``AFTER`` shell commands."""
-    panes: list[Pane] = []
 
-    def open_pane(before: str = "", after: str = "", size: tuple[int, int] = (100, 20)) -> Pane:
+    def open_pane(before: str = "", after: str = "", size: tuple[int, int] = (100, 20)) -> TmuxPane:
         attach_command = f"{sys.executable} -m wreckit_tui attach alpha --wisp {sprite.path}"
         script = f"{before} {attach_command}; echo status=$?; {after} sleep 60"
-        panes.append(Pane(["sh", "-c", script], {"PYTHONPATH": str(REPO)}, size=size))
-        return panes[-1]
+        return tmux_pane(["sh", "-c", script], size=size)
 
-    yield open_pane
-    for pane in panes:
-        pane.stop()
+    return open_pane
 
 
 def rows_of(screen: str, count: int) -> list[str]:
@@ -574,7 +568,7 @@ def test_the_terminal_title_comes_back_however_the_attach_ends(attached_pane, en
     pane.wait_for(lambda s: "alpha$" in s)
     assert pane.title() == "my shell"
     pane.send("title sprite at work", "Enter")
-    wait_until(lambda: pane.title() == "sprite at work")
+    wait_until(lambda: pane.title() == "sprite at work", timeout=10)
     if ending == "detach":
         pane.send("C-]")
     elif ending == "exit":
@@ -583,14 +577,6 @@ def test_the_terminal_title_comes_back_however_the_attach_ends(attached_pane, en
         os.kill(pane.child("wreckit_tui").pid, signal.SIGTERM)
     pane.wait_for(lambda s: "status=" in s)
     assert pane.title() == "my shell"
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        time.sleep(0.02)
 
 
 def test_cli_exit_1_is_wisp_attach_s_and_125_a_breakdown_of_the_passthrough(sprite, terminal):
@@ -614,9 +600,7 @@ def test_cli_exit_1_is_wisp_attach_s_and_125_a_breakdown_of_the_passthrough(spri
     os.close(screen_write)
     os.close(errors_write)
     try:
-        seen = b""
-        while b"alpha$ " not in seen:
-            seen += os.read(screen_read, 4096)
+        assert b"alpha$ " in read_until(screen_read, b"alpha$ ")
         os.close(screen_read)  # the screen goes away: the passthrough cannot write any more
         terminal.type("hello\r")
         assert process.wait(10) == 125
@@ -658,11 +642,13 @@ def test_cli_stop_and_continue_give_back_raw_mode_and_a_redraw(sprite, terminal,
     terminal.expect("alpha$ ")
     winches = sprite.winches()
     os.kill(process.pid, signal.SIGSTOP)
-    wait_until(lambda: psutil.Process(process.pid).status() == psutil.STATUS_STOPPED)
+    wait_until(lambda: psutil.Process(process.pid).status() == psutil.STATUS_STOPPED, timeout=10)
     subprocess.run(["stty", "sane"], stdin=terminal.slave, check=True)  # as a shell would
     os.kill(process.pid, signal.SIGCONT)
-    wait_until(lambda: {"-icanon", "-echo", "-isig"} <= set(terminal.modes().split()))
-    wait_until(lambda: sprite.winches() >= winches + 2)  # a nudge: smaller, then right again
+    wait_until(lambda: {"-icanon", "-echo", "-isig"} <= set(terminal.modes().split()), timeout=10)
+    wait_until(
+        lambda: sprite.winches() >= winches + 2, timeout=10
+    )  # a nudge: smaller, then right again
     assert "\r\n29 100\r\n" in _stty_size_until(terminal, "29 100")
     terminal.type(b"\x03")  # raw mode: Ctrl+C reaches the sprite instead of signalling us
     terminal.expect("interrupted\r\nalpha$ ")

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from tests.conftest import REPO, run_cli
+from tests.support.waiting import wait_until
 
 FLEET = [
     {
@@ -421,12 +422,9 @@ def test_a_fleet_past_max_sprites_exits_4_with_one_line(fake_wisp):
         )
 
 
-def wait_until_none_alive(fake, timeout: float = 2.0) -> list[int]:
-    """The processes of the fake still running after ``timeout`` seconds (none, hopefully)."""
-    deadline = time.monotonic() + timeout
-    while fake.alive_pids() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return fake.alive_pids()
+def wait_until_none_alive(fake, timeout: float = 2.0) -> None:
+    """Fail unless every process of the fake has ended within ``timeout`` seconds."""
+    wait_until(lambda: not fake.alive_pids(), timeout, what="every process of the fake to end")
 
 
 @pytest.mark.parametrize(
@@ -445,7 +443,7 @@ def test_a_daemon_that_left_the_calls_session_ends_with_the_call(fake_wisp, comm
     assert result.returncode == 0, result.stderr
     calls = len(fake_wisp.calls())
     assert len(fake_wisp.pids()) == 3 * calls if command == ["list"] else calls + 2
-    assert wait_until_none_alive(fake_wisp) == []
+    wait_until_none_alive(fake_wisp)
 
 
 def test_what_a_start_leaves_running_lives_on(fake_wisp):

@@ -11,15 +11,15 @@ import time
 import pytest
 from textual.geometry import Region
 
-from tests.dashboard_harness import (
+from tests.support.dashboard_harness import (
     DASHBOARD_SIZE,
     FIXED_NOW,
     dashboard,
     make_app,
     poll,
     screen_text,
-    wait_until,
 )
+from tests.support.waiting import wait_until_async
 from wreckit_tui.backends import resolve_backend
 from wreckit_tui.models import parse_fleet
 from wreckit_tui.operations import Pending
@@ -235,7 +235,7 @@ async def test_keys_stay_responsive_while_wisp_hangs(fake_wisp):
         app = pilot.app
         fake_wisp.set_scenario(list="hang-ignore-term")
         app.poller.now()
-        await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) == 2)
+        await wait_until_async(pilot, lambda: len(fake_wisp.call_times("list")) == 2)
         began = time.monotonic()
         await pilot.press("s", "down", "slash", "c", "enter")
         assert time.monotonic() - began < 3.0  # the poll may hang 30 s: keys do not wait
@@ -249,7 +249,7 @@ async def test_r_polls_now(fake_wisp):
         app = pilot.app
         fake_wisp.set_fleet([*FLEET, sprite("delta")])
         await pilot.press("r")
-        await wait_until(pilot, lambda: "delta" in app.dashboard.table.shown_keys)
+        await wait_until_async(pilot, lambda: "delta" in app.dashboard.table.shown_keys)
         assert len(fake_wisp.call_times("list")) == 2
 
 
@@ -269,7 +269,7 @@ async def test_the_header_shows_the_wisp_path_and_a_long_error_in_full_on_a_narr
     missing = tmp_path / ("deep-" * 12) / "bin" / "wisp"
     app = make_app(missing, label=resolve_backend(str(missing)).label)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
+        await wait_until_async(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
         await pilot.pause()
         text = " ".join(screen_text(app).split())
         assert f"wisp {missing}"[:19] + "…" in text  # a long path loses its middle in the header
@@ -297,7 +297,7 @@ async def test_polls_never_overlap(fake_wisp):
     fake_wisp.set_scenario(list="slow", slow_seconds=0.6)
     app = make_app(fake_wisp, poll_interval=0.5)
     async with app.run_test(size=DASHBOARD_SIZE) as pilot:
-        await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) >= 3, timeout=15)
+        await wait_until_async(pilot, lambda: len(fake_wisp.call_times("list")) >= 3, timeout=15)
         app.poller.now()  # asked while a poll runs: queued, not run alongside
         await pilot.pause(0.1)
     starts = fake_wisp.call_times("list")
@@ -322,11 +322,11 @@ async def test_polling_goes_on_under_every_dialog_by_itself(fake_wisp):
         app = pilot.app
         for keys in (["question_mark"], ["n"], ["d"], ["ctrl+p"]):
             await pilot.press(*keys)
-            await wait_until(pilot, lambda: app.screen is not app.dashboard)
+            await wait_until_async(pilot, lambda: app.screen is not app.dashboard)
             target = len(fake_wisp.call_times("list")) + 2
-            await wait_until(pilot, lambda t=target: len(fake_wisp.call_times("list")) >= t)
+            await wait_until_async(pilot, lambda t=target: len(fake_wisp.call_times("list")) >= t)
             await pilot.press("escape")
-            await wait_until(pilot, lambda: app.screen is app.dashboard)
+            await wait_until_async(pilot, lambda: app.screen is app.dashboard)
 
 
 async def test_detail_pane_shows_every_field_and_history(fake_wisp):
@@ -380,7 +380,7 @@ async def test_command_palette_jumps_to_a_sprite(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await choose_in_palette(pilot, "sprite charlie")
-        await wait_until(pilot, lambda: app.dashboard.table.selected_key == "charlie")
+        await wait_until_async(pilot, lambda: app.dashboard.table.selected_key == "charlie")
 
 
 async def test_command_palette_offers_the_dashboard_actions(fake_wisp):
@@ -428,7 +428,7 @@ async def test_i_toggles_the_detail_pane_and_a_narrow_terminal_folds_it(fake_wis
     fake_wisp.set_fleet(FLEET)
     app = make_app(fake_wisp)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.snapshot.poll >= 1)
+        await wait_until_async(pilot, lambda: app.snapshot.poll >= 1)
         detail = app.dashboard.detail
         assert not detail.display
         await pilot.press("i")
@@ -443,7 +443,7 @@ async def test_an_action_chosen_in_the_command_palette_runs(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await choose_in_palette(pilot, "reverse sort")
-        await wait_until(pilot, lambda: app.dashboard.table.shown_keys[0] == "charlie")
+        await wait_until_async(pilot, lambda: app.dashboard.table.shown_keys[0] == "charlie")
         assert app.dashboard.table.shown_keys == ["charlie", "bravo", "alpha"]
 
 
@@ -498,7 +498,7 @@ async def test_a_version_that_cannot_be_read_is_a_warning_and_polling_goes_on(fa
     fake_wisp.set_scenario(version="fail")
     async with dashboard(fake_wisp, FLEET, notifications=True) as pilot:
         app = pilot.app
-        await wait_until(pilot, lambda: app.backend_version is not None)
+        await wait_until_async(pilot, lambda: app.backend_version is not None)
         await pilot.pause()
         assert "wisp version unknown" in status_text(app)
         warnings = [n for n in app.said if n.severity == "warning"]
@@ -532,7 +532,7 @@ async def test_quitting_during_a_poll_leaves_no_process(fake_wisp):
     fake_wisp.set_scenario(list="hang-ignore-term")
     app = make_app(fake_wisp, list_timeout=30)
     async with app.run_test(size=DASHBOARD_SIZE) as pilot:
-        await wait_until(pilot, lambda: bool(fake_wisp.pids()))
+        await wait_until_async(pilot, lambda: bool(fake_wisp.pids()))
         await pilot.press("q")
         await wait_until(pilot, lambda: app.return_code == 0)  # q, not the end of the test
     await asyncio.sleep(0)
@@ -545,7 +545,7 @@ async def test_attach_without_a_real_terminal_says_so_and_polls_again(fake_wisp,
         app = pilot.app
         polls = len(fake_wisp.call_times("list"))
         await pilot.press(key)
-        await wait_until(pilot, lambda: len(fake_wisp.call_times("list")) > polls)
+        await wait_until_async(pilot, lambda: len(fake_wisp.call_times("list")) > polls)
         messages = [str(n.message) for n in app.said]
         assert any("attach needs a real terminal" in m and "attach alpha" in m for m in messages)
         assert not any(call[0] == "attach" for call in fake_wisp.calls())

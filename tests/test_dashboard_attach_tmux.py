@@ -7,21 +7,13 @@ press keys and read the screen as a person would, and read the calls the fake wi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from tests.conftest import FakeWisp
-from tests.tmux_pane import Pane
+from tests.support.tmux_pane import TmuxPane
+from tests.support.waiting import wait_until
 
 ALPHA = {"name": "alpha", "state": "running"}
 BETA = {"name": "beta", "state": "running"}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition never held")
-        time.sleep(0.02)
 
 
 def list_calls(fake: FakeWisp) -> list[float]:
@@ -29,7 +21,7 @@ def list_calls(fake: FakeWisp) -> list[float]:
     return fake.call_times("list")
 
 
-def attach_to_alpha(pane: Pane) -> None:
+def attach_to_alpha(pane: TmuxPane) -> None:
     pane.wait_for(lambda screen: "alpha" in screen and "1 running" in screen)
     pane.send("a")
     pane.wait_for(lambda screen: "connected to alpha\nalpha$" in screen)
@@ -39,7 +31,7 @@ def test_no_poll_runs_while_attached_and_one_runs_on_coming_back(fake_wisp, open
     fake_wisp.set_fleet([ALPHA])
     pane = open_dashboard("poll_interval=0.5")
     pane.wait_for(lambda screen: "alpha" in screen and "1 running" in screen)
-    wait_until(lambda: len(list_calls(fake_wisp)) >= 3)  # it does poll every 0.5 s
+    wait_until(lambda: len(list_calls(fake_wisp)) >= 3, timeout=10)  # it does poll every 0.5 s
 
     attach_to_alpha(pane)
     time.sleep(0.5)  # a poll started just before the attach has been recorded by now
@@ -56,7 +48,9 @@ def test_no_poll_runs_while_attached_and_one_runs_on_coming_back(fake_wisp, open
     after = [started for started in list_calls(fake_wisp) if started > detached]
     assert after, "no poll after coming back"
     assert after[0] - detached < 0.5  # at once, not a poll interval later
-    wait_until(lambda: len(list_calls(fake_wisp)) >= polls + 3)  # and it goes on polling
+    wait_until(
+        lambda: len(list_calls(fake_wisp)) >= polls + 3, timeout=10
+    )  # and it goes on polling
 
 
 def test_coming_back_polls_at_once_however_long_the_interval(fake_wisp, open_dashboard):

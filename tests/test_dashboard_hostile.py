@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 import time
 
-from tests.dashboard_harness import dashboard, screen_text, wait_until
+from tests.support.dashboard_harness import dashboard, screen_text
+from tests.support.waiting import wait_until_async
 from wreckit_tui.screens.confirm import ConfirmScreen
 from wreckit_tui.screens.help import HelpScreen
 
@@ -29,13 +30,13 @@ async def test_invisible_characters_show_as_escapes_in_every_view(fake_wisp):
         assert "sprite 'zw\\u200bp': field 'cpus'" in toasts
 
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_until_async(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "Kill sprite zw\\u200bp?" in screen_text(app)
         await pilot.press("n")
 
         await pilot.press("ctrl+p")
         await pilot.press(*"sprite zw")
-        await wait_until(pilot, lambda: "Sprite zw\\u200bp" in screen_text(app))
+        await wait_until_async(pilot, lambda: "Sprite zw\\u200bp" in screen_text(app))
         await pilot.press("escape")
         assert "\u200b" not in app.export_screenshot()
 
@@ -74,9 +75,9 @@ async def test_a_flood_of_warnings_never_freezes_the_ui_and_makes_one_toast(fake
         heartbeat = app.set_interval(0.05, lambda: beats.append(time.monotonic()))
         before = app.snapshot.poll
         app.poller.now()  # the same 50,000 warnings again: compared with the last poll's
-        await wait_until(pilot, lambda: app.snapshot.poll > before, timeout=60)
+        await wait_until_async(pilot, lambda: app.snapshot.poll > before, timeout=60)
         await pilot.press("question_mark")
-        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=2)
+        await wait_until_async(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=2)
         heartbeat.stop()
         gaps = [later - earlier for earlier, later in itertools.pairwise(beats)]
         assert max(gaps) < 2.0, f"the UI thread stood still for {max(gaps):.1f} s"
@@ -85,8 +86,8 @@ async def test_a_flood_of_warnings_never_freezes_the_ui_and_makes_one_toast(fake
         await pilot.press("escape")
         fake_wisp.set_fleet(flood(4000, fields=BAD_FIELDS, prefix="v"))  # all of them new
         app.poller.now()
-        await wait_until(pilot, lambda: "v0" in app.snapshot.by_name, timeout=60)
-        await wait_until(pilot, lambda: new_toasts(app, shown))  # a notification is a message
+        await wait_until_async(pilot, lambda: "v0" in app.snapshot.by_name, timeout=60)
+        await wait_until_async(pilot, lambda: new_toasts(app, shown))  # a notification is a message
         await pilot.pause(0.2)
         (toast,) = new_toasts(app, shown)  # one toast more, not 52,000
         assert toast.startswith("wisp list: 52,000 warnings about its output, among them:\n")

@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-import pytest
 
-from tests.conftest import REPO
-from tests.fake_wisp_handle import FakeWisp, make_fake_wisp
-from tests.tmux_pane import Pane
+from tests.support.fake_wisp_handle import FakeWisp, make_fake_wisp
+from tests.support.tmux_pane import TmuxPane
 from wreckit_tui.text import ESCAPE_SEQUENCE
 
 FLEET = [
@@ -25,21 +23,15 @@ FLEET = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def panes() -> Iterator[list[Pane]]:
-    started: list[Pane] = []
-    yield started
-    for pane in started:
-        pane.stop()
-
-
-def dashboard_on(fake: FakeWisp, *settings: str, env: dict[str, str]) -> Pane:
+def dashboard_on(
+    tmux_pane: Callable[..., TmuxPane], fake: FakeWisp, *settings: str, env: dict[str, str]
+) -> TmuxPane:
     """The dashboard in a new pane, all its output recorded in ``output.txt`` beside the fake."""
     argv = [sys.executable, "-m", "wreckit_tui", "--wisp", str(fake.path)]
     for setting in settings:
         argv += ["--set", setting]
     wrapper = ["sh", "-c", 'sleep 0.2 && exec "$@"', "sh", *argv]  # time to start recording
-    pane = Pane(wrapper, {"PYTHONPATH": str(REPO), **env})
+    pane = tmux_pane(wrapper, env)
     pane.record(fake.home / "output.txt")
     return pane
 
@@ -64,20 +56,20 @@ def assert_full_widths(screen: str) -> None:
     assert re.search(r"cold +stopped +1 +— +—/2G +—", row["cold"]), screen
 
 
-def test_columns_are_whole_from_the_first_frame_and_stay_so(tmp_path: Path, panes):
+def test_columns_are_whole_from_the_first_frame_and_stay_so(tmp_path: Path, tmux_pane):
     # Before widths were set with the rows, about one start in ten (one run of this test in
     # two) drew rows cut short, and some kept them so: a frame drawn before DataTable measured
     # the new rows stayed in its line cache.
     """Started several times without colours (where it showed most), with the first rows
     arriving at different moments of the start-up: the first screen with rows has every
     column at its full width, and so does the screen a second later, with nothing changed."""
-    fakes = []
+    fakes, panes = [], []
     for number, delay in enumerate([0.1, 0.3, 0.45, 0.6, 0.75, 0.9, 1.05, 1.2]):
         fake = make_fake_wisp(tmp_path / f"wisp-{number}")
         fakes.append(fake)
         fake.set_fleet(FLEET)
         fake.set_scenario(list="slow", slow_seconds=delay)
-        panes.append(dashboard_on(fake, "poll_interval=60", env={"NO_COLOR": "1"}))
+        panes.append(dashboard_on(tmux_pane, fake, "poll_interval=60", env={"NO_COLOR": "1"}))
     for screen in [pane.wait_for(rows_shown, timeout=30) for pane in panes]:
         assert_full_widths(screen)
     for pane, fake in zip(panes, fakes, strict=True):

@@ -5,8 +5,8 @@ negative, huge, tiny, not a number, the wrong TOML type) through each way a sett
 (the config file, a ``WRECKIT_TUI_*`` variable, ``--set`` and ``--wisp``). Each run must end
 with a documented exit code and, unless it succeeded, exactly one line on stderr that starts
 with ``wreckit-tui: error:``. The command lines run in a few real processes
-(``tests/cli_harness.py``); the dashboard, which needs a terminal, runs in one of its own for
-each set of hostile values it accepts.
+(``tests/support/cli_harness.py``); the dashboard, which needs a terminal, runs in one of its own
+for each set of hostile values it accepts.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.attach_pty import Terminal
 from tests.conftest import REPO
+from tests.support.attach_pty import Terminal
 from wreckit_tui.config import KEYS
 
 DOCUMENTED_EXIT_CODES = {0, 2, 3, 4, 5}
@@ -113,7 +113,7 @@ def run_in_harness(cases: list[dict], processes: int = 2) -> list[dict]:
     chunks = [cases[index::processes] for index in range(processes)]
     runs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.cli_harness"],
+            [sys.executable, "-m", "tests.support.cli_harness"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

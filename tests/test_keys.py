@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual import events
 
-from tests.dashboard_harness import dashboard, wait_until
-from tests.fake_wisp_handle import FakeWisp, make_fake_wisp
+from tests.support.dashboard_harness import dashboard
+from tests.support.fake_wisp_handle import FakeWisp, make_fake_wisp
+from tests.support.waiting import wait_until_async
 from wreckit_tui.screens.dashboard import DashboardScreen
 from wreckit_tui.screens.launch import LaunchScreen
 
@@ -49,7 +50,7 @@ async def test_keys_typed_right_after_the_form_opens_reach_it(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         burst(app, ["n", "ctrl+u", *"bar", "minus", *"new", "enter"])
-        await wait_until(pilot, lambda: starts(fake_wisp))
+        await wait_until_async(pilot, lambda: starts(fake_wisp))
         assert starts(fake_wisp) == [["start", "bar-new", "--memory", "512MiB", "--cpus", "1"]]
         assert app.screen is app.dashboard
 
@@ -58,14 +59,14 @@ async def test_a_key_typed_right_after_a_dialog_closes_reaches_the_dashboard(fak
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         burst(app, ["question_mark", "escape", "n", *"zed", "enter"])
-        await wait_until(pilot, lambda: starts(fake_wisp))
+        await wait_until_async(pilot, lambda: starts(fake_wisp))
         assert starts(fake_wisp)[0][:2] == ["start", "zed"]
 
 
 async def test_d_then_y_at_once_kills_the_selected_sprite(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         burst(pilot.app, ["down", "d", "y"])
-        await wait_until(pilot, lambda: ["kill", "bravo"] in fake_wisp.calls())
+        await wait_until_async(pilot, lambda: ["kill", "bravo"] in fake_wisp.calls())
 
 
 async def alive_after(fake: FakeWisp, bursts: Sequence[Sequence[str]]) -> None:
@@ -76,18 +77,18 @@ async def alive_after(fake: FakeWisp, bursts: Sequence[Sequence[str]]) -> None:
             burst(app, keys)
             await pilot.pause(0.05)
         for _ in range(6):  # close whatever is open, once the keys held for it reached it
-            await wait_until(pilot, lambda: not app.keys_held)
+            await wait_until_async(pilot, lambda: not app.keys_held)
             if app.screen is app.dashboard:
                 break
             await pilot.press("escape")
             await pilot.pause(0.05)
-        await wait_until(pilot, lambda: app.screen is app.dashboard and not app.keys_held)
+        await wait_until_async(pilot, lambda: app.screen is app.dashboard and not app.keys_held)
         assert app.is_running and app._exception is None
         assert isinstance(app.screen_stack[0], DashboardScreen) and len(app.screen_stack) == 1
         assert not app.screen.query(LaunchScreen)
         before = app.snapshot.poll
         await pilot.press("escape", "r")  # esc: leave a filter; r: poll now
-        await wait_until(pilot, lambda: app.snapshot.poll > before)
+        await wait_until_async(pilot, lambda: app.snapshot.poll > before)
 
 
 @settings(

@@ -11,14 +11,14 @@ from dataclasses import replace
 import pytest
 from textual.widgets import Input
 
-from tests.dashboard_harness import (
+from tests.support.dashboard_harness import (
     DASHBOARD_SIZE,
     dashboard,
     make_app,
     poll,
     screen_text,
-    wait_until,
 )
+from tests.support.waiting import wait_until_async
 from wreckit_tui.screens.confirm import ConfirmScreen
 from wreckit_tui.screens.help import HelpScreen
 from wreckit_tui.screens.launch import LaunchScreen
@@ -46,7 +46,7 @@ def notifications(app) -> list[str]:
 
 async def open_form(pilot) -> LaunchScreen:
     await pilot.press("n")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LaunchScreen))
+    await wait_until_async(pilot, lambda: isinstance(pilot.app.screen, LaunchScreen))
     return pilot.app.screen
 
 
@@ -77,11 +77,11 @@ async def test_valid_launch_runs_start_and_shows_the_row_at_once(fake_wisp):
         await type_into(pilot, "name", "delta")
         await type_into(pilot, "cpus", "2")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "delta" in app.dashboard.table.shown_keys)
+        await wait_until_async(pilot, lambda: "delta" in app.dashboard.table.shown_keys)
         assert app.dashboard.table.get_cell("delta", "state").plain == "starting"
         await pilot.press("down")  # the UI stays live while the start runs
-        await wait_until(pilot, lambda: any(c[1:2] == ["delta"] for c in starts(fake_wisp)))
-        await wait_until(pilot, lambda: "delta" in app.snapshot.by_name, timeout=15)
+        await wait_until_async(pilot, lambda: any(c[1:2] == ["delta"] for c in starts(fake_wisp)))
+        await wait_until_async(pilot, lambda: "delta" in app.snapshot.by_name, timeout=15)
         assert starts(fake_wisp) == [["start", "delta", "--memory", "512MiB", "--cpus", "2"]]
         assert app.dashboard.table.get_cell("delta", "state").plain == "running"
         assert "launched delta" in notifications(app)
@@ -138,12 +138,12 @@ async def test_a_start_still_running_counts_against_the_quota(fake_wisp):
         app = pilot.app
         await open_form(pilot)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "sprite-4" in app.dashboard.table.shown_keys)
+        await wait_until_async(pilot, lambda: "sprite-4" in app.dashboard.table.shown_keys)
         await pilot.press("n")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, LaunchScreen)
         assert any("quota" in text and "3 of max_vms 3" in text for text in notifications(app))
-        await wait_until(pilot, lambda: "sprite-4" in app.snapshot.by_name, timeout=15)
+        await wait_until_async(pilot, lambda: "sprite-4" in app.snapshot.by_name, timeout=15)
         assert starts(fake_wisp) == [["start", "sprite-4", "--memory", "512MiB", "--cpus", "1"]]
 
 
@@ -151,7 +151,7 @@ async def launch_first_sprite(pilot) -> None:
     """Launch the suggested ``sprite-1`` into an empty fleet; return once its row is selected."""
     await open_form(pilot)
     await pilot.press("enter")
-    await wait_until(pilot, lambda: pilot.app.dashboard.table.selected_key == "sprite-1")
+    await wait_until_async(pilot, lambda: pilot.app.dashboard.table.selected_key == "sprite-1")
 
 
 async def test_the_detail_pane_shows_a_sprite_still_starting(fake_wisp):
@@ -164,7 +164,7 @@ async def test_the_detail_pane_shows_a_sprite_still_starting(fake_wisp):
         assert "No sprite selected" not in text
         assert re.search(r"name +sprite-1", text)
         assert re.search(r"state +starting", text)
-        await wait_until(pilot, lambda: "sprite-1" in app.snapshot.by_name, timeout=15)
+        await wait_until_async(pilot, lambda: "sprite-1" in app.snapshot.by_name, timeout=15)
 
 
 async def test_quota_is_checked_again_right_before_start(fake_wisp):
@@ -173,9 +173,9 @@ async def test_quota_is_checked_again_right_before_start(fake_wisp):
         await open_form(pilot)
         fake_wisp.set_fleet([*FLEET, {"name": "other", "state": "running"}])  # filled meanwhile
         await pilot.press("enter")
-        await wait_until(pilot, lambda: any("quota" in t for t in notifications(app)))
+        await wait_until_async(pilot, lambda: any("quota" in t for t in notifications(app)))
         assert starts(fake_wisp) == []
-        await wait_until(pilot, lambda: "sprite-4" not in app.dashboard.table.shown_keys)
+        await wait_until_async(pilot, lambda: "sprite-4" not in app.dashboard.table.shown_keys)
 
 
 async def test_failed_start_removes_the_placeholder_and_shows_wisps_reason(fake_wisp):
@@ -185,10 +185,10 @@ async def test_failed_start_removes_the_placeholder_and_shows_wisps_reason(fake_
         app = pilot.app
         await open_form(pilot)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: starts(fake_wisp) != [])
+        await wait_until_async(pilot, lambda: starts(fake_wisp) != [])
         assert starts(fake_wisp) == [["start", "sprite-4", "--memory", "512MiB", "--cpus", "1"]]
         reason = "error: sprites API unreachable (connection refused)"
-        await wait_until(pilot, lambda: any(reason in text for text in notifications(app)))
+        await wait_until_async(pilot, lambda: any(reason in text for text in notifications(app)))
         error = next(n for n in app.said if reason in str(n.message))
         assert error.severity == "error"
         assert error.timeout >= 10
@@ -199,10 +199,10 @@ async def test_kill_one_asks_with_the_name_and_kills_on_y(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await pilot.press("down", "d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_until_async(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "Kill sprite bravo?" in screen_text(app)
         await pilot.press("y")
-        await wait_until(pilot, lambda: "bravo" not in app.snapshot.by_name)
+        await wait_until_async(pilot, lambda: "bravo" not in app.snapshot.by_name)
         assert kills(fake_wisp) == [["kill", "bravo"]]
         assert "bravo" not in app.dashboard.table.shown_keys
         assert "killed bravo" in notifications(app)
@@ -214,7 +214,7 @@ async def test_kill_cancelled_runs_nothing(fake_wisp, keys):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_until_async(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press(*keys)
         assert not isinstance(app.screen, ConfirmScreen)
         await pilot.pause(0.3)
@@ -225,10 +225,10 @@ async def test_enter_on_yes_kills(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_until_async(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert app.screen.focused.id == "no"
         await pilot.press("shift+tab", "enter")
-        await wait_until(pilot, lambda: kills(fake_wisp) == [["kill", "alpha"]])
+        await wait_until_async(pilot, lambda: kills(fake_wisp) == [["kill", "alpha"]])
 
 
 async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
@@ -240,14 +240,14 @@ async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
         assert app.dashboard.table.marks == {"alpha", "bravo", "charlie"}
         assert app.dashboard.table.get_cell("bravo", "mark").plain == "●"
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_until_async(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         text = screen_text(app)
         assert "Kill 3 sprites?" in text
         assert all(f"• {name}" in text for name in ("alpha", "bravo", "charlie"))
         await pilot.press("y")
-        await wait_until(pilot, lambda: len(kills(fake_wisp)) == 3)
+        await wait_until_async(pilot, lambda: len(kills(fake_wisp)) == 3)
         assert app.dashboard.table.get_cell("alpha", "state").plain == "stopping"
-        await wait_until(pilot, lambda: app.snapshot.fleet.sprites == (), timeout=15)
+        await wait_until_async(pilot, lambda: app.snapshot.fleet.sprites == (), timeout=15)
         assert sorted(kills(fake_wisp)) == [
             ["kill", "alpha"],
             ["kill", "bravo"],
@@ -262,7 +262,7 @@ async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
 async def kill_selected(pilot, reported: str) -> None:
     """Kill the selected sprite (d, y) and wait for a notification containing ``reported``."""
     await pilot.press("d", "y")
-    await wait_until(pilot, lambda: any(reported in t for t in notifications(pilot.app)))
+    await wait_until_async(pilot, lambda: any(reported in t for t in notifications(pilot.app)))
 
 
 async def test_sprite_that_vanished_is_reported_as_already_gone(fake_wisp):
@@ -302,9 +302,9 @@ async def test_a_start_that_ends_under_a_dialog_shows_its_row_at_once(fake_wisp)
         app = pilot.app
         await open_form(pilot)
         await pilot.press("enter")  # the start runs in the background...
-        await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen))
+        await wait_until_async(pilot, lambda: not isinstance(app.screen, LaunchScreen))
         await pilot.press("question_mark")  # ...and ends while the help screen is open
-        await wait_until(pilot, lambda: "sprite-4" in app.snapshot.by_name)
+        await wait_until_async(pilot, lambda: "sprite-4" in app.snapshot.by_name)
         assert isinstance(app.screen, HelpScreen)
 
 
@@ -325,13 +325,13 @@ async def test_the_kill_confirmation_keeps_its_sprite_across_polls(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         await pilot.press("down", "d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_until_async(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         fake_wisp.set_fleet([{"name": "aaron", "state": "running"}, *FLEET])  # rows move
         await poll(pilot)
         assert app.dashboard.table.selected_key == "bravo"
         assert "Kill sprite bravo?" in screen_text(app)
         await pilot.press("y")
-        await wait_until(pilot, lambda: kills(fake_wisp) == [["kill", "bravo"]])
+        await wait_until_async(pilot, lambda: kills(fake_wisp) == [["kill", "bravo"]])
 
 
 async def test_a_sprite_still_starting_is_not_killed(fake_wisp):
@@ -351,7 +351,7 @@ async def test_on_a_local_backend_the_form_warns_beyond_this_machine(fake_wisp, 
     app = make_app(fake_wisp, max_vms=10)  # the test host: 2 cores, 4 GiB
     app.wisp.backend = replace(app.wisp.backend, local=local)
     async with app.run_test(size=DASHBOARD_SIZE) as pilot:
-        await wait_until(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
+        await wait_until_async(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
         await open_form(pilot)
         await type_into(pilot, "cpus", "64")
         await type_into(pilot, "memory", "100GiB")
@@ -363,4 +363,4 @@ async def test_on_a_local_backend_the_form_warns_beyond_this_machine(fake_wisp, 
         else:
             assert warning == ""
         await pilot.press("enter")  # a warning, not an error: it launches
-        await wait_until(pilot, lambda: any(c[:1] == ["start"] for c in fake_wisp.calls()))
+        await wait_until_async(pilot, lambda: any(c[:1] == ["start"] for c in fake_wisp.calls()))

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.support.waiting import wait_until
 from wreckit_tui.errors import WispBadOutput, WispInterrupted, WispNotFound, WispTimeout
 from wreckit_tui.processes import (
     STDERR_KEEP,
@@ -34,11 +35,8 @@ def alive(pid: int) -> bool:
         return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def wait_dead(pid: int, timeout: float = 1.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return not alive(pid)
+def wait_dead(pid: int, timeout: float = 1.0) -> None:
+    wait_until(lambda: not alive(pid), timeout, interval=0.01, what=f"pid {pid} to end")
 
 
 def test_a_finished_call_gives_its_status_stdout_and_stderr():
@@ -53,7 +51,7 @@ def test_stdout_over_the_cap_is_bad_output_and_the_writer_is_killed(tmp_path):
     with pytest.raises(WispBadOutput, match="more than 1024 bytes"):
         run(["sh", "-c", script])
     assert time.monotonic() - started < 2
-    assert wait_dead(int(pid_file.read_text()))
+    wait_dead(int(pid_file.read_text()))
 
 
 def test_only_the_end_of_a_long_stderr_is_kept():
@@ -77,7 +75,8 @@ def test_a_timeout_kills_the_whole_group_of_a_hung_child(tmp_path):
     assert time.monotonic() - started < 2
     family = [int(pid) for pid in pids.read_text().split()]
     assert len(family) == 3
-    assert all(wait_dead(pid) for pid in family)
+    for pid in family:
+        wait_dead(pid)
 
 
 def test_a_stop_interrupts_the_call_and_kills_its_group(tmp_path):
@@ -97,14 +96,14 @@ def test_a_stop_interrupts_the_call_and_kills_its_group(tmp_path):
 
     with pytest.raises(WispInterrupted):
         asyncio.run(stopped_soon())
-    assert wait_dead(int(pid_file.read_text()))
+    wait_dead(int(pid_file.read_text()))
 
 
 def test_a_grandchild_holding_stdout_does_not_hold_the_call_and_is_killed():
     started = time.monotonic()
     done = run(["sh", "-c", "sleep 30 & echo $!"])
     assert time.monotonic() - started < 2
-    assert wait_dead(int(done.stdout))
+    wait_dead(int(done.stdout))
 
 
 def test_the_exit_watch_fires_when_the_child_exits():

@@ -7,10 +7,10 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.conftest import REPO, run_cli
+from tests.support.waiting import wait_until
 
 
 def cli(*args: str) -> list[str]:
@@ -27,10 +27,7 @@ def started_once(fake_wisp, *args: str, ready) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 20
-    while not ready():
-        assert time.monotonic() < deadline, process.stderr
-        time.sleep(0.02)
+    wait_until(ready, timeout=20, what="the fake to get that far")
     return process
 
 

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.dashboard_harness import dashboard, make_app, screen_text, wait_until
+from tests.support.dashboard_harness import dashboard, make_app, screen_text
+from tests.support.waiting import wait_until_async
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.backends import Backend
 from wreckit_tui.errors import InvalidRequest, NotSupported, SpriteNotFound
@@ -108,15 +109,15 @@ async def test_enter_on_a_stopped_sprite_asks_to_start_it_again_and_y_does(fake_
     async with dashboard(fake_wisp, [RUNNING, STOPPED]) as pilot:
         app = pilot.app
         await pilot.press("down", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_until_async(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "Start cold again?" in screen_text(app)
         assert app.screen.focused.id == "no"
         await pilot.press("enter")  # No: nothing runs
-        await wait_until(pilot, lambda: app.screen is app.dashboard)
+        await wait_until_async(pilot, lambda: app.screen is app.dashboard)
         await pilot.press("a", "y")
-        await wait_until(pilot, lambda: app.screen is app.dashboard)
+        await wait_until_async(pilot, lambda: app.screen is app.dashboard)
         assert app.dashboard.table.get_cell("cold", "state").plain == "starting"  # at once
-        await wait_until(pilot, lambda: app.snapshot.by_name["cold"].state == "running")
+        await wait_until_async(pilot, lambda: app.snapshot.by_name["cold"].state == "running")
         assert starts(fake_wisp) == [["start", "cold"]]
 
 
@@ -125,12 +126,12 @@ async def test_on_a_v1_backend_the_dashboard_says_so_and_e_shows_it(fake_wisp):
     async with dashboard(fake_wisp, [RUNNING, STOPPED], notifications=True) as pilot:
         app = pilot.app
         await pilot.press("down", "a", "y")
-        await wait_until(pilot, lambda: app.last_error is not None)
+        await wait_until_async(pilot, lambda: app.last_error is not None)
         toasts = [str(notification.message) for notification in app.said]
         assert any("cannot start a stopped sprite again" in toast for toast in toasts)
         assert starts(fake_wisp) == []
         await pilot.press("e")
-        await wait_until(pilot, lambda: isinstance(app.screen, ErrorScreen))
+        await wait_until_async(pilot, lambda: isinstance(app.screen, ErrorScreen))
         assert "cannot start a stopped sprite" in screen_text(app)
 
 
@@ -140,11 +141,12 @@ async def test_a_hanging_capabilities_call_delays_nothing_and_ends_with_the_dash
     app = make_app(fake_wisp)
     async with app.run_test() as pilot:
         started = time.monotonic()
-        await wait_until(pilot, lambda: app.snapshot.poll >= 1 and app.backend_version is not None)
+        await wait_until_async(
+            pilot, lambda: app.snapshot.poll >= 1 and app.backend_version is not None
+        )
         assert time.monotonic() - started < 3  # the first rows and the version came at once
-        await wait_until(pilot, lambda: ["capabilities", "--json"] in fake_wisp.calls())
+        await wait_until_async(pilot, lambda: ["capabilities", "--json"] in fake_wisp.calls())
         assert "alpha" in app.dashboard.table.shown_keys
-    deadline = time.monotonic() + 5
-    while fake_wisp.alive_pids() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert fake_wisp.alive_pids() == []
+    await wait_until_async(
+        None, lambda: not fake_wisp.alive_pids(), timeout=5, interval=0.05, what="no fake left"
+    )

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from tests.dashboard_harness import make_app, poll, wait_until
+from tests.support.dashboard_harness import make_app, poll
+from tests.support.waiting import wait_until_async
 
 SIZE = (120, 32)
 MIXED_FLEET = [
@@ -45,8 +46,8 @@ async def settled(pilot) -> None:
     """First poll applied, the backend version known, and no toast (they time out on a clock
     of their own; the header counts warnings)."""
     app = pilot.app
-    await wait_until(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
-    await wait_until(pilot, lambda: app.backend_version is not None)
+    await wait_until_async(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
+    await wait_until_async(pilot, lambda: app.backend_version is not None)
     app.clear_notifications()
     await pilot.pause()
 

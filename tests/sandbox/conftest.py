@@ -23,6 +23,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.support.waiting import wait_until
 from wreckit_tui.sandbox import limits
 from wreckit_tui.sandbox.store import Home
 from wreckit_tui.sandbox.tmux import SOCKET_ROOT
@@ -110,7 +111,7 @@ class SandboxHome:
         """What ``command`` prints when typed into the sandbox's own shell (its tmux pane)."""
         out = self.path / name / "workspace" / f".out-{time.monotonic_ns()}"
         self.in_shell_keys(name, f"{{ {command}; }} > {out}.part 2>&1; mv {out}.part {out}")
-        assert wait_until(out.exists, timeout=timeout), f"the shell never ran {command!r}"
+        wait_until(out.exists, timeout=timeout, what=f"the shell to run {command!r}")
         return out.read_text()
 
     def kill(self, name: str) -> None:
@@ -205,15 +206,6 @@ def alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
-
-
-def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def passable_dir(parent: str) -> Path:

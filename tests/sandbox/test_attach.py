@@ -5,30 +5,14 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
-import select
 import struct
 import termios
 import time
 
 from tests.sandbox.conftest import PROVIDER
+from tests.support.attach_pty import read_until
 
 DETACH = b"\x02d"  # tmux's default prefix, then d
-
-
-def read_until(fd: int, needle: bytes, timeout: float = 10.0) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while needle not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
 
 
 def spawn_on_pty(argv: list[str], env: dict[str, str]) -> tuple[int, int]:

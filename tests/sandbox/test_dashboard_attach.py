@@ -5,14 +5,13 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.conftest import REPO
-from tests.tmux_pane import Pane
+from tests.support.tmux_pane import TmuxPane
+from tests.support.waiting import wait_until
 
 TOOLS = ("tmux", "bwrap", "sh", "bash", "nsenter", "setpriv", "taskset", "env")
 
@@ -31,17 +30,14 @@ def tool_path(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def dashboard(sandboxes, tool_path, isolated_config) -> Iterator[Pane]:
+def dashboard(sandboxes, tool_path, isolated_config, tmux_pane) -> TmuxPane:
     env = {
         "PATH": tool_path,
         "WRECKIT_SANDBOX_HOME": str(sandboxes.path),
         "WRECKIT_TUI_CONFIG": str(isolated_config),
         "TERM": "xterm-256color",
-        "PYTHONPATH": str(REPO),
     }
-    pane = Pane([sys.executable, "-m", "wreckit_tui"], env)
-    yield pane
-    pane.stop()
+    return tmux_pane([sys.executable, "-m", "wreckit_tui"], env)
 
 
 def test_attach_run_commands_ctrl_c_detach_and_see_the_dashboard_again(sandboxes, dashboard):
@@ -69,41 +65,37 @@ def test_attach_run_commands_ctrl_c_detach_and_see_the_dashboard_again(sandboxes
     assert "e2e-one" in [record["name"] for record in sandboxes.list()]
 
     dashboard.send("q")
-    deadline = time.monotonic() + 10
-    while dashboard.text() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert dashboard.text() == ""  # the dashboard quit and its pane is gone
+    # the dashboard quit and its pane is gone
+    wait_until(lambda: dashboard.text() == "", timeout=10, interval=0.05, what="an empty pane")
 
 
 def test_the_server_a_start_leaves_outlives_the_polls_and_is_reaped_once_killed(
-    sandboxes, isolated_config
+    sandboxes, isolated_config, tmux_pane
 ):
     assert shutil.which("wisp") is None  # so the built-in provider is the backend
     env = {
         "WRECKIT_SANDBOX_HOME": str(sandboxes.path),
         "WRECKIT_TUI_CONFIG": str(isolated_config),
-        "PYTHONPATH": str(REPO),
     }
-    pane = Pane([sys.executable, "-m", "wreckit_tui", "--set", "poll_interval=0.5"], env)
-    try:
-        pane.wait_for(lambda s: "No sprites yet" in s)
-        dashboard = psutil.Process(pane.pid())
-        pane.send("n")
-        pane.wait_for(lambda s: "Launch sprite" in s)
-        pane.send("Enter")
-        pane.wait_for(lambda s: "1 sprite, 1 running" in s)
-        (server,) = [child for child in dashboard.children() if child.name() == "tmux: server"]
-        time.sleep(1.5)  # three polls, each of which ends what it leaves behind
-        assert server.is_running() and server.status() != psutil.STATUS_ZOMBIE
-        pane.wait_for(lambda s: "1 sprite, 1 running" in s)
+    pane = tmux_pane([sys.executable, "-m", "wreckit_tui", "--set", "poll_interval=0.5"], env)
+    pane.wait_for(lambda s: "No sprites yet" in s)
+    dashboard = psutil.Process(pane.pid())
+    pane.send("n")
+    pane.wait_for(lambda s: "Launch sprite" in s)
+    pane.send("Enter")
+    pane.wait_for(lambda s: "1 sprite, 1 running" in s)
+    (server,) = [child for child in dashboard.children() if child.name() == "tmux: server"]
+    time.sleep(1.5)  # three polls, each of which ends what it leaves behind
+    assert server.is_running() and server.status() != psutil.STATUS_ZOMBIE
+    pane.wait_for(lambda s: "1 sprite, 1 running" in s)
 
-        pane.send("d")
-        pane.wait_for(lambda s: "Kill sprite" in s)
-        pane.send("y")
-        pane.wait_for(lambda s: "No sprites yet" in s)
-        deadline = time.monotonic() + 5  # the server exited: the next poll's sweep reaps it
-        while server.pid in {child.pid for child in dashboard.children()}:
-            assert time.monotonic() < deadline, "the sandboxes' tmux server was left a zombie"
-            time.sleep(0.05)
-    finally:
-        pane.stop()
+    pane.send("d")
+    pane.wait_for(lambda s: "Kill sprite" in s)
+    pane.send("y")
+    pane.wait_for(lambda s: "No sprites yet" in s)
+    wait_until(  # the server exited: the next poll's sweep reaps it
+        lambda: server.pid not in {child.pid for child in dashboard.children()},
+        timeout=5,
+        interval=0.05,
+        what="the sandboxes' tmux server (a zombie) to be reaped",
+    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.sandbox.conftest import SANDBOX_PYTHON, wait_until
+from tests.sandbox.conftest import SANDBOX_PYTHON
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -91,10 +91,8 @@ def test_the_shell_gets_the_callers_environment_without_it_showing_in_ps(make_ho
     home = make_home(AGENT_API_KEY="sk-not-in-ps")
     home.start("keyed")
     init = psutil.Process(home.meta("keyed")["namespaces"]["child-pid"])
-    deadline = time.monotonic() + 10  # start returns once the namespaces exist; the init then
-    while not init.children() and time.monotonic() < deadline:  # mounts, then starts the shell
-        time.sleep(0.01)
-    shell = init.children()[0]
+    # start returns once the namespaces exist; the init then mounts, then starts the shell
+    shell = wait_until(init.children, timeout=10, interval=0.01, what="the sandbox's shell")[0]
     environ = shell.environ()
     assert environ["AGENT_API_KEY"] == "sk-not-in-ps"
     assert environ["HOME"] == str(home.path / "keyed" / "workspace")
@@ -127,7 +125,7 @@ def test_a_new_tmux_window_opens_inside_the_same_sandbox(alpha):
     subprocess.run([*tmux, "new-window", "-t", "=alpha:"], env=env, check=True)
     keys = ["hostname > window.txt", "Enter"]
     subprocess.run([*tmux, "send-keys", "-t", "=alpha:1", *keys], env=env, check=True)
-    assert wait_until(lambda: marker.exists() and marker.read_text().strip() == "alpha")
+    wait_until(lambda: marker.exists() and marker.read_text().strip() == "alpha")
 
 
 def test_as_root_a_missing_bubblewrap_is_refused_rather_than_running_programs_as_root(

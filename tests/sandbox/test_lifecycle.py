@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.conftest import SANDBOX_PYTHON, alive, wait_until
+from tests.sandbox.conftest import SANDBOX_PYTHON, alive
+from tests.support.waiting import wait_until
 from wreckit_tui.sandbox import listing
 from wreckit_tui.sandbox.store import Home
 from wreckit_tui.sandbox.tmux import Tmux
@@ -84,7 +85,7 @@ def test_kill_ends_every_process_and_leaves_nothing_behind(make_home, cgroups):
     background = home.exec("doomed", "sh", "-c", "sleep 300 > /dev/null 2>&1 & echo started")
     assert background.stdout.strip() == "started"
     foreground = home.popen("exec", "doomed", "--", "sleep", "300")
-    assert wait_until(lambda: len(home.sandbox_pids("doomed")) >= 6)
+    wait_until(lambda: len(home.sandbox_pids("doomed")) >= 6)
     pids = home.sandbox_pids("doomed")
 
     home.kill("doomed")
@@ -111,7 +112,7 @@ def test_a_session_killed_from_outside_shows_as_stopped_and_kill_cleans_it_up(sa
     subprocess.run(
         ["tmux", "-S", sandboxes.socket, "kill-session", "-t", "=victim"], env=env, check=True
     )
-    assert wait_until(lambda: not alive(pid))
+    wait_until(lambda: not alive(pid))
     record = sandboxes.record("victim")
     assert record["state"] == "stopped"
     assert record["pid"] is None
@@ -127,7 +128,7 @@ def test_a_dead_tmux_server_is_no_crash_and_the_next_start_brings_a_new_one(sand
     sandboxes.start("orphan")
     env = {key: value for key, value in os.environ.items() if key != "TMUX"}
     subprocess.run(["tmux", "-S", sandboxes.socket, "kill-server"], env=env, check=True)
-    assert wait_until(lambda: sandboxes.record("orphan")["state"] == "stopped")
+    wait_until(lambda: sandboxes.record("orphan")["state"] == "stopped")
     sandboxes.start("successor")
     assert sandboxes.record("successor")["state"] == "running"
     sandboxes.kill("orphan")
@@ -173,16 +174,16 @@ def test_without_bwrap_or_cgroups_a_detached_process_counts_and_dies_with_kill(m
     done = home.exec("loose", "sh", "-c", detach, SANDBOX_PYTHON, DETACHED)
     assert done.stdout == "detached\n"
     pid_file = home.path / "loose" / "workspace" / "holder.pid"
-    assert wait_until(pid_file.exists, timeout=10)
+    wait_until(pid_file.exists, timeout=10)
     holder = int(pid_file.read_text())
-    assert wait_until(lambda: holder not in home.sandbox_pids("loose"))
+    wait_until(lambda: holder not in home.sandbox_pids("loose"))
 
     during = home.record("loose")["memory_used"]
     home.kill("loose")
 
     assert before < 50
     assert during >= before + 200
-    assert wait_until(lambda: not alive(holder))
+    wait_until(lambda: not alive(holder))
     assert home.list() == []
 
 
@@ -310,7 +311,7 @@ def test_a_stopped_sandbox_starts_again_with_its_workspace_and_user(sandboxes):
     first = sandboxes.start("again", "--memory", "256MiB")
     sandboxes.exec("again", "sh", "-c", "echo kept > note.txt")
     sandboxes.in_shell_keys("again", "exit")
-    assert wait_until(lambda: sandboxes.record("again")["state"] == "stopped", timeout=10)
+    wait_until(lambda: sandboxes.record("again")["state"] == "stopped", timeout=10)
     assert sandboxes.exec("again", "true").returncode == 125
 
     second = sandboxes.start("again")
@@ -333,7 +334,7 @@ def test_starting_a_running_sandbox_again_fails_and_changes_nothing(sandboxes):
 def test_a_stopped_sandbox_starts_again_as_it_was_or_not_at_all(sandboxes):
     sandboxes.start("same", "--cpus", "1")
     sandboxes.in_shell_keys("same", "exit")
-    assert wait_until(lambda: sandboxes.record("same")["state"] == "stopped", timeout=10)
+    wait_until(lambda: sandboxes.record("same")["state"] == "stopped", timeout=10)
     refused = sandboxes.run("start", "same", "--cpus", "2", "--memory", "1GiB")
     assert refused.returncode == 2
     assert "leave out --memory, --cpus" in refused.stderr
@@ -348,7 +349,7 @@ def test_a_start_again_cut_short_leaves_the_sandbox_stopped_with_its_workspace(s
     landed = False
     for _attempt in range(10):
         sandboxes.in_shell_keys("fragile", "exit")
-        assert wait_until(lambda: sandboxes.record("fragile")["state"] == "stopped", timeout=10)
+        wait_until(lambda: sandboxes.record("fragile")["state"] == "stopped", timeout=10)
         starting = sandboxes.popen("start", "fragile", new_session=True)
         while starting.poll() is None and not (sandboxes.path / "fragile" / "env").exists():
             pass

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.sandbox.conftest import SANDBOX_PYTHON, wait_until
+from tests.sandbox.conftest import SANDBOX_PYTHON
+from tests.support.waiting import wait_until
 from wreckit_tui.sandbox import metrics
 
 HOLD = "import time\ndata = b'x' * (200 << 20)\nprint('holding', flush=True)\ntime.sleep(60)\n"
@@ -42,7 +43,7 @@ def test_cpu_percent_is_the_current_rate_not_a_lifetime_average(sandboxes):
 def test_cpu_percent_rises_while_an_exec_keeps_a_core_busy(sandboxes):
     sandboxes.start("spin")
     spinner = sandboxes.popen("exec", "spin", "--", SANDBOX_PYTHON, "-c", BUSY.format(seconds=3))
-    assert wait_until(lambda: sandboxes.record("spin")["cpu_percent"] > 0, timeout=3)
+    wait_until(lambda: sandboxes.record("spin")["cpu_percent"] > 0, timeout=3)
     time.sleep(1.1)
     busy = sandboxes.record("spin")["cpu_percent"]
     sandboxes.kill("spin")
@@ -144,9 +145,9 @@ def test_memory_shared_by_many_processes_counts_once(make_home, cgroups):
 def test_a_stopped_sandbox_reports_no_cpu_and_no_memory(sandboxes):
     sandboxes.start("quits")
     busy = sandboxes.popen("exec", "quits", "--", SANDBOX_PYTHON, "-c", BUSY.format(seconds=2))
-    assert wait_until(lambda: sandboxes.record("quits")["cpu_percent"] > 0, timeout=3)
+    wait_until(lambda: sandboxes.record("quits")["cpu_percent"] > 0, timeout=3)
     sandboxes.in_shell_keys("quits", "exit")
-    assert wait_until(lambda: sandboxes.record("quits")["state"] == "stopped", timeout=10)
+    wait_until(lambda: sandboxes.record("quits")["state"] == "stopped", timeout=10)
     busy.wait(timeout=10)
     record = sandboxes.record("quits")
     assert (record["cpu_percent"], record["memory_used"]) == (0.0, 0)

@@ -8,7 +8,7 @@ import json
 import re
 from datetime import UTC, datetime
 
-from tests.sandbox.conftest import wait_until
+from tests.support.waiting import wait_until
 
 ASK = (
     "printf '\\033]2;thinking\\033\\\\'; "
@@ -19,7 +19,7 @@ ASK = (
 
 def test_a_program_runs_as_the_sandbox_and_its_exit_status_and_screen_stay(sandboxes):
     sandboxes.start("agent", "--", "sh", "-c", ASK)
-    assert wait_until(lambda: "(y/n)" in sandboxes.run("capture", "agent").stdout)
+    wait_until(lambda: "(y/n)" in sandboxes.run("capture", "agent").stdout)
     record = sandboxes.record("agent")
     assert (record["state"], record["exit_code"]) == ("running", None)
     assert record["command"].startswith("sh -c ")
@@ -30,7 +30,7 @@ def test_a_program_runs_as_the_sandbox_and_its_exit_status_and_screen_stay(sandb
     sent = sandboxes.run("send", "agent", "--enter", "--", "yes $HOME; exit 0")
     assert sent.returncode == 0, sent.stderr
 
-    assert wait_until(lambda: sandboxes.record("agent")["state"] == "stopped")
+    wait_until(lambda: sandboxes.record("agent")["state"] == "stopped")
     assert sandboxes.record("agent")["exit_code"] == 3
     screen = sandboxes.run("capture", "agent").stdout
     assert "got yes $HOME; exit 0" in screen  # literal keys: nothing expanded or run
@@ -40,7 +40,7 @@ def test_a_program_runs_as_the_sandbox_and_its_exit_status_and_screen_stay(sandb
 
 def test_capture_keeps_colours_only_with_ansi_and_nothing_else_ever(sandboxes):
     sandboxes.start("colours", "--", "sh", "-c", ASK)
-    assert wait_until(lambda: "(y/n)" in sandboxes.run("capture", "colours").stdout)
+    wait_until(lambda: "(y/n)" in sandboxes.run("capture", "colours").stdout)
     plain = sandboxes.run("capture", "colours").stdout
     coloured = sandboxes.run("capture", "colours", "--ansi").stdout
     assert "\x1b" not in plain
@@ -52,7 +52,7 @@ def test_capture_keeps_colours_only_with_ansi_and_nothing_else_ever(sandboxes):
 
 def test_capture_lines_gives_the_last_lines_of_the_history(sandboxes):
     sandboxes.start("counter", "--", "sh", "-c", "seq 1 300; sleep 60")
-    assert wait_until(lambda: "300" in sandboxes.run("capture", "counter").stdout)
+    wait_until(lambda: "300" in sandboxes.run("capture", "counter").stdout)
     done = sandboxes.run("capture", "counter", "--lines", "3")
     assert done.stdout == "298\n299\n300\n"
     assert "1\n" in sandboxes.run("capture", "counter", "--lines", "300").stdout
@@ -60,12 +60,12 @@ def test_capture_lines_gives_the_last_lines_of_the_history(sandboxes):
 
 def test_starting_a_stopped_program_again_runs_it_again(sandboxes):
     sandboxes.start("once", "--", "sh", "-c", "echo run >> runs.txt; exit 5")
-    assert wait_until(lambda: sandboxes.record("once")["state"] == "stopped")
+    wait_until(lambda: sandboxes.record("once")["state"] == "stopped")
     assert sandboxes.record("once")["exit_code"] == 5
     sandboxes.start("once")
-    assert wait_until(lambda: sandboxes.record("once")["exit_code"] == 5)
+    wait_until(lambda: sandboxes.record("once")["exit_code"] == 5)
     workspace = sandboxes.path / "once" / "workspace"
-    assert wait_until(lambda: (workspace / "runs.txt").read_text() == "run\nrun\n")
+    wait_until(lambda: (workspace / "runs.txt").read_text() == "run\nrun\n")
     refused = sandboxes.run("start", "once", "--", "sh", "-c", "exit 0")
     assert refused.returncode == 2
     assert "leave out" in refused.stderr
@@ -76,7 +76,7 @@ def test_send_and_capture_of_what_cannot_take_them_fail_with_one_line(sandboxes)
     assert "not found" in sandboxes.run("send", "ghost", "--", "x").stderr
     sandboxes.start("shell")
     sandboxes.in_shell_keys("shell", "exit")
-    assert wait_until(lambda: sandboxes.record("shell")["state"] == "stopped")
+    wait_until(lambda: sandboxes.record("shell")["state"] == "stopped")
     for command in (["send", "shell", "--", "x"], ["capture", "shell"]):
         done = sandboxes.run(*command)
         assert done.returncode == 1
@@ -87,7 +87,7 @@ def test_send_and_capture_of_what_cannot_take_them_fail_with_one_line(sandboxes)
 def test_a_shell_sandbox_lists_no_command_and_no_exit_code(sandboxes):
     sandboxes.start("plain")
     sandboxes.in_shell_keys("plain", "echo hi")
-    assert wait_until(lambda: "hi" in sandboxes.run("capture", "plain").stdout)
+    wait_until(lambda: "hi" in sandboxes.run("capture", "plain").stdout)
     record = sandboxes.record("plain")
     assert (record["command"], record["exit_code"]) == (None, None)
     assert record["activity_at"]

@@ -1,6 +1,7 @@
 """A real pty standing in for the user's terminal: keys in, screen bytes out, resizes, modes.
 
-Used by the attach tests and by ``bench/attach_bench.py``. A reader thread drains the master
+Used by the attach tests and by ``bench/attach_bench.py``; :func:`read_until` reads any pty or
+pipe until a pattern. A reader thread drains the master
 end all the time, so whatever runs on the terminal never blocks on a full pty.
 """
 
@@ -17,6 +18,24 @@ import time
 from collections.abc import Mapping, Sequence
 
 from wreckit_tui.processes import take_controlling_terminal
+
+
+def read_until(fd: int, needle: bytes, timeout: float = 10.0) -> bytes:
+    """Read ``fd`` (a pty or a pipe) until ``needle`` shows, it ends or ``timeout`` seconds pass;
+    return all that was read."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
 
 
 class Terminal:

@@ -5,14 +5,14 @@ Needs nothing beyond the package's own dependencies (no pytest), so the benchmar
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from tests.fake_wisp_handle import FakeWisp
+from tests.support.fake_wisp_handle import FakeWisp
+from tests.support.waiting import wait_until_async
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.app import WreckitApp
 from wreckit_tui.backends import Backend
@@ -63,28 +63,18 @@ async def dashboard(
         fake.set_fleet(fleet)
     app = make_app(fake, **settings)
     async with app.run_test(size=DASHBOARD_SIZE, notifications=notifications) as pilot:
-        await wait_until(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
+        await wait_until_async(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
         await pilot.pause()
         yield pilot
-
-
-async def wait_until(pilot, condition, timeout: float = 10.0) -> None:
-    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {condition}")
-        await pilot.pause(0.02)
 
 
 async def poll(pilot) -> None:
     """Run one poll now and wait until the dashboard has applied it."""
     app = pilot.app
-    await wait_until(pilot, lambda: not app.poller.running)
+    await wait_until_async(pilot, lambda: not app.poller.running)
     before = app.snapshot.poll
     app.poller.now()
-    await wait_until(pilot, lambda: app.snapshot.poll > before and not app.poller.running)
+    await wait_until_async(pilot, lambda: app.snapshot.poll > before and not app.poller.running)
     await pilot.pause()
 
 
