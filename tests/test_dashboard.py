@@ -534,7 +534,7 @@ async def test_quitting_during_a_poll_leaves_no_process(fake_wisp):
     async with app.run_test(size=DASHBOARD_SIZE) as pilot:
         await wait_until_async(pilot, lambda: bool(fake_wisp.pids()))
         await pilot.press("q")
-        await wait_until(pilot, lambda: app.return_code == 0)  # q, not the end of the test
+        await wait_until_async(pilot, lambda: app.return_code == 0)  # q, not the end of the test
     await asyncio.sleep(0)
     assert fake_wisp.alive_pids() == []
 
