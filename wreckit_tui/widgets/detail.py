@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -14,19 +14,35 @@ from wreckit_tui.fields import DETAIL_FIELDS, sprite_fields
 from wreckit_tui.models import Sprite
 from wreckit_tui.text import format_mib, format_number
 
-LABEL_WIDTH = max(len(label) for label, _ in DETAIL_FIELDS)
-"""The labels' column is never narrower: a long value folds instead."""
+LABEL_WIDTH = max(len(label) for label, _ in DETAIL_FIELDS) + 1
+"""The labels' column, a space after the longest included; a long value folds under itself."""
 
 
-def fields_table(sprite: Sprite | None) -> Table | Text:
+class FieldLines:
+    """Label and value of each field, a value folded to the width it is drawn at.
+
+    Each line is one piece of text (label, then value; under a label, blanks then the rest of
+    the value), so it is drawn the same way at every paint."""
+
+    def __init__(self, fields: Sequence[tuple[str, str]]) -> None:
+        self.fields = fields
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width - LABEL_WIDTH, 8)
+        for label, value in self.fields:
+            parts = Text(value).wrap(console, width, overflow="fold", no_wrap=False) or [Text()]
+            for number, part in enumerate(parts):
+                head = label.ljust(LABEL_WIDTH) if number == 0 else " " * LABEL_WIDTH
+                line = Text(head)
+                line.stylize("bold" if number == 0 else "none")
+                line.append_text(part)
+                yield line
+
+
+def fields_table(sprite: Sprite | None) -> FieldLines | Text:
     if sprite is None:
         return Text("No sprite selected.", style="dim")
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True, min_width=LABEL_WIDTH)
-    grid.add_column(overflow="fold")
-    for label, value in sprite_fields(sprite):
-        grid.add_row(Text(label, style="bold"), Text(value))
-    return grid
+    return FieldLines(sprite_fields(sprite))
 
 
 def _field_lengths(sprite: Sprite | None) -> tuple[int, ...]:
