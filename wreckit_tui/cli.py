@@ -1,5 +1,5 @@
-"""Command line: the dashboard, ``--headless`` output and the ``list``/``start``/``kill``/``attach``
-commands.
+"""Command line: the dashboard, ``--headless`` output, the ``list``/``start``/``kill``/``attach``
+commands and the ``mcp`` server.
 
 Exit codes: 0 ok; 2 usage, config, invalid request or quota; 3 wisp not found; 4 wisp failed,
 timed out or gave bad output; 5 sprite not found; 6 the backend does not support what was asked
@@ -158,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"{DETACH_KEY}) or the sprite ends. Every other key goes to the sprite. {NAME_RULE}",
     )
     attaching.add_argument("name", metavar="NAME", help="the sprite's name")
+    _add_mcp_command(commands, after)
     return parser
 
 
@@ -214,6 +215,8 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return asyncio.run(_kill(wisp, args))
     if args.command == "attach":
         return _attach(wisp, config, args.name)
+    if args.command == "mcp":
+        return _serve_mcp(wisp, config, args)
     if args.command == "list" or args.headless:
         return asyncio.run(_list(wisp, config, as_json=args.json))
     _require_terminal()
@@ -330,6 +333,31 @@ def _attach(wisp: Wisp, config: Config, name: str) -> int:
     if outcome.stop_signal is not None:
         signal.raise_signal(outcome.stop_signal)
     return outcome.exit_code
+
+
+def _add_mcp_command(commands: Any, after: argparse.ArgumentParser) -> None:
+    """``mcp [--read-only]``: the agent tools over the Model Context Protocol, on stdio."""
+    serving = _command(
+        commands,
+        "mcp",
+        after,
+        "serve agent tools over MCP on stdio",
+        "Serve tools that list, spawn, type into and read, exec in and kill sprites, over the "
+        "Model Context Protocol on stdin/stdout, until stdin closes or SIGTERM. Every rule of "
+        "the commands holds (names, sizes, cpus, max_vms, timeouts). Register it with an MCP "
+        "client, e.g. `claude mcp add wreckit -- wreckit-tui mcp`.",
+    )
+    serving.add_argument(
+        "--read-only",
+        action="store_true",
+        help="offer only list_sprites and attach_sprite, which then only reads the screen",
+    )
+
+
+def _serve_mcp(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+    from wreckit_tui.mcp_server import serve
+
+    return serve(wisp, config, read_only=args.read_only)
 
 
 async def _version_or_error(wisp: Wisp) -> str | WispError:
