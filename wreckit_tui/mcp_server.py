@@ -225,7 +225,9 @@ def serve(wisp: Wisp, config: Config, *, read_only: bool = False) -> int:
     offered = [("list_sprites", tools.list_sprites)]
     if read_only:
         offered += [("attach_sprite", tools.read_screen)]
+        note = " (this server is read-only: attach_sprite reads the screen and types nothing)"
     else:
+        note = ""
         offered += [
             ("spawn_sprite", tools.spawn_sprite),
             ("attach_sprite", tools.attach_sprite),
@@ -237,7 +239,7 @@ def serve(wisp: Wisp, config: Config, *, read_only: bool = False) -> int:
         version=__version__,
         instructions=READ_ONLY_INSTRUCTIONS if read_only else INSTRUCTIONS,
         log_level="WARNING",
-        tools=[_strict_tool(name, _as_tool(method, in_flight)) for name, method in offered],
+        tools=[_strict_tool(name, _as_tool(method, in_flight), note) for name, method in offered],
     )
     try:
         anyio.run(_serve_until_stopped, server, in_flight)
@@ -294,9 +296,9 @@ def _as_tool(
     return tool
 
 
-def _strict_tool(name: str, function: Callable[..., Awaitable[Any]]) -> Tool:
+def _strict_tool(name: str, function: Callable[..., Awaitable[Any]], note: str = "") -> Tool:
     """The SDK's tool of ``function``, which refuses arguments it does not take (a typo, or
-    ``input`` on a read-only server) instead of ignoring them."""
+    ``input`` on a read-only server) instead of ignoring them, saying why and ``note``."""
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp.server.mcpserver.tools import Tool
 
@@ -307,7 +309,7 @@ def _strict_tool(name: str, function: Callable[..., Awaitable[Any]]) -> Tool:
             if unknown:
                 raise ToolError(
                     f"{self.name} takes no argument {', '.join(map(repr, unknown))}: it takes "
-                    f"{', '.join(known) or 'none'}"
+                    f"{', '.join(known) or 'none'}{note}"
                 )
             return await super().run(arguments, *args, **kwargs)
 
