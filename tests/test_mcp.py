@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -93,6 +95,22 @@ def cli_message(env: dict[str, str], *args: str) -> str:
     assert done.returncode != 0
     assert done.stderr.startswith(CLI_ERROR) and done.stderr.count("\n") == 1, done.stderr
     return done.stderr.removeprefix(CLI_ERROR).rstrip("\n")
+
+
+def test_other_commands_never_import_the_sdk(shared_fake, env):
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "wreckit_tui", "--headless"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "wreckit_tui.cli" in imported
+    assert not {name for name in imported if name.split(".")[0] in ("mcp", "mcp_types", "anyio")}
+    assert "serve agent tools over MCP" in run_cli("--help").stdout
 
 
 def test_every_tool_is_offered_with_its_parameters(server):

@@ -101,7 +101,10 @@ class Tools:
                 raise
             await self.wisp.resume(name, max_vms=self.config.max_vms)
             resumed = True
-        sprite = (await self.wisp.list()).get(name)
+        try:  # it started: a list that fails now must not make it look as if it had not
+            sprite = (await self.wisp.list()).get(name)
+        except WreckitError:
+            sprite = None
         shown = sprite.public_dict() if sprite else {"name": name}
         return {**shown, "resumed": resumed, "attach": f"wreckit-tui attach {name}"}
 
