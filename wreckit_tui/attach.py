@@ -92,8 +92,10 @@ def attach(
     detach_key: str = DEFAULT_DETACH_KEY,
     stdin_fd: int = 0,
     stdout_fd: int = 1,
+    end_fd: int | None = None,
 ) -> AttachOutcome:
     """Attach the terminal on ``stdin_fd``/``stdout_fd`` to sprite ``name``; block until back.
+    ``end_fd`` turning readable ends the session as the child's end does (not a detach).
 
     Never raises an ``Exception``: a bad ``detach_key`` (:class:`ConfigError`), a bad name
     (:class:`~wreckit_tui.errors.InvalidRequest`), wisp not runnable
@@ -105,6 +107,7 @@ def attach(
     """
     try:
         session = _Session(wisp, name, detach_byte(detach_key), stdin_fd, stdout_fd)
+        session.end_fd = end_fd
         return session.run(banner(name, detach_key), key_label(detach_key))
     except WreckitError as exc:
         return AttachOutcome(name, error=exc)
@@ -129,6 +132,7 @@ class _Session:
         self.stdin_fd = stdin_fd
         self.stdout_fd = stdout_fd
         self.recent = bytearray()
+        self.end_fd: int | None = None
 
     def run(self, banner_line: str, detach_label: str) -> AttachOutcome:
         wakeup = Wakeup()
@@ -218,6 +222,9 @@ class _Copy:
         }
         if self.pidfd is not None:
             handlers[self.pidfd] = self._on_exit
+        if self.session.end_fd is not None:
+            self.poller.register(self.session.end_fd, select.POLLIN)
+            handlers[self.session.end_fd] = self._on_end
         while not self.done:
             ready = self.poller.poll(self._timeout_ms())
             for fd, events in ready:
@@ -300,6 +307,9 @@ class _Copy:
         if self.pidfd is not None:
             self.poller.unregister(self.pidfd)
         self.drain_deadline = time.monotonic() + DETACH_GRACE
+
+    def _on_end(self, _events: int) -> None:
+        self.done = True
 
     def _on_signal(self, _events: int) -> None:
         signals = self.wakeup.take()

@@ -1,5 +1,6 @@
-"""Command line: the dashboard, ``--headless`` output and the ``list``/``start``/``kill``/``attach``
-commands.
+"""Command line: the dashboard, ``--headless`` output, the ``list``/``start``/``kill``/``attach``
+commands and the ``mcp`` server; the agent commands (``run``, ``exec``, ``send``,
+``capture``) are :mod:`wreckit_tui.cli_agents`.
 
 Exit codes: 0 ok; 2 usage, config, invalid request or quota; 3 wisp not found; 4 wisp failed,
 timed out or gave bad output; 5 sprite not found; 6 the backend does not support what was asked
@@ -158,13 +159,24 @@ def build_parser() -> argparse.ArgumentParser:
         f"{DETACH_KEY}) or the sprite ends. Every other key goes to the sprite. {NAME_RULE}",
     )
     attaching.add_argument("name", metavar="NAME", help="the sprite's name")
+    _add_agent_commands(commands, after)
+    _add_mcp_command(commands, after)
     return parser
+
+
+def _add_agent_commands(commands: Any, parent: argparse.ArgumentParser) -> None:
+    from wreckit_tui import cli_agents
+
+    def make(name: str, summary: str, about: str) -> argparse.ArgumentParser:
+        return _command(commands, name, parent, summary, about)
+
+    cli_agents.add_commands(make)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wreckit-tui`` script; returns the exit code."""
     parser = build_parser()
-    args = _merge_shared(parser.parse_args(argv))
+    args = _merge_shared(_take_command(parser, *parser.parse_known_args(argv)))
     if args.json and args.command is None and not args.headless:
         parser.error("--json needs --headless (or the list command)")
     try:
@@ -178,6 +190,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _take_command(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]
+) -> argparse.Namespace:
+    """``run NAME --detach -- CMD``: argparse leaves a CMD that follows an option over."""
+    if extra[:1] == ["--"] and args.command == "run" and not args.argv:
+        args.argv = extra[1:]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def _merge_shared(args: argparse.Namespace) -> argparse.Namespace:
@@ -214,6 +237,11 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return asyncio.run(_kill(wisp, args))
     if args.command == "attach":
         return _attach(wisp, config, args.name)
+    from wreckit_tui.cli_agents import COMMANDS as AGENT_COMMANDS
+
+    command = {**AGENT_COMMANDS, "mcp": _serve_mcp}.get(args.command)
+    if command is not None:
+        return command(wisp, config, args)
     if args.command == "list" or args.headless:
         return asyncio.run(_list(wisp, config, as_json=args.json))
     _require_terminal()
@@ -263,18 +291,7 @@ async def _start(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
     """
     memory = args.memory or config.default_memory
     cpus = args.cpus or config.default_cpus
-    resumed = False
-    with _stop_on_signals() as (stop, caught):
-        try:
-            await wisp.start(args.name, memory, cpus, max_vms=config.max_vms, stop=stop)
-        except StoppedSprite:
-            if args.memory or args.cpus:
-                raise
-            await wisp.resume(args.name, max_vms=config.max_vms, stop=stop)
-            resumed = True
-        except WispInterrupted as exc:
-            exc.exit_code = 128 + caught[0]
-            raise
+    resumed = await start_or_resume(wisp, config, args)
     if args.json:
         fleet = await wisp.list()
         sprite = fleet.get(args.name)
@@ -284,6 +301,33 @@ async def _start(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
     else:
         print(f"started {args.name} ({memory}, {cpus} vCPU)")
     return 0
+
+
+async def start_or_resume(
+    wisp: Wisp, config: Config, args: argparse.Namespace, command: list[str] | None = None
+) -> bool:
+    """Start sprite ``args.name`` (running ``command`` where given), or a stopped one again
+    when neither a command, --memory nor --cpus is given; whether it was started again.
+
+    SIGINT, SIGTERM and SIGHUP stop the start instead of this process: it either finished by
+    then or was undone (:class:`WispInterrupted`, exit 128 + the signal).
+    """
+    memory = args.memory or config.default_memory
+    cpus = args.cpus or config.default_cpus
+    with _stop_on_signals() as (stop, caught):
+        try:
+            await wisp.start(
+                args.name, memory, cpus, max_vms=config.max_vms, command=command or None, stop=stop
+            )
+        except StoppedSprite:
+            if command or args.memory or args.cpus:
+                raise
+            await wisp.resume(args.name, max_vms=config.max_vms, stop=stop)
+            return True
+        except WispInterrupted as exc:
+            exc.exit_code = 128 + caught[0]
+            raise
+    return False
 
 
 @contextlib.contextmanager
@@ -330,6 +374,24 @@ def _attach(wisp: Wisp, config: Config, name: str) -> int:
     if outcome.stop_signal is not None:
         signal.raise_signal(outcome.stop_signal)
     return outcome.exit_code
+
+
+def _add_mcp_command(commands: Any, after: argparse.ArgumentParser) -> None:
+    """``mcp [--read-only]``: the agent tools over the Model Context Protocol, on stdio."""
+    about = (
+        "Serve tools that list, spawn, type into and read, exec in and kill sprites over the Model "
+        "Context Protocol on stdio until stdin closes or SIGTERM, under every rule of the commands."
+        " Register it: claude mcp add wreckit -- wreckit-tui mcp"
+    )
+    serving = _command(commands, "mcp", after, "serve agent tools over MCP on stdio", about)
+    read_only = "offer only list_sprites and attach_sprite, which then only reads the screen"
+    serving.add_argument("--read-only", action="store_true", help=read_only)
+
+
+def _serve_mcp(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+    from wreckit_tui.mcp_server import serve
+
+    return serve(wisp, config, read_only=args.read_only)
 
 
 async def _version_or_error(wisp: Wisp) -> str | WispError:

@@ -28,7 +28,8 @@ Contract v1.1: ``capabilities --json`` announces every optional command and fiel
 (``"announce": [...]`` in scenario.json announces those instead; ``capabilities: "unknown"``
 makes it a v1-only wisp, whose v1.1 commands do not exist either). ``start NAME`` alone starts a
 stopped sprite again, keeping all its fields; ``start NAME ... -- CMD...`` records CMD as the
-sprite's ``command``. ``exec NAME -- CMD...`` runs CMD here, in the home's ``exec/`` directory,
+sprite's ``command``; ``exit N`` in its attach session then ends that program (``stopped``,
+``exit_code`` N). ``exec NAME -- CMD...`` runs CMD here, in the home's ``exec/`` directory,
 with this program's stdin (125 when the sprite is not running, 127/126 as a shell would).
 ``capture NAME [--lines N] [--ansi]`` prints ``screens/NAME`` (colour sequences only with
 ``--ansi``); ``send NAME [--enter] -- TEXT`` appends TEXT (and a newline with ``--enter``) to
@@ -386,6 +387,7 @@ def resume(name: str) -> int:
             print(f"error: sprite {name} is not stopped", file=sys.stderr)
             return 1
         found[0]["state"] = "running"
+        found[0].pop("exit_code", None)  # its program runs again
     return 0
 
 
@@ -440,7 +442,8 @@ def cmd_attach(args: list[str], behaviour: str) -> int:
     """An interactive session on the terminal it was given, like a shell in the sprite.
 
     Prints ``connected to NAME`` and a ``NAME$ `` prompt, then runs one command a line:
-    ``exit [N]``; ``stty ARGS`` (the real stty on this terminal); ``env VAR``; ``keys`` (says
+    ``exit [N]`` (for a sprite started with a program: the program ends with N); ``stty ARGS``
+    (the real stty on this terminal); ``env VAR``; ``keys`` (says
     when it is in raw mode, then prints the bytes of each read as hex until a ``q``); ``lines N``
     (prints ``line 1`` to ``line N``); ``clear``; ``title TEXT`` (sets the terminal's title);
     anything else comes back as ``NAME> LINE``. Ctrl+C prints ``interrupted`` and a new prompt;
@@ -489,9 +492,20 @@ def attach_session(name: str, *, stubborn: bool) -> int:
             return 0
         words = line.split()
         if words[:1] == ["exit"]:
-            return int(words[1]) if len(words) > 1 else 0
+            status = int(words[1]) if len(words) > 1 else 0
+            program_ended(name, status)
+            return status
         attach_command(name, words, line.strip())
         os.write(1, prompt)
+
+
+def program_ended(name: str, status: int) -> None:
+    """A sprite started with a program: ``exit N`` in its terminal ends it, as ``stopped`` with
+    ``exit_code`` N (its screen stays); a shell sprite stays running."""
+    with locked_fleet(write=True) as fleet:
+        for sprite in fleet:
+            if sprite.get("name") == name and sprite.get("command"):
+                sprite.update(state="stopped", exit_code=status)
 
 
 def attach_command(name: str, words: list[str], line: str) -> None:
