@@ -20,6 +20,14 @@ from wreckit_tui.models import (
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+AGENT = {
+    "name": "agent",
+    "state": "stopped",
+    "command": "claude --resume",
+    "exit_code": 3,
+    "activity_at": "2026-11-25T11:58:00Z",
+    "title": "✳ done",
+}
 
 
 def parse(document: object):
@@ -147,6 +155,42 @@ def test_public_dict_has_exactly_the_documented_keys_and_wisp_data():
     assert public["cpus"] == 2 and isinstance(public["cpus"], int)
 
 
+def test_the_v1_1_fields_are_read_and_public():
+    sprite = parse([AGENT]).sprites[0]
+    assert (sprite.command, sprite.exit_code) == ("claude --resume", 3)
+    assert (sprite.activity_at, sprite.title) == ("2026-11-25T11:58:00Z", "✳ done")
+    assert PUBLIC_KEYS[-4:] == ("command", "exit_code", "activity_at", "title")
+    assert {key: sprite.public_dict()[key] for key in PUBLIC_KEYS[-4:]} == {
+        key: AGENT[key] for key in PUBLIC_KEYS[-4:]
+    }
+
+
+def test_a_v1_sprite_has_no_v1_1_fields():
+    sprite = parse([{"name": "a", "state": "running"}]).sprites[0]
+    assert (sprite.command, sprite.exit_code, sprite.activity_at, sprite.title) == (None,) * 4
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("command", ["claude"]),
+        ("exit_code", "3"),
+        ("exit_code", 1.5),
+        ("exit_code", True),
+        ("exit_code", 10**30),
+        ("activity_at", 1764000000),
+        ("activity_at", "yesterday"),
+        ("title", {"text": "x"}),
+    ],
+)
+def test_a_v1_1_field_of_the_wrong_type_is_unknown_with_a_warning(field, value):
+    fleet = parse([{**AGENT, field: value}])
+    sprite = fleet.sprites[0]
+    assert getattr(sprite, field) is None
+    assert sprite.command is not None or field == "command"
+    assert len(fleet.warnings) == 1 and field in fleet.warnings[0]
+
+
 @pytest.mark.parametrize(
     ("name", "memory", "cpus"),
     [
@@ -186,7 +230,11 @@ json_values = st.recursive(
 sprite_like = st.fixed_dictionaries(
     {"name": st.one_of(st.text(), st.integers(), st.none())},
     optional=dict.fromkeys(
-        ("state", "status", "cpus", "memory", "memory_used", "created_at", "pid"), json_values
+        [
+            *("state", "status", "cpus", "memory", "memory_used", "created_at", "pid"),
+            *PUBLIC_KEYS[-4:],
+        ],
+        json_values,
     ),
 )
 

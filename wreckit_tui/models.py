@@ -32,6 +32,10 @@ PUBLIC_KEYS = (
     "uptime_seconds",
     "created_at",
     "url",
+    "command",
+    "exit_code",
+    "activity_at",
+    "title",
 )
 _STATUS_TO_STATE = {"running": "running", "warm": "running", "cold": "stopped"}
 MAX_WARNINGS = 100
@@ -45,6 +49,8 @@ Real = Annotated[float, Field(ge=0, le=_LIMIT, allow_inf_nan=False)]
 WireNumber = Count | Real
 Number = int | float
 SizeText = Annotated[str, Field(pattern=rf"^{SIZE_RE.pattern}$")]
+ExitCode = Annotated[int, Field(ge=-(2**31), le=2**32)]
+"""An exit status as backends report it: 0..255, or negative for a signal on some."""
 
 
 # -- request validation -------------------------------------------------------------------
@@ -97,6 +103,10 @@ class WireSprite(BaseModel):
     cpu_percent: WireNumber | None = None
     memory_used: SizeText | WireNumber | None = None
     isolation: str | None = None
+    command: str | None = None
+    exit_code: ExitCode | None = None
+    activity_at: str | None = None
+    title: str | None = None
 
 
 class Sprite(BaseModel):
@@ -117,6 +127,14 @@ class Sprite(BaseModel):
     pid: int | None = None
     address: str | None = None
     isolation: str | None = None
+    command: str | None = None
+    """The main program as started (v1.1); ``None``: a shell, or a v1 backend."""
+    exit_code: int | None = None
+    """The main program's exit status, once it ended (v1.1)."""
+    activity_at: str | None = None
+    """When the main terminal last printed anything, RFC 3339 (v1.1)."""
+    title: str | None = None
+    """The terminal title the program set (v1.1)."""
 
     @property
     def active(self) -> bool:
@@ -262,6 +280,10 @@ def _validate_leniently(index: int, item: dict, warnings: Warnings) -> WireSprit
 
 def _normalize(wire: WireSprite, now: datetime, warnings: Warnings) -> Sprite:
     state = wire.state or _STATUS_TO_STATE.get(wire.status or "", wire.status)
+    activity_at = wire.activity_at
+    if activity_at is not None and _time_of(activity_at) is None:
+        warnings.append(f"sprite {quoted(wire.name)}: activity_at is not an RFC 3339 time")
+        activity_at = None
     uptime = wire.uptime_seconds
     if uptime is None and state == "running" and wire.created_at:
         uptime = _uptime_from(wire.created_at, now)
@@ -281,6 +303,10 @@ def _normalize(wire: WireSprite, now: datetime, warnings: Warnings) -> Sprite:
         pid=wire.pid,
         address=wire.address,
         isolation=wire.isolation,
+        command=wire.command,
+        exit_code=wire.exit_code,
+        activity_at=activity_at,
+        title=wire.title,
     )
 
 
@@ -290,13 +316,19 @@ def _to_mib(value: str | Number | None) -> Number | None:
     return value
 
 
-def _uptime_from(created_at: str, now: datetime) -> float | None:
+def _time_of(text: str) -> datetime | None:
+    """The time ``text`` names (RFC 3339; no zone means UTC), or ``None``."""
     try:
-        created = datetime.fromisoformat(created_at)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _uptime_from(created_at: str, now: datetime) -> float | None:
+    created = _time_of(created_at)
+    if created is None:
+        return None
     seconds = (now - created).total_seconds()
     return max(seconds, 0.0) if math.isfinite(seconds) else None
 
