@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(wreckit_tui.__file__).parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
 MAX_LINES = 420
-"""The biggest modules now: sandbox/isolation.py (415 lines), app.py (393), cli.py (356),
-attach.py and processes.py (338 each)."""
+"""The biggest modules now: sandbox/isolation.py (415 lines), processes.py (414), app.py (393),
+adapter.py (366), cli.py (356)."""
 SANDBOX_MAY_USE = {"wreckit_tui", "wreckit_tui.pids", "wreckit_tui.sandbox"}
 
 

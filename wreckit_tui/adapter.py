@@ -1,9 +1,10 @@
 """The wisp adapter: the one layer that speaks to a sprite manager through the wisp CLI contract.
 
 :class:`Wisp` turns each command (``--version``, ``capabilities``, ``list``, ``start``, ``kill``,
-``attach``) into a call of the backend that :mod:`wreckit_tui.backends` resolved, checks a request
-(name, size, the ``max_vms`` quota across processes) before it runs anything, and turns what a call
-printed or how it failed into models and errors. How a call runs (process group, timeouts,
+``attach``, and where announced ``exec``, ``capture``, ``send``) into a call of the backend that
+:mod:`wreckit_tui.backends` resolved, checks a request (name, size, the ``max_vms`` quota across
+processes) before it runs anything, and turns what a call printed or how it failed into models
+and errors. How a call runs (process group, timeouts,
 output cap, exit watch, orphans) is :mod:`wreckit_tui.processes`; this module starts no process
 itself. Only ``wisp attach`` is interactive: :meth:`Wisp.spawn_attach` starts it on a pty of its
 own for :mod:`wreckit_tui.attach`.
@@ -12,13 +13,12 @@ own for :mod:`wreckit_tui.attach`.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from wreckit_tui.backends import Backend, resolve_backend
-from wreckit_tui.contract import NESTING_VARIABLES, require_name
+from wreckit_tui.contract import NESTING_VARIABLES, require_argv, require_name
 from wreckit_tui.errors import (
     InvalidRequest,
     NotSupported,
@@ -33,21 +33,32 @@ from wreckit_tui.models import (
     DEFAULT_MAX_SPRITES,
     Fleet,
     in_use,
+    parse_capabilities,
     parse_fleet,
     quota_problem,
     validate_request,
 )
-from wreckit_tui.processes import Completed, PtyChild, run_process, spawn_on_pty
+from wreckit_tui.processes import (
+    Completed,
+    ExecResult,
+    PtyChild,
+    run_exec,
+    run_process,
+    spawn_on_pty,
+)
 from wreckit_tui.reservations import Ledger
-from wreckit_tui.text import sanitize
+from wreckit_tui.text import sanitize, sanitize_screen
+
+__all__ = ["ExecResult", "Wisp"]
 
 if TYPE_CHECKING:
     from wreckit_tui.config import Config
 
 DETACH_LABEL_ENV = "WRECKIT_DETACH_LABEL"
 """Set for ``wisp attach`` to the detach key's name (``Ctrl+]``), for a backend to show it."""
-CAPABILITY_COMMANDS = frozenset({"exec", "capture", "send", "resume", "start-command"})
-"""The optional commands of contract v1.1 a backend may announce."""
+EXEC_FAILED = 125
+"""``exec``'s status when the backend itself could not run the command."""
+MAX_CAPTURE_LINES = 100_000
 _VERSION_RE = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.-]+)?)")
 
 
@@ -119,9 +130,11 @@ class Wisp:
         cpus: int | str,
         *,
         max_vms: int,
+        command: list[str] | None = None,
         stop: asyncio.Event | None = None,
     ) -> None:
-        """Start a sprite after checking the request, the name and the ``max_vms`` quota.
+        """Start a sprite after checking the request, the name and the ``max_vms`` quota;
+        with ``command``, running it as the sprite's main program (``start-command``).
 
         The quota is checked against a fresh list plus the starts in flight in every process of
         this user (:mod:`wreckit_tui.reservations`), so no two starts anywhere pass it together;
@@ -131,12 +144,16 @@ class Wisp:
         running: one that shows up anyway is killed, and the error says so.
         """
         cpus = validate_request(name, memory, cpus)
+        if command is not None:
+            require_argv(command, "the command")
+            await self._require("start-command", "start with a command")
 
         async def check(booked: frozenset[str]) -> None:
             self._check_launch(await self.list(), name, max_vms, booked)
 
         async with self._ledger().booked(name, check):
             argv = ["start", name, "--memory", memory, "--cpus", str(cpus)]
+            argv += ["--", *command] if command is not None else []
             try:  # a start may leave a server for its sprites running
                 await self._call(argv, self.timeout, keeps_leftovers=True, stop=stop)
             except WispNotFound:
@@ -178,8 +195,74 @@ class Wisp:
     async def kill(self, name: str) -> None:
         """Kill a sprite; one that is not in the fleet is :class:`SpriteNotFound`."""
         require_name(name)
+        await self._call_on(name, ["kill", name])
+
+    async def exec(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        stdin: bytes = b"",
+        timeout: float | None = None,
+        max_output: int,
+    ) -> ExecResult:
+        """Run ``argv`` in the sprite (``wisp exec NAME -- ARGV``) with ``stdin`` as its input.
+
+        Its exit status, whatever it is, is the result; each output is kept up to
+        ``max_output`` bytes, with a flag when cut. The backend's own failures (exit 125, a
+        sprite not found) are errors; past ``timeout`` (default: the configured timeout) the
+        call's process group is killed and :class:`WispTimeout` raised.
+        """
+        require_name(name)
+        require_argv(argv, "exec's command")
+        await self._require("exec")
+        args = ["exec", name, "--", *argv]
+        done = await run_exec(
+            [*self.backend.argv, *args],
+            label=self._label(args[:2]),
+            stdin=stdin,
+            timeout=self.timeout if timeout is None else timeout,
+            grace=self.kill_grace,
+            max_output=max_output,
+        )
+        if done.returncode == EXEC_FAILED:
+            failed = WispFailed(self._label(args[:2]), done.returncode, done.stderr)
+            raise SpriteNotFound(name) if await self._is_gone(name) else failed
+        return done
+
+    async def capture(self, name: str, *, lines: int | None = None, ansi: bool = False) -> str:
+        """The text on the sprite's main terminal, its last ``lines`` lines (default: a
+        screen), sanitized; with ``ansi`` its colour (SGR) sequences are kept, nothing else."""
+        require_name(name)
+        if lines is not None and not 1 <= lines <= MAX_CAPTURE_LINES:
+            raise InvalidRequest(f"invalid lines {lines}: use 1 to {MAX_CAPTURE_LINES}")
+        await self._require("capture")
+        args = ["capture", name]
+        args += ["--lines", str(lines)] if lines is not None else []
+        done = await self._call_on(name, args + (["--ansi"] if ansi else []))
+        return sanitize_screen(bytes(done.stdout).decode("utf-8", errors="replace"), sgr=ansi)
+
+    async def send(self, name: str, text: str, *, enter: bool = False) -> None:
+        """Type ``text`` into the sprite's main terminal as literal keys, then Enter with
+        ``enter`` (``wisp send NAME [--enter] -- TEXT``)."""
+        require_name(name)
+        if "\0" in text:
+            raise InvalidRequest("the text to send cannot hold a NUL character")
+        await self._require("send")
+        await self._call_on(name, ["send", name, *(["--enter"] if enter else []), "--", text])
+
+    async def _require(self, command: str, what: str = "") -> None:
+        """Raise :class:`NotSupported` unless the backend announced ``command``."""
+        if command not in await self.capabilities():
+            raise NotSupported(
+                f"{what or command} is not supported by this backend ({self.backend.label}): "
+                f"it does not announce {command} (wisp contract v1.1)"
+            )
+
+    async def _call_on(self, name: str, args: list[str]) -> Completed:
+        """Run a command on sprite ``name``; a failure because it is gone is SpriteNotFound."""
         try:
-            await self._call(["kill", name], self.timeout)
+            return await self._call(args, self.timeout)
         except WispFailed:
             if await self._is_gone(name):
                 raise SpriteNotFound(name) from None
@@ -265,7 +348,7 @@ class Wisp:
         stop: asyncio.Event | None = None,
     ) -> Completed:
         argv = [*self.backend.argv, *args]
-        label = " ".join([self.backend.name, *args])
+        label = self._label(args)
         done = await run_process(
             argv,
             label=label,
@@ -279,14 +362,5 @@ class Wisp:
             raise WispFailed(label, done.returncode, done.stderr, self.backend.shell_command(args))
         return done
 
-
-def parse_capabilities(stdout: bytes) -> frozenset[str]:
-    """The known commands of a ``capabilities --json`` answer; anything malformed is none."""
-    try:
-        answer = json.loads(stdout.decode("utf-8", errors="replace"))
-    except (ValueError, RecursionError):
-        return frozenset()
-    commands = answer.get("commands") if isinstance(answer, dict) else None
-    if not isinstance(commands, list):
-        return frozenset()
-    return frozenset(c for c in commands if isinstance(c, str)) & CAPABILITY_COMMANDS
+    def _label(self, args: list[str]) -> str:
+        return " ".join([self.backend.name, *args])

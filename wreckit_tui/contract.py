@@ -59,3 +59,9 @@ def cpus_problem(cpus: int | str) -> str | None:
     if CPUS_RE.fullmatch(text) and 1 <= int(text) <= MAX_CPUS:
         return None
     return f"invalid cpus {quoted(text)}: use a whole number from 1 to {MAX_CPUS}"
+
+
+def require_argv(argv: list[str], what: str) -> None:
+    """Raise :class:`InvalidRequest` unless ``argv`` is a program and its arguments."""
+    if not argv or not all(isinstance(arg, str) and "\0" not in arg for arg in argv):
+        raise InvalidRequest(f"{what} must be a program and its arguments, without NUL characters")

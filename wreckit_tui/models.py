@@ -336,3 +336,19 @@ def _uptime_from(created_at: str, now: datetime) -> float | None:
 def _short(exc: BaseException, limit: int = 120) -> str:
     text = sanitize(str(exc)) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+CAPABILITY_COMMANDS = frozenset({"exec", "capture", "send", "resume", "start-command"})
+"""The optional commands of contract v1.1 a backend may announce."""
+
+
+def parse_capabilities(stdout: bytes) -> frozenset[str]:
+    """The known commands of a ``capabilities --json`` answer; anything malformed is none."""
+    try:
+        answer = json.loads(stdout.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
+        return frozenset()
+    commands = answer.get("commands") if isinstance(answer, dict) else None
+    if not isinstance(commands, list):
+        return frozenset()
+    return frozenset(c for c in commands if isinstance(c, str)) & CAPABILITY_COMMANDS

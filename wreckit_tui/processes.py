@@ -4,7 +4,8 @@ This module owns the plumbing: a child runs from an argv list (never a shell) wi
 fds, in a process group of its own. :func:`run_process` runs one to completion with stdin from
 ``/dev/null``: stdout read up to a cap, the end of stderr kept, exit watched through a pidfd (so
 a grandchild that keeps a pipe open cannot hold the caller), the group sent SIGTERM then SIGKILL
-on a timeout or a stop, and killed at once when the call is cancelled. :func:`spawn_on_pty`
+on a timeout or a stop, and killed at once when the call is cancelled. :func:`run_exec` runs
+one the same way with input on its stdin and both outputs cut at a cap. :func:`spawn_on_pty`
 starts an interactive one on a pty of its own. It may touch processes it started, their groups
 and their fds, and the orphans they leave (through :mod:`wreckit_tui.orphans`); it raises the
 errors of :mod:`wreckit_tui.errors` and never decides which program to run.
@@ -49,6 +50,17 @@ class Completed:
     returncode: int
     stdout: bytes | bytearray
     stderr: str
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command run by ``exec`` did: its status and output, each cut at the cap."""
+
+    returncode: int
+    stdout: bytes
+    stderr: str
+    stdout_truncated: bool
+    stderr_truncated: bool
 
 
 @dataclass
@@ -103,6 +115,33 @@ async def run_process(
             watch.close()
     finally:
         ORPHANS.end(call)
+
+
+async def run_exec(
+    argv: list[str], *, label: str, stdin: bytes, timeout: float, grace: float, max_output: int
+) -> ExecResult:
+    """Run ``argv`` as :func:`run_process` does, with ``stdin`` written to its standard input
+    and each of stdout and stderr kept up to ``max_output`` bytes (the rest read and dropped,
+    and said). On a timeout its process group is killed (:class:`WispTimeout`)."""
+    call = ORPHANS.begin()
+    try:
+        proc = launch(
+            argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=call.environment(),
+        )
+        watch = _ProcessWatch(proc, max_output, cut=True, stdin=stdin)
+        try:
+            done = await watch.finish(label, timeout, grace)
+        finally:
+            watch.close()
+    finally:
+        ORPHANS.end(call)
+    status = done.returncode if done.returncode >= 0 else 128 - done.returncode  # as a shell
+    return ExecResult(status, bytes(done.stdout), done.stderr, *watch.cut_streams)
 
 
 def launch(argv: list[str], **popen: Any) -> subprocess.Popen:
@@ -167,10 +206,20 @@ def take_controlling_terminal() -> None:
 class _ProcessWatch:
     """Event-loop readers for one child's stdout, stderr and exit."""
 
-    def __init__(self, proc: subprocess.Popen, max_stdout: int, *, gentle: bool = False) -> None:
+    def __init__(
+        self,
+        proc: subprocess.Popen,
+        max_stdout: int,
+        *,
+        gentle: bool = False,
+        cut: bool = False,
+        stdin: bytes = b"",
+    ) -> None:
         self.proc = proc
         self.gentle = gentle  # cancelled, it gets SIGTERM and is left to finish on its own
         self.max_stdout = max_stdout
+        self.cut = cut  # both outputs kept up to max_stdout, the rest dropped: no overflow
+        self.cut_streams = [False, False]  # whether stdout, stderr went over the cap
         self.loop = asyncio.get_running_loop()
         self.stdout = bytearray()
         self.stderr = bytearray()
@@ -184,6 +233,10 @@ class _ProcessWatch:
             os.set_blocking(fd, False)
             self.loop.add_reader(fd, self._on_readable, fd)
         self._pidfd = _watch_exit(self.loop, proc.pid, self._on_exit)
+        self._input = memoryview(stdin)
+        if proc.stdin:
+            os.set_blocking(proc.stdin.fileno(), False)
+            self.loop.add_writer(proc.stdin.fileno(), self._on_writable)
 
     async def finish(
         self, label: str, timeout: float, grace: float, stop: asyncio.Event | None = None
@@ -252,6 +305,7 @@ class _ProcessWatch:
         for fd in list(self._open):
             self._close_pipe(fd)
         self._stop_exit_watch()
+        self._close_stdin()
         for pipe in (self.proc.stdout, self.proc.stderr):
             if pipe:
                 pipe.close()
@@ -282,6 +336,12 @@ class _ProcessWatch:
         if not chunk:
             self._close_pipe(fd)
             return
+        if self.cut:
+            room = self.max_stdout - len(buffer)
+            buffer += chunk[: max(room, 0)]
+            if len(chunk) > room:
+                self.cut_streams[buffer is self.stderr] = True
+            return
         buffer += chunk
         if buffer is self.stdout and len(buffer) > self.max_stdout:
             self.overflow = True
@@ -289,6 +349,22 @@ class _ProcessWatch:
             self._close_pipe(fd)
         elif buffer is self.stderr and len(buffer) > 2 * STDERR_KEEP:
             del buffer[:-STDERR_KEEP]
+
+    def _on_writable(self) -> None:
+        try:
+            written = os.write(self.proc.stdin.fileno(), self._input[: 1 << 16])
+        except BlockingIOError:
+            return
+        except OSError:  # it closed its stdin: the rest is not wanted
+            written = len(self._input)
+        self._input = self._input[written:]
+        if not self._input:
+            self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            self.loop.remove_writer(self.proc.stdin.fileno())
+            self.proc.stdin.close()
 
     def _close_pipe(self, fd: int) -> None:
         if self._open.pop(fd, None) is not None:

@@ -69,6 +69,25 @@ def sanitize_lines(text: str) -> str:
     return "\n".join(sanitize(line) for line in escape_invisible(text).splitlines())
 
 
+SGR = re.compile(r"\x1b\[[0-9;:]*m")
+"""A colour or style sequence (Select Graphic Rendition), the one sequence ``sgr`` keeps."""
+
+
+def sanitize_screen(text: str, *, sgr: bool = False) -> str:
+    """A terminal's text made safe as :func:`sanitize_lines` does, tabs expanded; with ``sgr``
+    its colour sequences are kept (and only those)."""
+    lines = escape_invisible(text).expandtabs().splitlines()
+    if not sgr:
+        return "".join(sanitize(line) + "\n" for line in lines)
+    kept = []
+    for line in lines:
+        pieces = SGR.split(line)
+        styles = [*SGR.findall(line), ""]
+        pairs = zip(pieces, styles, strict=True)
+        kept.append("".join(sanitize(piece) + style for piece, style in pairs))
+    return "".join(line + "\n" for line in kept)
+
+
 def quoted(text: str) -> str:
     """``text`` sanitized between single quotes, for a message (``repr`` would double the
     backslash of an escape)."""
