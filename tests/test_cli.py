@@ -38,10 +38,10 @@ def test_headless_table_shows_every_column_backend_and_version(fake_wisp):
     assert result.returncode == 0, result.stderr
     header = next(line for line in result.stdout.splitlines() if "NAME" in line)
     columns = [column.strip() for column in header.strip("┃│ ").split("┃")]
-    assert columns == ["NAME", "STATE", "CPUS", "CPU %", "MEMORY", "UPTIME", "URL"]  # as drawn
+    assert columns == ["NAME", "STATE", "CPUS", "CPU %", "MEMORY", "UPTIME", "COMMAND", "URL"]
     alpha = next(line for line in result.stdout.splitlines() if "alpha" in line)
     cells = [cell.strip() for cell in alpha.strip("│ ").split("│")]
-    assert cells == ["alpha", "running", "2", "12%", "300M/1G", "1h 1m", "alpha.sprites.test"]
+    assert cells == ["alpha", "running", "2", "12%", "300M/1G", "1h 1m", "—", "alpha.sprites.test"]
     assert f"wisp {fake_wisp.path} 0.3.1" in result.stdout
     assert "2 sprites, 1 running · VMs 1/5" in result.stdout
 
@@ -93,6 +93,7 @@ def test_headless_json_has_exactly_the_documented_keys_in_wisp_order(fake_wisp):
     keys = [
         "name", "id", "state", "cpus", "memory_mib", "cpu_percent",
         "memory_used_mib", "uptime_seconds", "created_at", "url",
+        "command", "exit_code", "activity_at", "title",
     ]  # fmt: skip
     assert all(list(s) == keys for s in sprites)
     assert sprites[0]["memory_mib"] == 1024
@@ -100,6 +101,27 @@ def test_headless_json_has_exactly_the_documented_keys_in_wisp_order(fake_wisp):
     assert sprites[1]["state"] == "stopped"
     assert sprites[1]["cpus"] is None
     assert fake_wisp.calls() == [["list", "--json"]]
+
+
+def test_headless_shows_an_agent_s_command_and_exit_status_and_json_has_them(fake_wisp):
+    agent = {
+        "name": "agent",
+        "state": "stopped",
+        "command": "claude --dangerously-skip-permissions \x1b[31m-p 'fix the bug'",
+        "exit_code": 3,
+        "activity_at": "2026-11-25T11:58:00Z",
+        "title": "✳ done",
+    }
+    fake_wisp.set_fleet([agent])
+    table = run_cli("--headless", "--wisp", str(fake_wisp.path))
+    assert table.returncode == 0, table.stderr
+    row = next(line for line in table.stdout.splitlines() if "agent" in line)
+    cells = [cell.strip() for cell in row.strip("│ ").split("│")]
+    assert cells[1] == "exit 3" and cells[6] == "claude --dangerously-sk…"
+    assert "\x1b" not in table.stdout
+    done = run_cli("--headless", "--json", "--wisp", str(fake_wisp.path))
+    (sprite,) = json.loads(done.stdout)
+    assert sprite == {**dict.fromkeys(sprite), **agent}
 
 
 def test_list_json_is_a_bare_array_even_when_wisp_wraps_it(fake_wisp):

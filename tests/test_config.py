@@ -215,3 +215,28 @@ def test_checking_the_detach_key_loads_no_terminal_or_pty_code():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, f"config loaded {result.stderr.strip()}"
+
+
+def test_default_command_is_empty_then_checked_like_a_shell_line(isolated_config, monkeypatch):
+    assert load_config().default_command == ""
+    isolated_config.write_text("default_command = \"claude -p 'fix the bug'\"\n")
+    assert load_config().default_command == "claude -p 'fix the bug'"
+    monkeypatch.setenv("WRECKIT_TUI_DEFAULT_COMMAND", "codex")
+    assert load_config().default_command == "codex"
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("claude -p 'unclosed", "cannot read the command: no closing quotation"),
+        ("a\0b", "a command cannot hold a NUL byte"),
+        ("x" * 4097, "a command is at most 4096 characters"),
+        ("''", "the command's program name is empty"),
+    ],
+)
+def test_a_default_command_that_is_no_command_line_is_refused(value, words):
+    with pytest.raises(ConfigError) as caught:
+        load_config(flags={"default_command": value}, environ={})
+    assert f"command-line option for default_command: default_command: {words}" in (
+        caught.value.message
+    )

@@ -149,7 +149,7 @@ async def test_ties_keep_name_order_in_both_directions(fake_wisp):
         assert table.shown_keys == ["b", "d", "a", "c"]
         await pilot.press("S")
         assert table.shown_keys == ["a", "c", "b", "d"]
-        await pilot.press("s", "s", "s", "s", "s", "S")  # back to NAME, then reversed
+        await pilot.press(*"ssssss", "S")  # back to NAME, then reversed
         assert table.ordered_columns[1].label.plain == "NAME ▼"
         assert table.shown_keys == ["d", "c", "b", "a"]
 

@@ -25,6 +25,9 @@ MIXED_FLEET = [
         "uptime_seconds": 93_784,
         "url": "https://agent-alpha.sprites.test",
         "pid": 4242,
+        "command": "claude --dangerously-skip-permissions",
+        "title": "⠋ fixing the flaky test",
+        "activity_at": "2026-09-21T14:13:20Z",
     },
     {
         "name": "agent-bravo",
@@ -37,7 +40,14 @@ MIXED_FLEET = [
         "url": "https://agent-bravo.sprites.test",
     },
     {"name": "builder", "state": "starting", "cpus": 4, "memory": "4GiB"},
-    {"name": "cold-one", "status": "cold", "cpus": 1, "memory": "1GiB"},
+    {
+        "name": "cold-one",
+        "status": "cold",
+        "cpus": 1,
+        "memory": "1GiB",
+        "command": "codex",
+        "exit_code": 3,
+    },
     {"name": "evil[/b]-[red]x", "state": "error", "cpus": "lots", "memory": 256},
 ]
 

@@ -7,6 +7,7 @@ requests (launch, kill, attach, refresh); it never waits for the backend on the 
 from __future__ import annotations
 
 import asyncio
+import shlex
 import signal
 import time
 from collections import deque
@@ -234,8 +235,13 @@ class WreckitApp(KeyHoldingApp):
             self.say(problem, severity="warning", timeout=8)
             return
         host = self.host if self.wisp.backend.local else None
+        config = self.config
         form = LaunchScreen(
-            self.taken_names(), self.config.default_memory, self.config.default_cpus, host
+            self.taken_names(),
+            config.default_memory,
+            config.default_cpus,
+            host,
+            command=config.default_command,
         )
         self.push_screen(form, callback=self._launch)
 
@@ -243,8 +249,13 @@ class WreckitApp(KeyHoldingApp):
         if request is None:
             return
         memory_mib = size_to_mib(request.memory)
+        command = shlex.join(request.command) if request.command else None
         sprite = Sprite(
-            name=request.name, state="starting", cpus=request.cpus, memory_mib=memory_mib
+            name=request.name,
+            state="starting",
+            cpus=request.cpus,
+            memory_mib=memory_mib,
+            command=command,
         )
         self.operations.start(sprite)
         self._publish()
@@ -252,8 +263,12 @@ class WreckitApp(KeyHoldingApp):
 
     async def _start(self, request: LaunchRequest) -> None:
         name = request.name
+        # the program only when one was asked for: a shell is the start of contract v1
+        program = {"command": request.command} if request.command else {}
         try:
-            await self.wisp.start(name, request.memory, request.cpus, max_vms=self.config.max_vms)
+            await self.wisp.start(
+                name, request.memory, request.cpus, max_vms=self.config.max_vms, **program
+            )
         except WreckitError as exc:
             self._failed(name, f"could not launch {name}", exc)
         else:

@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from wreckit_tui.command_line import command_problem
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, size_problem
 from wreckit_tui.detach_key import DEFAULT_DETACH_KEY, detach_byte
 from wreckit_tui.errors import ConfigError
@@ -52,6 +53,9 @@ class Config(BaseModel):
     max_vms: int = Field(5, ge=1, description="quota of sprites that are not stopped")
     default_memory: str = Field(DEFAULT_MEMORY, description="memory of a new sprite (SIZE)")
     default_cpus: int = Field(DEFAULT_CPUS, ge=1, le=MAX_CPUS, description="vCPUs of a new sprite")
+    default_command: str = Field(
+        "", description="program of a new sprite instead of a shell, split like a shell line"
+    )
     timeout: Seconds = Field(300, gt=0, description="seconds allowed for start and kill")
     list_timeout: Seconds = Field(10, gt=0, description="seconds allowed for list and --version")
     kill_grace: Seconds = Field(5, ge=0, description="seconds between SIGTERM and SIGKILL")
@@ -76,6 +80,14 @@ class Config(BaseModel):
     @classmethod
     def _check_memory(cls, value: str) -> str:
         problem = size_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("default_command")
+    @classmethod
+    def _check_command(cls, value: str) -> str:
+        problem = command_problem(value)
         if problem:
             raise ValueError(problem)
         return value

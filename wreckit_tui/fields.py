@@ -92,6 +92,9 @@ def _name_words(sprite: Sprite) -> str:
 
 
 def _state_words(sprite: Sprite) -> str:
+    """The state; for a stopped sprite whose program ended, its exit status: ``exit 3``."""
+    if sprite.state == "stopped" and sprite.exit_code is not None:
+        return f"exit {sprite.exit_code}"
     return sanitize(sprite.state or UNKNOWN)
 
 
@@ -115,6 +118,11 @@ def _uptime_words(sprite: Sprite) -> str:
     return format_duration(sprite.uptime_seconds)
 
 
+def _command_words(sprite: Sprite) -> str:
+    """The sprite's main program as started; the unknown marker for a shell."""
+    return sanitize(sprite.command) if sprite.command else UNKNOWN
+
+
 def _url_words(sprite: Sprite) -> str:
     """The URL without its ``https://`` (the detail pane and JSON have it all)."""
     return sanitize(sprite.url.removeprefix("https://")) if sprite.url else UNKNOWN
@@ -128,8 +136,11 @@ def _plain(words: Callable[[Sprite], str], style: str = "") -> Callable[[Sprite]
     return render
 
 
-def _state_cell(sprite: Sprite) -> Cell:
-    return Cell(_state_words(sprite), state_style(sprite.state))
+def state_cell(sprite: Sprite) -> Cell:
+    """The STATE cell: the state in its colour; the exit status of a program that ended,
+    in red when it is not 0."""
+    failed = sprite.state == "stopped" and sprite.exit_code not in (None, 0)
+    return Cell(_state_words(sprite), "red" if failed else state_style(sprite.state))
 
 
 def _cpu_cell(sprite: Sprite) -> Cell:
@@ -149,7 +160,7 @@ def _memory_cell(sprite: Sprite) -> Cell:
 COLUMNS: tuple[Column, ...] = (
     Column("name", "NAME", _name_words, _plain(_name_words, "bold"), lambda s: s.name, 32),
     Column(
-        "state", "STATE", _state_words, _state_cell, lambda s: _state_sort_key(s.state), 8,
+        "state", "STATE", _state_words, state_cell, lambda s: _state_sort_key(s.state), 8,
         fixed=True,
     ),
     Column(
@@ -167,6 +178,9 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "uptime", "UPTIME", _uptime_words, _plain(_uptime_words), lambda s: s.uptime_seconds, 8,
         numeric=True, highest_first=True,
+    ),
+    Column(
+        "command", "COMMAND", _command_words, _plain(_command_words), lambda s: s.command, 24
     ),
     Column("url", "URL", _url_words, _plain(_url_words), lambda s: s.url, 40),
 )  # fmt: skip
@@ -200,6 +214,10 @@ def _text(value: object) -> str:
 DETAIL_FIELDS: tuple[tuple[str, Callable[[Sprite], str]], ...] = (
     ("name", _name_words),
     ("state", lambda s: _text(s.state)),
+    ("command", lambda s: _text(s.command)),
+    ("exit code", lambda s: _text(s.exit_code)),
+    ("title", lambda s: _text(s.title)),
+    ("last output", lambda s: _text(s.activity_at)),
     ("id", lambda s: _text(s.id)),
     ("cpus", _cpus_words),
     ("CPU in use", lambda s: format_number(s.cpu_percent, "%") + " (100% = 1 vCPU)"),

@@ -6,14 +6,16 @@ import json
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
-from wreckit_tui.fields import COLUMNS, table_cells
+from wreckit_tui.fields import COLUMN_KEYS, COLUMNS, state_cell, table_cells
 from wreckit_tui.models import Fleet, Sprite
-from wreckit_tui.text import sanitize, state_style
+from wreckit_tui.text import sanitize
 
 if TYPE_CHECKING:
     from rich.table import Table
 
 PIPE_WIDTH = 1000
+SHRINK_FIRST = ("name", "command", "url")
+"""Columns a narrow terminal cuts short (with an ellipsis) before it touches the others."""
 EMPTY_HINT = "No sprites yet. Start one with: wreckit-tui start NAME"
 JSON_PIECES = 8192
 """Pieces of encoded JSON written at once: few writes, yet never the whole array in memory."""
@@ -44,10 +46,12 @@ def fleet_table(fleet: Fleet) -> Table:
     table = Table(header_style="bold")
     for column in COLUMNS:
         justify = "right" if column.numeric else "left"
-        table.add_column(column.label, justify=justify, no_wrap=True, max_width=column.width)
+        shrinks = column.key in SHRINK_FIRST  # rich narrows only columns that may wrap
+        table.add_column(column.label, justify=justify, no_wrap=not shrinks, max_width=column.width)
+    state = COLUMN_KEYS.index("state")
     for sprite in fleet.sprites:
-        cells = [Text(cell) for cell in table_cells(sprite)]
-        cells[1].stylize(state_style(sprite.state))
+        cells = [Text(cell, no_wrap=True, overflow="ellipsis") for cell in table_cells(sprite)]
+        cells[state].stylize(state_cell(sprite).style)
         table.add_row(*cells)
     return table
 

@@ -1,4 +1,4 @@
-"""The launch form: name, memory and cpus, validated as you type."""
+"""The launch form: name, memory, cpus and the command to run, validated as you type."""
 
 from __future__ import annotations
 
@@ -7,25 +7,30 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
 
 from wreckit_tui.capacity import Host
+from wreckit_tui.command_line import command_problem, split_command
 from wreckit_tui.contract import cpus_problem, name_problem, size_problem, size_to_mib
 from wreckit_tui.text import format_mib, sanitize
 from wreckit_tui.widgets.form_input import FormInput
 
 TITLE = "Launch sprite"
 HOST_FIELDS = ("memory", "cpus")
+FIELDS = ("name", "memory", "cpus", "command")
 
 
 @dataclass(frozen=True)
 class LaunchRequest:
+    """What to start: ``command`` is the sprite's program, ``None`` for a shell."""
+
     name: str
     memory: str
     cpus: int
+    command: list[str] | None = None
 
 
 class Problem(Validator):
@@ -64,31 +69,52 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
     """Enter submits when every field is valid; escape cancels; nothing runs until then.
 
     ``host``: the machine a local backend runs sprites on; a request beyond it gets a warning.
+    ``command``: the command line the form starts with (empty: a shell).
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False, priority=True)]
 
     def __init__(
-        self, taken: Collection[str], memory: str, cpus: int, host: Host | None = None
+        self,
+        taken: Collection[str],
+        memory: str,
+        cpus: int,
+        host: Host | None = None,
+        *,
+        command: str = "",
     ) -> None:
         super().__init__()
         self.taken = set(taken)
         self.host = host
-        self.defaults = (suggest_name(self.taken), memory, str(cpus))
+        self.defaults = (suggest_name(self.taken), memory, str(cpus), command)
 
     def compose(self) -> ComposeResult:
-        name, memory, cpus = self.defaults
+        name, memory, cpus, command = self.defaults
         with Vertical(id="launch-box", classes="dialog"):
             yield Static(TITLE, classes="dialog-title")
             yield from self._field("name", name, Problem(self._name_problem))
-            yield from self._field("memory", memory, Problem(size_problem))
-            yield from self._field("cpus", cpus, Problem(cpus_problem))
+            with Horizontal(id="launch-sizes"):
+                with Vertical():
+                    yield from self._field("memory", memory, Problem(size_problem))
+                with Vertical():
+                    yield from self._field("cpus", cpus, Problem(cpus_problem))
+            yield from self._field(
+                "command", command, Problem(command_problem), placeholder="empty: a shell"
+            )
             yield Static(host_warning(self.host, memory, cpus), id="host-warning", markup=False)
             yield Static("enter launches · esc cancels", classes="dialog-hint")
 
-    def _field(self, key: str, value: str, validator: Validator) -> ComposeResult:
+    def _field(
+        self, key: str, value: str, validator: Validator, placeholder: str = ""
+    ) -> ComposeResult:
         yield Label(key, classes="field-label")
-        yield FormInput(value, id=key, validators=[validator], validate_on=["changed", "submitted"])
+        yield FormInput(
+            value,
+            placeholder,
+            id=key,
+            validators=[validator],
+            validate_on=["changed", "submitted"],
+        )
         yield Static("", id=f"{key}-error", classes="field-error", markup=False)
 
     def on_mount(self) -> None:
@@ -119,8 +145,10 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
         if invalid:
             invalid[0].focus()
             return
-        name, memory, cpus = (field.value.strip() for field in self.query(Input))
-        self.dismiss(LaunchRequest(name, memory, int(cpus)))
+        name, memory, cpus, command = (
+            self.query_one(f"#{key}", Input).value.strip() for key in FIELDS
+        )
+        self.dismiss(LaunchRequest(name, memory, int(cpus), split_command(command)))
 
     def _check(self, field: Input) -> bool:
         result = field.validate(field.value)
