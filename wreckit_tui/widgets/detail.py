@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -16,6 +18,7 @@ from wreckit_tui.text import format_mib, format_number
 
 LABEL_WIDTH = max(len(label) for label, _ in DETAIL_FIELDS) + 1
 """The labels' column, a space after the longest included; a long value folds under itself."""
+MIN_VALUE_WIDTH = 8
 
 
 class FieldLines:
@@ -27,8 +30,14 @@ class FieldLines:
     def __init__(self, fields: Sequence[tuple[str, str]]) -> None:
         self.fields = fields
 
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widest = max((cell_len(value) for _, value in self.fields), default=0)
+        return Measurement(LABEL_WIDTH + MIN_VALUE_WIDTH, LABEL_WIDTH + widest).with_maximum(
+            options.max_width
+        )
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = max(options.max_width - LABEL_WIDTH, 8)
+        width = max(options.max_width - LABEL_WIDTH, MIN_VALUE_WIDTH)
         for label, value in self.fields:
             parts = Text(value).wrap(console, width, overflow="fold", no_wrap=False) or [Text()]
             for number, part in enumerate(parts):
