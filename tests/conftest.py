@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
-from pytest_textual_snapshot import SVGImageExtension
+from syrupy.assertion import SnapshotAssertion
+from textual.app import App
 
 from tests.support.fake_wisp_handle import FakeWisp, make_fake_wisp
+from tests.support.snapshots import ScreenSVG, screenshot
 from tests.support.tmux_pane import TmuxPane
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
-SNAPSHOTS = REPO / "snapshots"
 
 
-def _snapshot_dirname(cls, *, test_location) -> str:
-    """Keep SVG snapshots under the top-level ``snapshots/``, one folder per test file."""
-    return str(SNAPSHOTS / Path(test_location.filepath).stem)
+@pytest.fixture
+def snap_compare(snapshot: SnapshotAssertion) -> Callable[..., bool]:
+    """``snap_compare(app, press=(), terminal_size=(80, 24), run_before=None)``: whether the
+    app's screen looks, cell by cell, like its snapshot under ``snapshots/``."""
+    snapshot = snapshot.use_extension(ScreenSVG)
 
+    def compare(app: App, **how: Any) -> bool:
+        return snapshot == asyncio.run(screenshot(app, **how))
 
-SVGImageExtension.dirname = classmethod(_snapshot_dirname)
+    return compare
 
 
 @pytest.fixture

@@ -81,9 +81,10 @@ def test_a_quick_failure_of_the_sprite_is_shown_as_an_error_after_coming_back(
     pane.wait_for(lambda screen: "alpha" in screen and "1 running" in screen)
 
     pane.send("a")
-    screen = pane.wait_for(lambda s: "status 7" in toast_text(s), timeout=10)
+    screen = pane.wait_for(  # the dashboard is back, and says what happened
+        lambda s: "status 7" in toast_text(s) and "NAME" in s and "alpha" in s, timeout=10
+    )
     toast = toast_text(screen)
-    assert "NAME" in screen and "alpha" in screen  # the dashboard is back
     assert toast.startswith("attach alpha ")  # its title
     assert "error: sprite is not answering" in toast
     assert "`wisp attach alpha` exited with status 7 after" in toast

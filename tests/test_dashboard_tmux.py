@@ -50,7 +50,7 @@ def assert_full_widths(screen: str) -> None:
     """Every column as wide as its widest cell: the header and each row whole."""
     lines = screen.splitlines()
     header = next(line for line in lines if "NAME" in line)
-    assert re.search(r"NAME ▲ +STATE +CPUS +CPU % +MEMORY +UPTIME +URL", header), screen
+    assert re.search(r"NAME ▲ +STATE +CPUS +CPU % +MEMORY +UPTIME +COMMAND +URL", header), screen
     row = {name: next(line for line in lines if f" {name} " in line) for name in ("alpha", "cold")}
     assert re.search(r"alpha +running +2 +\S+ +150% +\S+ +300M/1G +1h 6m", row["alpha"]), screen
     assert re.search(r"cold +stopped +1 +— +—/2G +—", row["cold"]), screen
