@@ -123,6 +123,21 @@ def test_without_the_capability_nothing_runs(fake_wisp, command, call, v1_only):
     assert fake_wisp.calls() == [["capabilities", "--json"]]
 
 
+def test_a_capabilities_call_that_timed_out_is_asked_again_next_time(fake_wisp):
+    fake_wisp.set_fleet([RUNNING])
+    fake_wisp.set_scenario(capabilities="hang")
+    wisp = Wisp(Backend(argv=(str(fake_wisp.path),), label="wisp"), timeout=10, list_timeout=0.3)
+
+    async def scenario() -> ExecResult:
+        with pytest.raises(NotSupported):
+            await exec_in(wisp, ["true"])
+        fake_wisp.set_scenario()
+        return await exec_in(wisp, ["true"])
+
+    assert run(scenario()).returncode == 0
+    assert [call[0] for call in fake_wisp.calls()] == ["capabilities", "capabilities", "exec"]
+
+
 def test_capabilities_are_asked_once_for_every_command(fake_wisp):
     fake_wisp.set_fleet([RUNNING])
     wisp = client(fake_wisp)

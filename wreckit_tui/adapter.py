@@ -27,7 +27,9 @@ from wreckit_tui.errors import (
     WispBadOutput,
     WispError,
     WispFailed,
+    WispInterrupted,
     WispNotFound,
+    WispTimeout,
 )
 from wreckit_tui.models import (
     DEFAULT_MAX_SPRITES,
@@ -107,8 +109,13 @@ class Wisp:
         return await task
 
     async def _ask_capabilities(self) -> frozenset[str]:
+        """A backend that refuses the call speaks plain v1 for good; one that timed out or was
+        interrupted is asked again next time."""
         try:
             done = await self._call(["capabilities", "--json"], self.list_timeout)
+        except (WispTimeout, WispInterrupted):
+            self._capabilities = None
+            return frozenset()
         except WispError:
             return frozenset()
         return parse_capabilities(done.stdout)
