@@ -38,10 +38,16 @@ def test_headless_table_shows_every_column_backend_and_version(fake_wisp):
     assert result.returncode == 0, result.stderr
     header = next(line for line in result.stdout.splitlines() if "NAME" in line)
     columns = [column.strip() for column in header.strip("┃│ ").split("┃")]
-    assert columns == ["NAME", "STATE", "CPUS", "CPU %", "MEMORY", "UPTIME", "COMMAND", "URL"]
+    assert columns == [
+        *("NAME", "STATE", "ACTIVITY", "CPUS", "CPU %"),
+        *("MEMORY", "UPTIME", "COMMAND", "URL"),
+    ]
     alpha = next(line for line in result.stdout.splitlines() if "alpha" in line)
     cells = [cell.strip() for cell in alpha.strip("│ ").split("│")]
-    assert cells == ["alpha", "running", "2", "12%", "300M/1G", "1h 1m", "—", "alpha.sprites.test"]
+    assert cells == [
+        *("alpha", "running", "idle", "2", "12%"),
+        *("300M/1G", "1h 1m", "—", "alpha.sprites.test"),
+    ]
     assert f"wisp {fake_wisp.path} 0.3.1" in result.stdout
     assert "2 sprites, 1 running · VMs 1/5" in result.stdout
 
@@ -53,7 +59,7 @@ def test_headless_cells_are_capped_with_an_ellipsis_and_json_keeps_them(fake_wis
     assert result.returncode == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if "naaa" in line)
     assert "n" + "a" * 30 + "…" in row and "u" * 39 + "…" in row
-    assert "running" in row and len(row) < 140
+    assert "running" in row and len(row) < 160
     done = run_cli("--headless", "--json", "--wisp", str(fake_wisp.path))
     assert json.loads(done.stdout)[0]["name"] == name
 
@@ -94,13 +100,21 @@ def test_headless_json_has_exactly_the_documented_keys_in_wisp_order(fake_wisp):
         "name", "id", "state", "cpus", "memory_mib", "cpu_percent",
         "memory_used_mib", "uptime_seconds", "created_at", "url",
         "command", "exit_code", "activity_at", "title",
+        "activity", "activity_since", "attention",
     ]  # fmt: skip
     assert all(list(s) == keys for s in sprites)
     assert sprites[0]["memory_mib"] == 1024
     assert sprites[0]["created_at"] == "2026-11-25T10:00:00Z"
     assert sprites[1]["state"] == "stopped"
     assert sprites[1]["cpus"] is None
-    assert fake_wisp.calls() == [["list", "--json"]]
+    assert (sprites[0]["activity"], sprites[0]["attention"]) == ("idle", None)
+    assert sprites[1]["activity"] is None  # stopped, and no program that ended: unknown
+    # one list; a capture only of the sprite whose screen tells its activity
+    assert fake_wisp.calls() == [
+        ["list", "--json"],
+        ["capabilities", "--json"],
+        ["capture", "alpha", "--lines", "40"],
+    ]
 
 
 def test_headless_shows_an_agent_s_command_and_exit_status_and_json_has_them(fake_wisp):
@@ -117,11 +131,19 @@ def test_headless_shows_an_agent_s_command_and_exit_status_and_json_has_them(fak
     assert table.returncode == 0, table.stderr
     row = next(line for line in table.stdout.splitlines() if "agent" in line)
     cells = [cell.strip() for cell in row.strip("│ ").split("│")]
-    assert cells[1] == "exit 3" and cells[6] == "claude --dangerously-sk…"
+    assert cells[1] == "exit 3" and cells[2] == "exited 3"
+    assert cells[7] == "claude --dangerously-sk…"
     assert "\x1b" not in table.stdout
     done = run_cli("--headless", "--json", "--wisp", str(fake_wisp.path))
     (sprite,) = json.loads(done.stdout)
-    assert sprite == {**dict.fromkeys(sprite), **agent}
+    assert sprite == {
+        **dict.fromkeys(sprite),
+        **agent,
+        "activity": "exited",
+        "activity_since": sprite["activity_since"],
+        "attention": "exited 3",
+    }
+    assert sprite["activity_since"].endswith("Z")
 
 
 def test_list_json_is_a_bare_array_even_when_wisp_wraps_it(fake_wisp):
@@ -397,7 +419,7 @@ def test_invisible_characters_show_as_escapes_in_the_table_but_json_keeps_them(f
     fake_wisp.set_fleet(LOOK_ALIKES)
     table = run_cli("list", "--wisp", str(fake_wisp.path))
     assert table.returncode == 0, table.stderr
-    names = [line.split()[1] for line in table.stdout.splitlines() if "zw" in line or "tag" in line]
+    names = [line.split()[0] for line in table.stdout.splitlines() if "zw" in line or "tag" in line]
     assert names == ["zwp", "zw\\u200bp", "tag\\U000e0041"]
     assert "x\\u2028y.test" in table.stdout
     assert "o\\u00adk" in table.stdout
@@ -463,8 +485,9 @@ def test_a_daemon_that_left_the_calls_session_ends_with_the_call(fake_wisp, comm
     fake_wisp.set_scenario(**scenario)
     result = run_cli(*command, "--wisp", str(fake_wisp.path))
     assert result.returncode == 0, result.stderr
-    calls = len(fake_wisp.calls())
-    assert len(fake_wisp.pids()) == 3 * calls if command == ["list"] else calls + 2
+    calls = fake_wisp.calls()
+    daemons = [call for call in calls if (call[0].strip("-") in scenario)]
+    assert len(fake_wisp.pids()) == len(calls) + 2 * len(daemons)
     wait_until_none_alive(fake_wisp)
 
 

@@ -101,7 +101,7 @@ async def test_refresh_updates_only_what_changed(fake_wisp):
 async def test_rows_move_on_screen_when_their_sort_value_changes(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
-        await pilot.press("s", "s", "s")  # by CPU %, highest first
+        await pilot.press("s", "s", "s", "s")  # by CPU %, highest first
         assert app.dashboard.table.shown_keys == ["charlie", "alpha", "bravo"]
         fake_wisp.set_fleet([sprite("charlie", cpu_percent=5, cpus=2), *FLEET[1:]])
         await poll(pilot)
@@ -133,19 +133,21 @@ async def test_sort_cycles_columns_and_reverses(fake_wisp):
         await pilot.press("s")  # state: running before stopped
         assert table.shown_keys == ["alpha", "charlie", "bravo"]
         assert table.columns[table.ordered_columns[2].key].label.plain == "STATE ▲"
+        await pilot.press("s")  # ACTIVITY
+        assert table.ordered_columns[3].label.plain == "ACTIVITY ▲"
         await pilot.press("s", "s")  # CPU %, highest first; unknown (bravo) last
         assert table.shown_keys == ["charlie", "alpha", "bravo"]
-        assert table.ordered_columns[4].label.plain == "CPU % ▼"
+        assert table.ordered_columns[5].label.plain == "CPU % ▼"
         await pilot.press("S")  # lowest first; unknown still last
         assert table.shown_keys == ["alpha", "charlie", "bravo"]
-        assert table.ordered_columns[4].label.plain == "CPU % ▲"
+        assert table.ordered_columns[5].label.plain == "CPU % ▲"
 
 
 async def test_ties_keep_name_order_in_both_directions(fake_wisp):
     fleet = [sprite(name, cpus=2 if name in "bd" else 1) for name in "dcba"]
     async with dashboard(fake_wisp, fleet) as pilot:
         table = pilot.app.dashboard.table
-        await pilot.press("s", "s")  # CPUS, highest first
+        await pilot.press("s", "s", "s")  # CPUS, highest first
         assert table.shown_keys == ["b", "d", "a", "c"]
         await pilot.press("S")
         assert table.shown_keys == ["a", "c", "b", "d"]
@@ -484,8 +486,8 @@ async def test_clicking_a_column_header_sorts_by_it_and_again_reverses(fake_wisp
     async with dashboard(fake_wisp, FLEET) as pilot:
         app = pilot.app
         table = app.dashboard.table
-        cpu_header = table.ordered_columns[4]
-        x = sum(column.get_render_width(table) for column in table.ordered_columns[:4]) + 2
+        cpu_header = table.ordered_columns[5]
+        x = sum(column.get_render_width(table) for column in table.ordered_columns[:5]) + 2
         await pilot.click(table, offset=(x, 0))
         assert cpu_header.label.plain == "CPU % ▼"  # a figure: highest first
         assert table.shown_keys == ["charlie", "alpha", "bravo"]

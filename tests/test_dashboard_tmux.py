@@ -50,10 +50,12 @@ def assert_full_widths(screen: str) -> None:
     """Every column as wide as its widest cell: the header and each row whole."""
     lines = screen.splitlines()
     header = next(line for line in lines if "NAME" in line)
-    assert re.search(r"NAME ▲ +STATE +CPUS +CPU % +MEMORY +UPTIME +COMMAND +URL", header), screen
+    assert re.search(r"NAME ▲ +STATE +ACTIVITY +CPUS +CPU % +MEMORY +UPTIME", header), screen
     row = {name: next(line for line in lines if f" {name} " in line) for name in ("alpha", "cold")}
-    assert re.search(r"alpha +running +2 +\S+ +150% +\S+ +300M/1G +1h 6m", row["alpha"]), screen
-    assert re.search(r"cold +stopped +1 +— +—/2G +—", row["cold"]), screen
+    assert re.search(r"alpha +running +idle +2 +\S+ +150% +\S+ +300M/1G +1h 6m", row["alpha"]), (
+        screen
+    )
+    assert re.search(r"cold +stopped +— +1 +— +—/2G +—", row["cold"]), screen
 
 
 def test_columns_are_whole_from_the_first_frame_and_stay_so(tmp_path: Path, tmux_pane):

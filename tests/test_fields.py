@@ -88,11 +88,15 @@ def test_a_title_is_shown_without_control_characters():
 
 
 def test_the_headless_table_fits_80_columns_with_every_label_whole():
-    long_one = AGENT.model_copy(update={"name": "n" + "a" * 60, "url": "https://" + "u" * 80})
+    working = AGENT.model_copy(update={"activity": "working", "activity_seconds": 725})
+    long_one = AGENT.model_copy(
+        update={"name": "n" + "a" * 60, "url": "https://" + "u" * 80, "activity": "exited"}
+    )
     out = io.StringIO()
-    Console(file=out, width=80).print(fleet_table(Fleet(sprites=(AGENT, long_one))))
+    Console(file=out, width=80).print(fleet_table(Fleet(sprites=(working, long_one))))
     lines = out.getvalue().splitlines()
     assert all(cell_len(line) <= 80 for line in lines)
-    labels = [label.strip() for label in lines[1].strip("┃").split("┃")]
+    labels = [label.strip() for label in lines[0].split("┃")]
     assert labels == [column.label for column in COLUMNS]
-    assert "exit 3" in lines[3] and "claude" in lines[3]
+    assert "exit 3" in lines[2] and "working 12m" in lines[2] and "claude" in lines[2]
+    assert "exited 3" in lines[3]

@@ -229,3 +229,54 @@ def test_the_dashboard_runs_and_quits_cleanly_with_hostile_settings_it_accepts(q
     finally:
         terminal.close()
     assert b"Traceback" not in screen
+
+
+ACTIVITY_VALUES = {
+    "quiet_after": [*TOML_VALUES.values(), "0", "86401"],
+    "spinner": [*TOML_VALUES.values(), json.dumps("x" * 201)],
+    "agents": ["[1, 2]", '"claude"', "{ claude = 1 }", "{ claude = { busy = 1 } }"],
+    "agents.claude": [
+        '{ waiting = ["("] }',
+        '{ busy = ["' + "a" * 1001 + '"] }',
+        '{ command = "[" }',
+        "{ command = 1 }",
+        '{ waiting = "Do you want" }',
+        "{ waiting = [1] }",
+        '{ waiting = ["a\\u0000b"] }',
+        "{ other = 1 }",
+    ],
+    "unknown": ["1"],
+}
+"""Hostile values of the keys inside the ``[activity]`` table (beyond those of ``activity``
+itself, which the test above covers with every other setting)."""
+
+
+def activity_cases(wisp: str) -> list[tuple[str, dict]]:
+    cases = []
+    for key, values in ACTIVITY_VALUES.items():
+        for value in values:
+            table, _, leaf = f"activity.{key}".rpartition(".")
+            config = f"[{table}]\n{leaf} = {value}\n"
+            for command in (
+                ["--headless", "--json"],
+                ["list"],
+                ["wait", "alpha", "--until", "idle", "--timeout", "1"],
+            ):
+                argv = [*command, "--wisp", wisp]
+                cases.append(
+                    (f"{key} = {value[:30]}: {command[0]}", {"argv": argv, "config": config})
+                )
+            inline = {"argv": ["list", "--wisp", wisp, "--set", f"activity={{{key} = {value}}}"]}
+            cases.append((f"--set activity {key} = {value[:30]}", {**inline, "config": ""}))
+    return cases
+
+
+def test_every_hostile_activity_pattern_and_time_is_one_line_and_exit_2(quick_wisp):
+    named = activity_cases(quick_wisp)
+    results = run_in_harness([{"env": {}, **case} for _, case in named])
+    failures = {what: problem(result) for (what, _), result in zip(named, results, strict=True)}
+    assert {what: why for what, why in failures.items() if why} == {}
+    refused = [what for (what, _), result in zip(named, results, strict=True)
+               if not config_refused(result)]  # fmt: skip
+    # only the values that are valid (a spinner of text, a number of seconds) may run
+    assert all(what.startswith(("quiet_after", "spinner", "--set")) for what in refused), refused

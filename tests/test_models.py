@@ -159,10 +159,17 @@ def test_the_v1_1_fields_are_read_and_public():
     sprite = parse([AGENT]).sprites[0]
     assert (sprite.command, sprite.exit_code) == ("claude --resume", 3)
     assert (sprite.activity_at, sprite.title) == ("2026-11-25T11:58:00Z", "✳ done")
-    assert PUBLIC_KEYS[-4:] == ("command", "exit_code", "activity_at", "title")
-    assert {key: sprite.public_dict()[key] for key in PUBLIC_KEYS[-4:]} == {
-        key: AGENT[key] for key in PUBLIC_KEYS[-4:]
+    assert PUBLIC_KEYS[-7:-3] == ("command", "exit_code", "activity_at", "title")
+    assert {key: sprite.public_dict()[key] for key in PUBLIC_KEYS[-7:-3]} == {
+        key: AGENT[key] for key in PUBLIC_KEYS[-7:-3]
     }
+
+
+def test_activity_is_told_by_the_dashboard_never_by_wisp():
+    assert PUBLIC_KEYS[-3:] == ("activity", "activity_since", "attention")
+    told = {"activity": "waiting", "activity_since": "2026-01-01T00:00:00Z", "attention": "x"}
+    sprite = parse([{**AGENT, **told}]).sprites[0]
+    assert [sprite.public_dict()[key] for key in PUBLIC_KEYS[-3:]] == [None] * 3
 
 
 def test_a_v1_sprite_has_no_v1_1_fields():
@@ -232,7 +239,7 @@ sprite_like = st.fixed_dictionaries(
     optional=dict.fromkeys(
         [
             *("state", "status", "cpus", "memory", "memory_used", "created_at", "pid"),
-            *PUBLIC_KEYS[-4:],
+            *PUBLIC_KEYS[-7:],
         ],
         json_values,
     ),

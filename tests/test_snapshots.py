@@ -162,8 +162,8 @@ SMALL, LARGE = (80, 24), (200, 50)
 
 
 def test_mixed_fleet_at_80x24(snap_compare, fake_wisp):
-    """Every column but the URL in view, the header on one line, the gauges short, the footer
-    with the main keys, the detail pane folded away (i brings it back)."""
+    """NAME to MEMORY in view (ACTIVITY beside STATE), the header on one line, the gauges
+    short, the footer with the main keys, the detail pane folded away (i brings it back)."""
     fake_wisp.set_fleet(MIXED_FLEET)
     assert snap_compare(make_app(fake_wisp), terminal_size=SMALL, run_before=settled)
 

@@ -50,6 +50,7 @@ from wreckit_tui.screens.requests import (
 )
 from wreckit_tui.text import sanitize_lines
 from wreckit_tui.view import FleetView, Snapshot, view_of
+from wreckit_tui.watching import Watch, rules_of, watch_fleet
 
 ERROR_TOAST = {"severity": "error", "timeout": 15}
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -111,6 +112,7 @@ class WreckitApp(KeyHoldingApp):
         self.backend_version: str | None = None
         self.poller = Poller(self, self._poll, config.poll_interval, automatic=autopoll)
         self.operations = Operations()
+        self.watch = Watch(rules_of(config.activity.overrides()))
         self.snapshot = Snapshot(view=view_of(Fleet(), self.host, config.max_vms))
         self.last_error: WreckitError | None = None
         self.said: deque[Notification] = deque(maxlen=SAID_KEPT)
@@ -197,14 +199,14 @@ class WreckitApp(KeyHoldingApp):
     # -- polling ---------------------------------------------------------------------------
 
     async def _poll(self) -> None:
-        """One poll: list, build the view off the UI thread (from immutable data only), hand
-        it down. A failed poll keeps the last good view and says why."""
+        """One poll: list, tell activity, build the view off the UI thread (from immutable data
+        only), hand it down. A failed poll keeps the last good view and says why."""
         number = self.poller.started
         try:
             fleet = await self.wisp.list()
-            view = await asyncio.to_thread(
-                view_of, fleet, self.host, self.config.max_vms, self.snapshot.view
-            )
+            seen = await watch_fleet(self.wisp, self.watch, fleet, now := self.clock())
+            previous, build = self.snapshot.view, partial(view_of, activity=seen, now=now)
+            view = await asyncio.to_thread(build, fleet, self.host, self.config.max_vms, previous)
         except WispError as exc:
             self.last_error = exc
             self._publish(error=exc.message, poll=number)

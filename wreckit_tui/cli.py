@@ -38,6 +38,7 @@ from wreckit_tui.headless import caption_for, print_table, sprite_json, write_fl
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.processes import adopt_orphans
 from wreckit_tui.text import sanitize
+from wreckit_tui.watching import list_watched
 
 PROG = "wreckit-tui"
 COMMAND_PREFIX = "command_"
@@ -262,13 +263,13 @@ def _require_terminal() -> None:
 
 async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
     if as_json:
-        fleet = await wisp.list()
+        fleet = await list_watched(wisp, config.activity.overrides())
         _warn_all(fleet)
         write_fleet_json(fleet, sys.stdout)
         return 0
     version_task = asyncio.ensure_future(_version_or_error(wisp))
     try:
-        fleet = await wisp.list()
+        fleet = await list_watched(wisp, config.activity.overrides())
     except BaseException:  # the list's error is the one line to print: no version, no wait
         version_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -1,10 +1,11 @@
-"""The agent commands of the command line: ``run``, ``exec``, ``send`` and ``capture``.
+"""The agent commands of the command line: ``run``, ``exec``, ``send``, ``capture`` and ``wait``.
 
 Each is a command of contract v1.1 where the backend announces it; elsewhere it exits 6 with one
 line (a v1 backend still runs ``run NAME`` without a command: a shell). ``run`` starts a sprite
 with a program and attaches this terminal to it until the program ends (the command exits with
 its status) or the detach key (exit 0, the program keeps running). ``exec`` passes stdin,
-stdout, stderr and the exit status of a command in a sprite through.
+stdout, stderr and the exit status of a command in a sprite through. ``wait`` polls until a
+sprite's agent is ``working``, ``waiting``, ``idle`` or ``exited`` (exit 4 on timeout).
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 
+from wreckit_tui.activity import STATES, Watch
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.cli import DETACH_KEY, NAME_RULE, _error, start_or_resume
 from wreckit_tui.config import Config
 from wreckit_tui.contract import require_name
-from wreckit_tui.errors import InvalidRequest, UsageError, WreckitError
+from wreckit_tui.errors import InvalidRequest, SpriteNotFound, UsageError, WreckitError
 from wreckit_tui.headless import print_table, sprite_json
 from wreckit_tui.models import Fleet, Sprite
+from wreckit_tui.watching import rules_of, watch_fleet
 
 Maker = Callable[[str, str, str], argparse.ArgumentParser]
 """Makes a subcommand from its name, one-line summary and paragraph (``cli._command``)."""
@@ -33,8 +37,8 @@ END_WAIT = 5.0
 
 
 def add_commands(make: Maker) -> None:
-    """Add ``run``, ``exec``, ``send`` and ``capture`` to the parser."""
-    for add in (_add_run, _add_exec, _add_send, _add_capture):
+    """Add ``run``, ``exec``, ``send``, ``capture`` and ``wait`` to the parser."""
+    for add in (_add_run, _add_exec, _add_send, _add_capture, _add_wait):
         add(make)
 
 
@@ -96,6 +100,21 @@ def _add_capture(make: Maker) -> None:
     capture.add_argument("name", metavar="NAME", help="the sprite's name")
     capture.add_argument("--lines", metavar="N", type=int, help="the last N lines")
     capture.add_argument("--ansi", action="store_true", help="keep colours (SGR), nothing else")
+
+
+def _add_wait(make: Maker) -> None:
+    wait = make(
+        "wait",
+        "wait until a sprite's agent is working, waiting, idle or exited",
+        "Poll (every poll_interval, at most 1 s) until the program of sprite NAME is in the "
+        "STATE given, as the ACTIVITY column tells it; exit 0 then, 4 after --timeout seconds, "
+        f"5 if there is no such sprite. {NAME_RULE}",
+    )
+    wait.add_argument("name", metavar="NAME", help="the sprite's name")
+    wait.add_argument(
+        "--until", required=True, choices=STATES, metavar="STATE", help="|".join(STATES)
+    )
+    wait.add_argument("--timeout", metavar="S", type=_seconds, help="seconds to wait at most")
 
 
 def _seconds(text: str) -> float:
@@ -256,10 +275,44 @@ def capture(wisp: Wisp, _config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+class WaitTimedOut(WreckitError):
+    """``wait`` ran out of time before the sprite got there."""
+
+    exit_code = 4
+
+
+def wait(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+    """``wait``: 0 once the sprite is in the state asked for; :class:`WaitTimedOut` (4) after
+    the timeout, :class:`SpriteNotFound` (5) once it is not listed."""
+    require_name(args.name)
+    return asyncio.run(_wait(wisp, config, args.name, args.until, args.timeout))
+
+
+async def _wait(wisp: Wisp, config: Config, name: str, until: str, timeout: float | None) -> int:
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    interval = min(config.poll_interval, 1.0)
+    watch = Watch(rules_of(config.activity.overrides()))
+    while True:
+        fleet = await wisp.list()
+        if fleet.get(name) is None:
+            raise SpriteNotFound(name)
+        seen = await watch_fleet(wisp, watch, fleet, time.time())
+        state = seen[name].activity.state
+        if state == until:
+            return 0
+        remaining = interval if deadline is None else deadline - loop.time()
+        if remaining <= 0:
+            said = state or "unknown"
+            raise WaitTimedOut(f"{name} is not {until} after {timeout:g}s (it is {said})")
+        await asyncio.sleep(min(interval, remaining))
+
+
 COMMANDS: dict[str, Callable[[Wisp, Config, argparse.Namespace], int]] = {
     "run": run,
     "exec": exec_command,
     "send": send,
     "capture": capture,
+    "wait": wait,
 }
 """Each agent command's function, by name."""

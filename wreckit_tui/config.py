@@ -40,6 +40,60 @@ MAX_CONFIG_BYTES = 1024 * 1024
 
 Seconds = Annotated[float, Field(allow_inf_nan=False)]
 """A duration: a finite number (``inf`` and ``nan`` are refused)."""
+MAX_PATTERN = 1000
+"""Characters of one activity pattern at most."""
+
+
+def _pattern(value: str) -> str:
+    if len(value) > MAX_PATTERN or "\0" in value:
+        raise ValueError(f"must be a regular expression of at most {MAX_PATTERN} characters")
+    try:
+        re.compile(value)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ValueError(f"is not a regular expression: {sanitize(str(exc))[:80]}") from None
+    return value
+
+
+class AgentSettings(BaseModel):
+    """The patterns of one kind of agent (``[activity.agents.NAME]``); each replaces the
+    default one of that name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    command: str | None = None
+    busy: list[str] | None = None
+    waiting: list[str] | None = None
+
+    @field_validator("command")
+    @classmethod
+    def _check_command(cls, value: str | None) -> str | None:
+        return _pattern(value) if value is not None else None
+
+    @field_validator("busy", "waiting")
+    @classmethod
+    def _check_patterns(cls, value: list[str] | None) -> list[str] | None:
+        return [_pattern(text) for text in value] if value is not None else None
+
+
+class ActivitySettings(BaseModel):
+    """How activity is told (``[activity]``): over the defaults of ``data/activity.toml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quiet_after: Seconds = Field(3.0, gt=0, le=86_400)
+    spinner: str | None = Field(None, max_length=200)
+    agents: dict[str, AgentSettings] = Field(default_factory=dict, max_length=100)
+
+    @field_validator("quiet_after", mode="before")
+    @classmethod
+    def _no_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true or false")
+        return value
+
+    def overrides(self) -> dict[str, Any]:
+        """What the config file set, as :meth:`activity.Rules.load` takes it."""
+        return self.model_dump(exclude_unset=True, exclude_none=True)
 
 
 class Config(BaseModel):
@@ -65,6 +119,10 @@ class Config(BaseModel):
     theme: str = Field("textual-dark", description="Textual theme of the dashboard")
     detach_key: str = Field(
         DEFAULT_DETACH_KEY, description="key that detaches from an attached sprite"
+    )
+    activity: ActivitySettings = Field(
+        default_factory=ActivitySettings,
+        description="[activity] table: quiet_after, spinner, agents.NAME.{command,busy,waiting}",
     )
 
     @field_validator("*", mode="before")
@@ -100,6 +158,17 @@ class Config(BaseModel):
         except ConfigError as exc:
             raise ValueError(exc.message) from None
         return value
+
+    @field_validator("activity", mode="before")
+    @classmethod
+    def _inline_table(cls, value: object) -> object:
+        """From a variable or ``--set``: a TOML inline table, ``{quiet_after = 5}``."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return tomllib.loads(f"v = {value}")["v"]
+        except (tomllib.TOMLDecodeError, RecursionError):
+            raise ValueError("must be a TOML table, such as {quiet_after = 5}") from None
 
     @field_validator("poll_interval")
     @classmethod
@@ -208,9 +277,11 @@ def _explain(exc: ValidationError, origins: Mapping[str, str], text: str) -> str
     problems = []
     for error in exc.errors():
         key = str(error["loc"][0]) if error["loc"] else "?"
+        path = ".".join(sanitize(str(part))[:40] for part in error["loc"]) or "?"
         origin = origins.get(key, "configuration")
-        where = _line_of(key, text) if origin.startswith("config file") else ""
-        problems.append(f"{origin}{where}: {key}: {_in_our_words(error)}")
+        where = _line_of(error["loc"][-1] if error["loc"] else key, text)
+        where = where if origin.startswith("config file") else ""
+        problems.append(f"{origin}{where}: {path}: {_in_our_words(error)}")
     return "; ".join(problems)
 
 
@@ -247,8 +318,8 @@ def _shown(value: object) -> str:
     return sanitize(text if len(text) <= 40 else text[:39] + "…")
 
 
-def _line_of(key: str, text: str) -> str:
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+def _line_of(key: object, text: str) -> str:
+    pattern = re.compile(rf"^\s*{re.escape(str(key))}\s*=")
     for number, line in enumerate(text.splitlines(), start=1):
         if pattern.match(line):
             return f" (line {number})"

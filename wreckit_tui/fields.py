@@ -26,6 +26,8 @@ from wreckit_tui.text import (
 BAR_WIDTH = 4
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 _STATE_ORDER = {"error": 0, "starting": 1, "running": 2, "stopping": 3, "stopped": 4, "": 6}
+_ACTIVITY_ORDER = {"waiting": 0, "working": 1, "idle": 2, "exited": 3}
+_ACTIVITY_STYLE = {"waiting": "bold yellow", "working": "green", "idle": "", "exited": "dim"}
 
 
 class Cell(NamedTuple):
@@ -123,6 +125,42 @@ def _command_words(sprite: Sprite) -> str:
     return sanitize(sprite.command) if sprite.command else UNKNOWN
 
 
+def short_duration(seconds: float) -> str:
+    """One unit, rounded down: ``12s``, ``3m``, ``5h``, ``2d``."""
+    total = max(int(seconds), 0)
+    for size, unit in ((86_400, "d"), (3_600, "h"), (60, "m")):
+        if total >= size:
+            return f"{total // size}{unit}"
+    return f"{total}s"
+
+
+def _activity_words(sprite: Sprite) -> str:
+    """``working 12s``, ``waiting 3m``, ``idle``, ``exited 3``; the unknown marker."""
+    state = sprite.activity
+    if state is None:
+        return UNKNOWN
+    if state == "exited":
+        return f"exited {sprite.exit_code}" if sprite.exit_code is not None else "exited"
+    if state in ("working", "waiting") and sprite.activity_seconds is not None:
+        return f"{state} {short_duration(sprite.activity_seconds)}"
+    return sanitize(state)
+
+
+def _activity_sort_key(sprite: Sprite) -> tuple[int, float] | None:
+    """Waiting first, then working, idle and exited; the longest at it first within each."""
+    if sprite.activity is None:
+        return None
+    return (_ACTIVITY_ORDER.get(sprite.activity, 4), -(sprite.activity_seconds or 0.0))
+
+
+def activity_cell(sprite: Sprite) -> Cell:
+    """The ACTIVITY cell: waiting stands out, an exit status other than 0 is red."""
+    text = _activity_words(sprite)
+    if sprite.activity == "exited" and sprite.exit_code not in (None, 0):
+        return Cell(text, "red")
+    return Cell(text, _ACTIVITY_STYLE.get(sprite.activity or "", "dim"))
+
+
 def _url_words(sprite: Sprite) -> str:
     """The URL without its ``https://`` (the detail pane and JSON have it all)."""
     return sanitize(sprite.url.removeprefix("https://")) if sprite.url else UNKNOWN
@@ -162,6 +200,9 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "state", "STATE", _state_words, state_cell, lambda s: _state_sort_key(s.state), 8,
         fixed=True,
+    ),
+    Column(
+        "activity", "ACTIVITY", _activity_words, activity_cell, _activity_sort_key, 11,
     ),
     Column(
         "cpus", "CPUS", _cpus_words, _plain(_cpus_words), lambda s: s.cpus, 5,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
-from wreckit_tui.fields import COLUMN_KEYS, COLUMNS, state_cell, table_cells
+from wreckit_tui.fields import COLUMN_KEYS, COLUMNS, activity_cell, state_cell, table_cells
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.text import sanitize
 
@@ -43,15 +43,22 @@ def fleet_table(fleet: Fleet) -> Table:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(header_style="bold")
+    table = Table(header_style="bold", show_edge=False)  # no outer border: 80 columns fit
     for column in COLUMNS:
         justify = "right" if column.numeric else "left"
         shrinks = column.key in SHRINK_FIRST  # rich narrows only columns that may wrap
-        table.add_column(column.label, justify=justify, no_wrap=not shrinks, max_width=column.width)
-    state = COLUMN_KEYS.index("state")
+        table.add_column(
+            column.label,
+            justify=justify,
+            no_wrap=not shrinks,
+            max_width=column.width,
+            min_width=len(column.label) if shrinks else None,
+        )
+    state, activity = COLUMN_KEYS.index("state"), COLUMN_KEYS.index("activity")
     for sprite in fleet.sprites:
         cells = [Text(cell, no_wrap=True, overflow="ellipsis") for cell in table_cells(sprite)]
         cells[state].stylize(state_cell(sprite).style)
+        cells[activity].stylize(activity_cell(sprite).style)
         table.add_row(*cells)
     return table
 

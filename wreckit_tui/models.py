@@ -36,6 +36,9 @@ PUBLIC_KEYS = (
     "exit_code",
     "activity_at",
     "title",
+    "activity",
+    "activity_since",
+    "attention",
 )
 _STATUS_TO_STATE = {"running": "running", "warm": "running", "cold": "stopped"}
 MAX_WARNINGS = 100
@@ -135,6 +138,14 @@ class Sprite(BaseModel):
     """When the main terminal last printed anything, RFC 3339 (v1.1)."""
     title: str | None = None
     """The terminal title the program set (v1.1)."""
+    activity: str | None = None
+    """What its program does, told by the dashboard (``activity.STATES``), never by wisp."""
+    activity_since: str | None = None
+    """Since when, RFC 3339."""
+    activity_seconds: float | None = None
+    """For how long, in seconds, when it was told (not in ``--json``)."""
+    attention: str | None = None
+    """Why it needs its person (``waiting``, ``error``, ``exited N``, ``memory``), or ``None``."""
 
     @property
     def active(self) -> bool:

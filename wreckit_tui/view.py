@@ -17,6 +17,7 @@ from wreckit_tui.capacity import Gauge, Host, fleet_gauges
 from wreckit_tui.fields import COLUMNS, Cell, render_cell
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.operations import Pending
+from wreckit_tui.watching import Seen, annotate, needing_attention
 
 Series: TypeAlias = tuple[tuple[float, ...], tuple[float, ...]]
 """CPU % and memory used (MiB) of one sprite over its last polls, oldest first."""
@@ -119,6 +120,8 @@ class FleetView:
     running: int = 0
     history: Mapping[str, Series] = field(default_factory=lambda: EMPTY)
     warning_note: str | None = None
+    attention: tuple[str, ...] = ()
+    """The sprites that need their person, longest waiting first."""
 
 
 def _row_of(sprite: Sprite, previous: FleetView, old_rows: Mapping[str, Row]) -> Row:
@@ -130,13 +133,24 @@ def _row_of(sprite: Sprite, previous: FleetView, old_rows: Mapping[str, Row]) ->
     return old if old == row else row
 
 
-def view_of(fleet: Fleet, host: Host, max_vms: int, previous: FleetView | None = None) -> FleetView:
-    """Everything the dashboard shows of ``fleet``; O(sprites), so build it off the UI thread.
+def view_of(
+    fleet: Fleet,
+    host: Host,
+    max_vms: int,
+    previous: FleetView | None = None,
+    *,
+    activity: Mapping[str, Seen] | None = None,
+    now: float = 0.0,
+) -> FleetView:
+    """Everything the dashboard shows of ``fleet``, with each sprite's ``activity`` (as
+    :func:`watching.watch_fleet` told it at ``now``); O(sprites), so build it off the UI thread.
 
     Rows of sprites that did not change since ``previous`` are the previous row objects, so the
     table finds what changed by identity and a refresh costs what changed.
     """
     previous = previous or FleetView()
+    if activity is not None:
+        fleet = annotate(fleet, activity, now)
     old_rows = {row.key: row for row in previous.rows}
     return FleetView(
         fleet=fleet,
@@ -146,6 +160,7 @@ def view_of(fleet: Fleet, host: Host, max_vms: int, previous: FleetView | None =
         running=sum(1 for sprite in fleet.sprites if sprite.state == "running"),
         history=MappingProxyType(record_history(previous.history, fleet)),
         warning_note=warning_note(previous.fleet, fleet),
+        attention=needing_attention(fleet),
     )
 
 
