@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+from wreckit_tui.text import sanitize
+
 _UNSAFE = re.compile(r"[^a-z0-9-]")
 
 
@@ -28,6 +30,19 @@ def recording_path(directory: str | os.PathLike, name: str, started: float | Non
         number += 1
         path = Path(f"{base}-{number}.cast")
     return path
+
+
+def open_recorder(
+    directory: str, name: str, size: tuple[int, int], *, record_input: bool = False
+) -> tuple[Recorder | None, str | None]:
+    """A new recording of sprite ``name`` in ``directory`` (made 0700 if missing), or ``None``
+    and one line saying why not: a recording that cannot be opened never stops an attach."""
+    try:
+        path = recording_path(directory, name)
+        return Recorder(path, size, title=name, record_input=record_input), None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return None, sanitize(f"not recording this attach: cannot write in {directory}: {reason}")
 
 
 class Recorder:
