@@ -9,6 +9,7 @@ resize (``"COLSxROWS"``). Times never go backwards. Play one with ``asciinema pl
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import os
 import re
@@ -68,7 +69,8 @@ class Recorder:
         }
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._file: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8")
+        self._file: IO[bytes] | None = os.fdopen(fd, "wb", buffering=_BUFFER_BYTES)
+        self._flushed = 0.0
         rows, cols = size
         header = {
             "version": 2,
@@ -78,7 +80,7 @@ class Recorder:
             "env": {"TERM": os.environ.get("TERM", ""), "SHELL": os.environ.get("SHELL", "")},
             "title": title,
         }
-        self._write(json.dumps(header))
+        self._write(json.dumps(header).encode() + b"\n")
 
     def output(self, data: bytes) -> None:
         self._event("o", self._decoders["o"].decode(data))
@@ -92,8 +94,9 @@ class Recorder:
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            with contextlib.suppress(OSError):
+                file.close()
 
     def __enter__(self) -> Recorder:
         return self
@@ -105,13 +108,45 @@ class Recorder:
         if not data:
             return
         self._last = max(self._last, round(self._clock() - self._start, 6))
-        self._write(json.dumps([self._last, code, data]))
+        self._write(b'[%.6f, "%s", "%s"]\n' % (self._last, code.encode(), json_text(data)))
+        if self._file is not None and self._last - self._flushed >= FLUSH_SECONDS:
+            self._flushed = self._last
+            self._flush()
 
-    def _write(self, line: str) -> None:
+    def _write(self, line: bytes) -> None:
         if self._file is None:
             return
         try:
-            self._file.write(line + "\n")
+            self._file.write(line)
+        except OSError:
+            self.close()
+
+    def _flush(self) -> None:
+        try:
             self._file.flush()
         except OSError:
             self.close()
+
+
+_BUFFER_BYTES = 1 << 16
+FLUSH_SECONDS = 0.5
+"""Events reach the file at most this long after they happened (and all of them at the end):
+writing each read of a flood at once would slow the session down."""
+_CONTROLS = bytes(range(0x20))
+"""What JSON must escape in a string besides quotes and backslashes (UTF-8 keeps them apart:
+every byte of a longer character is 0x80 or more)."""
+_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\x1b", "\\u001b"))
+
+
+def json_text(text: str) -> bytes:
+    """``text`` as the inside of a JSON string, in UTF-8. Terminal output is mostly printable with
+    line ends and escape sequences: those are replaced at C speed; when any other control
+    character is left (they are rare), ``json`` escapes it all."""
+    escaped = text
+    for plain, escape in _ESCAPES:
+        if plain in escaped:
+            escaped = escaped.replace(plain, escape)
+    raw = escaped.encode("utf-8", "replace")
+    if len(raw.translate(None, _CONTROLS)) == len(raw):
+        return raw
+    return json.dumps(text, ensure_ascii=False)[1:-1].encode("utf-8", "replace")
