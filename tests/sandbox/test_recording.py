@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 from tests.sandbox.test_dashboard_attach import TOOLS
+from tests.support.waiting import wait_until
 from tests.test_attach_recording import codes_after, only_cast, output_of, read_cast
 
 
 def test_an_attach_to_a_sandbox_is_recorded(sandboxes, isolated_config, tmux_pane, tmp_path):
-    import shutil
-
     tools = tmp_path / "tools"  # the provider's tools and no wisp: the built-in provider
     tools.mkdir()
     for tool in TOOLS:
@@ -25,13 +25,18 @@ def test_an_attach_to_a_sandbox_is_recorded(sandboxes, isolated_config, tmux_pan
         "TERM": "xterm-256color",
     }
     attach = f"{sys.executable} -m wreckit_tui attach rec --set record_dir={casts}"
-    pane = tmux_pane(["sh", "-c", f"{attach}; echo status=$?; sleep 60"], env, size=(120, 36))
+    pane = tmux_pane(["sh", "-c", f"{attach}; echo status=$?; read wait"], env, size=(120, 36))
     pane.wait_for(lambda s: "@rec" in s)
     pane.send("echo rec-$((6*7))", "Enter")
     pane.wait_for(lambda s: "rec-42" in s)
     pane.resize(100, 30)
-    pane.send("echo size $(stty size)", "Enter")
-    pane.wait_for(lambda s: "size 29 100" in s)  # tmux's status line takes one row
+
+    def resized() -> bool:  # the resize reaches the sandbox's shell asynchronously
+        pane.send("echo size $(stty size)", "Enter")
+        return "size 29 100" in pane.wait_for(lambda s: s.count("size ") > asked.pop())
+
+    asked = []
+    wait_until(lambda: asked.append(pane.text().count("size ")) or resized(), timeout=10)
     pane.send("C-]")
     pane.wait_for(lambda s: "status=0" in s)
 
