@@ -9,6 +9,8 @@ The sprite is ``tests/support/fake_wisp.py`` on a real pty; the user's terminal 
 - ``passthrough_mb_s``: a child writes ``flood_mb`` MiB to its pty, copied by :func:`attach` to
   ``/dev/null``; ``direct_pty_mb_s``: the same child read by a minimal loop straight from the
   pty master into ``/dev/null``. Both subtract their own time for a child that writes nothing.
+  With ``--record`` (``run(record=True)``) every attach is also recorded (``record_dir``), so
+  the cost of recording shows as the difference to a run without.
 
 Every figure is the median over ``repeat`` runs.
 """
@@ -39,12 +41,15 @@ NAME = "bench"
 MIB = 1 << 20
 
 
-def run(repeat: int = 15, flood_mb: int = 16) -> dict[str, float]:
-    """Medians over ``repeat`` runs of each measurement, in ms and MB/s (MB = 10**6 bytes)."""
+def run(repeat: int = 15, flood_mb: int = 16, *, record: bool = False) -> dict[str, float]:
+    """Medians over ``repeat`` runs of each measurement, in ms and MB/s (MB = 10**6 bytes);
+    with ``record``, every attach is recorded too."""
     saved_home = os.environ.get("FAKE_WISP_HOME")
     try:
         with tempfile.TemporaryDirectory(prefix="attach-bench-") as home:
             fake = _FakeWisp(Path(home))
+            if record:
+                fake.options["record_dir"] = str(Path(home) / "casts")
             latencies = [_attach_and_detach(fake) for _ in range(repeat)]
             passthrough, direct = _throughput(fake, repeat, flood_mb * MIB)
     finally:
@@ -68,6 +73,8 @@ class _FakeWisp:
         (home / "fleet.json").write_text(json.dumps([{"name": NAME, "state": "running"}]))
         os.environ["FAKE_WISP_HOME"] = str(home)
         self.wisp = Wisp(Backend(argv=(sys.executable, "-I", str(FAKE_WISP)), label="fake"))
+        self.options: dict[str, str] = {}
+        """Keyword arguments of every :func:`attach` (``record_dir``)."""
 
     def scenario(self, behaviour: str, flood_bytes: int = 0) -> None:
         scenario = {"*": "ok", "attach": behaviour, "flood_bytes": flood_bytes}
@@ -90,7 +97,9 @@ def _attach_and_detach(fake: _FakeWisp) -> tuple[float, float]:
     try:
         thread.start()
         start = time.perf_counter()
-        outcome = attach(fake.wisp, NAME, stdin_fd=terminal.slave, stdout_fd=terminal.slave)
+        outcome = attach(
+            fake.wisp, NAME, stdin_fd=terminal.slave, stdout_fd=terminal.slave, **fake.options
+        )
         back = time.perf_counter()
         thread.join()
     finally:
@@ -110,7 +119,7 @@ def _throughput(fake: _FakeWisp, repeat: int, size: int) -> tuple[float, float]:
     sink = os.open(os.devnull, os.O_WRONLY)
 
     def passthrough() -> None:
-        outcome = attach(fake.wisp, NAME, stdin_fd=terminal.slave, stdout_fd=sink)
+        outcome = attach(fake.wisp, NAME, stdin_fd=terminal.slave, stdout_fd=sink, **fake.options)
         if outcome.error or outcome.status != 0:
             raise RuntimeError(f"flood through attach failed: {outcome}")
 
@@ -155,7 +164,7 @@ def _direct_copy(wisp: Wisp, sink: int) -> None:
 
 
 def main() -> None:
-    results = run()
+    results = run(record="--record" in sys.argv[1:])
     for key, value in results.items():
         print(f"{key:>18}: {value:8.1f}")
     ratio = results["passthrough_mb_s"] / results["direct_pty_mb_s"]

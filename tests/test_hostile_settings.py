@@ -190,6 +190,8 @@ ACCEPTED = {
         "default_memory": "999999999GiB",
         "theme": "x" * 10_000,
         "detach_key": "ctrl+_",
+        "record_dir": "d" * 250,
+        "record_input": "yes",
     },
     "tiny": {
         "timeout": "1e-300",
@@ -201,6 +203,8 @@ ACCEPTED = {
         "max_sprites": "1",
         "default_memory": "1MiB",
         "theme": "\x1b[2J",
+        "record_dir": "\x1b[2J",
+        "record_input": "off",
     },
     "wisp path": {"wisp_path": "w" * 10_000},
 }

@@ -26,7 +26,7 @@ from wreckit_tui.adapter import Wisp
 from wreckit_tui.attach import attach
 from wreckit_tui.attach_outcome import AttachOutcome
 from wreckit_tui.capacity import Host
-from wreckit_tui.config import Config
+from wreckit_tui.config import Config, attach_settings
 from wreckit_tui.contract import size_to_mib
 from wreckit_tui.driver import QuickSuspendDriver
 from wreckit_tui.errors import SpriteNotFound, WispError, WispNotFound, WreckitError
@@ -370,7 +370,7 @@ class WreckitApp(KeyHoldingApp):
         """Run the passthrough inside ``suspend``; None where the terminal cannot be lent."""
         try:
             with self.suspend():
-                return attach(self.wisp, name, detach_key=self.config.detach_key)
+                return attach(self.wisp, name, **attach_settings(self.config))
         except SuspendNotSupported:
             self.say(
                 f"attach needs a real terminal: run `wreckit-tui attach {name}` from a shell",
@@ -380,6 +380,8 @@ class WreckitApp(KeyHoldingApp):
             return None
 
     def _report_attach(self, outcome: AttachOutcome) -> None:
+        if outcome.warning:
+            self.say(outcome.warning, severity="warning", timeout=8)
         if outcome.stop_signal is not None:
             self.exit(return_code=128 + outcome.stop_signal)
         elif outcome.problem:

@@ -18,6 +18,7 @@ uses live next to it: :mod:`~wreckit_tui.detach_key` (the key's grammar and the 
 :mod:`~wreckit_tui.terminal_modes` (raw mode and the screen's escape sequences),
 :mod:`~wreckit_tui.attach_signals` (signals waking the loop), :mod:`~wreckit_tui.child_ending`
 (no process left running) and :mod:`~wreckit_tui.attach_outcome` (what the caller gets back).
+With ``record_dir``, :mod:`~wreckit_tui.recording` writes the session as an asciicast file.
 
 This module never imports Textual. Inside a dashboard, stop polling and call :func:`attach` in
 the body of ``App.suspend()``, from the main thread. It never raises an ``Exception`` (Textual's
@@ -63,6 +64,7 @@ from wreckit_tui.detach_key import (
     split_at_detach,
 )
 from wreckit_tui.errors import WreckitError
+from wreckit_tui.recording import Recorder, open_recorder
 from wreckit_tui.terminal_modes import SCREEN_RESET, Screen, raw_mode, write_all
 
 if TYPE_CHECKING:
@@ -93,9 +95,13 @@ def attach(
     stdin_fd: int = 0,
     stdout_fd: int = 1,
     end_fd: int | None = None,
+    record_dir: str | None = None,
+    record_input: bool = False,
 ) -> AttachOutcome:
     """Attach the terminal on ``stdin_fd``/``stdout_fd`` to sprite ``name``; block until back.
-    ``end_fd`` turning readable ends the session as the child's end does (not a detach).
+    ``end_fd`` turning readable ends the session as the child's end does (not a detach). With
+    ``record_dir`` the child's window size, resizes and output (and, with ``record_input``, the
+    keys) are recorded there; a recording that cannot be opened is ``outcome.warning``.
 
     Never raises an ``Exception``: a bad ``detach_key`` (:class:`ConfigError`), a bad name
     (:class:`~wreckit_tui.errors.InvalidRequest`), wisp not runnable
@@ -108,6 +114,7 @@ def attach(
     try:
         session = _Session(wisp, name, detach_byte(detach_key), stdin_fd, stdout_fd)
         session.end_fd = end_fd
+        session.record = (record_dir, record_input) if record_dir else None
         return session.run(banner(name, detach_key), key_label(detach_key))
     except WreckitError as exc:
         return AttachOutcome(name, error=exc)
@@ -133,6 +140,7 @@ class _Session:
         self.stdout_fd = stdout_fd
         self.recent = bytearray()
         self.end_fd: int | None = None
+        self.record: tuple[str, bool] | None = None  # the directory, and whether keys too
 
     def run(self, banner_line: str, detach_label: str) -> AttachOutcome:
         wakeup = Wakeup()
@@ -149,12 +157,21 @@ class _Session:
 
     def _attached(self, wakeup: Wakeup, signals_handled: bool, detach_label: str) -> AttachOutcome:
         started = time.monotonic()
-        child = self.wisp.spawn_attach(self.name, self.screen.child_rows_cols(), detach_label)
+        rows_cols = self.screen.child_rows_cols()
+        child = self.wisp.spawn_attach(self.name, rows_cols, detach_label)
         pidfd = open_pidfd(child.pid)
+        recorder, warning = None, None
         try:
+            if self.record is not None:
+                directory, keys = self.record
+                size = rows_cols or (24, 80)
+                recorder, warning = open_recorder(directory, self.name, size, record_input=keys)
             copy = _Copy(self, child, pidfd, wakeup, poll_resize=not signals_handled)
+            copy.recorder = recorder
             copy.run()
         finally:
+            if recorder is not None:
+                recorder.close()
             ended = time.monotonic()
             status = end_child(child, pidfd)
             if pidfd is not None:
@@ -168,6 +185,7 @@ class _Session:
             elapsed=ended - started,
             tail=tail_lines(bytes(self.recent)),
             stop_signal=copy.stop_signal or next(iter(late_stop), None),
+            warning=warning,
         )
 
     def size_fd(self) -> int:
@@ -206,6 +224,7 @@ class _Copy:
         self.done = False
         self.drain_deadline: float | None = None
         self.nudge_deadline: float | None = None  # when the child's window is set right again
+        self.recorder: Recorder | None = None
         os.set_blocking(self.master, False)
         self.poller = select.poll()
         self.poller.register(session.stdin_fd, select.POLLIN)
@@ -268,6 +287,8 @@ class _Copy:
         data, self.detached = split_at_detach(data, self.session.detach)
         self.done = self.detached
         if data:
+            if self.recorder is not None:
+                self.recorder.input(data)
             self.pending += data
             self._flush_keys()
 
@@ -298,6 +319,8 @@ class _Copy:
                 self.done = True
                 return
             write_all(self.session.stdout_fd, data)
+            if self.recorder is not None:
+                self.recorder.output(data)
             if self.screen.keeps_line and SCREEN_RESET.search(data):
                 write_all(self.session.stdout_fd, self.screen.banner_line())
             self.session.keep(data)
@@ -346,3 +369,5 @@ class _Copy:
         if window is not None:
             with contextlib.suppress(OSError):
                 fcntl.ioctl(self.master, termios.TIOCSWINSZ, window)
+            if self.recorder is not None:
+                self.recorder.resize(*struct.unpack("HH", window[:4]))

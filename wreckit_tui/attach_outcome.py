@@ -41,7 +41,8 @@ class AttachOutcome:
     child's exit status, 128+N when signal N ended it, ``None`` when it never ran. ``elapsed``:
     seconds from start to the end of the session. ``tail``: the last lines the child printed,
     sanitized. ``stop_signal``: SIGTERM or SIGHUP ended the session; the caller should now stop
-    too. ``error``: the attach could not run or broke down (already cleaned up).
+    too. ``error``: the attach could not run or broke down (already cleaned up). ``warning``:
+    one line for the caller to show, the attach having gone on (a recording that failed).
     """
 
     name: str
@@ -51,6 +52,7 @@ class AttachOutcome:
     tail: tuple[str, ...] = ()
     stop_signal: int | None = None
     error: WreckitError | None = None
+    warning: str | None = None
 
     @property
     def failed_quickly(self) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 
 from wreckit_tui import __version__
 from wreckit_tui.adapter import Wisp
-from wreckit_tui.config import KEYS, Config, load_config
+from wreckit_tui.config import KEYS, Config, attach_settings, load_config
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, require_name
 from wreckit_tui.errors import (
     ConfigError,
@@ -365,7 +365,9 @@ def _attach(wisp: Wisp, config: Config, name: str) -> int:
     require_name(name)
     if name not in asyncio.run(wisp.list()).names():
         raise SpriteNotFound(name)
-    outcome = attach(wisp, name, detach_key=config.detach_key)
+    outcome = attach(wisp, name, **attach_settings(config))
+    if outcome.warning:
+        _warn(outcome.warning)
     if outcome.error is not None:
         raise outcome.error
     if outcome.problem:

@@ -22,8 +22,8 @@ from types import TracebackType
 
 from wreckit_tui.activity import STATES, Watch
 from wreckit_tui.adapter import Wisp
-from wreckit_tui.cli import DETACH_KEY, NAME_RULE, _error, start_or_resume
-from wreckit_tui.config import Config
+from wreckit_tui.cli import DETACH_KEY, NAME_RULE, _error, _warn, start_or_resume
+from wreckit_tui.config import Config, attach_settings
 from wreckit_tui.contract import require_name
 from wreckit_tui.errors import InvalidRequest, SpriteNotFound, UsageError, WreckitError
 from wreckit_tui.headless import print_table, sprite_json
@@ -159,7 +159,9 @@ def _attend(wisp: Wisp, config: Config, name: str) -> int:
     from wreckit_tui.attach import attach
 
     with _EndWatch(wisp, name, min(config.poll_interval, 1.0)) as watch:
-        outcome = attach(wisp, name, detach_key=config.detach_key, end_fd=watch.read_fd)
+        outcome = attach(wisp, name, end_fd=watch.read_fd, **attach_settings(config))
+    if outcome.warning:
+        _warn(outcome.warning)
     if outcome.error is not None:
         raise outcome.error
     if outcome.stop_signal is not None:

@@ -6,6 +6,7 @@ The file lives at ``<user config dir>/wreckit-tui/config.toml`` (platformdirs) u
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -124,6 +125,10 @@ class Config(BaseModel):
         default_factory=ActivitySettings,
         description="[activity] table: quiet_after, spinner, agents.NAME.{command,busy,waiting}",
     )
+    record_dir: str | None = Field(
+        None, description="directory where every attach is recorded (asciicast v2); unset: off"
+    )
+    record_input: bool = Field(False, description="recordings include what you type too")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -182,8 +187,56 @@ class Config(BaseModel):
             raise ValueError("a path cannot hold a NUL byte")
         return value or None
 
+    @field_validator("record_dir")
+    @classmethod
+    def _check_record_dir(cls, value: str | None) -> str | None:
+        problem = directory_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return os.path.expanduser(value) if value else None
+
+    @field_validator("record_input", mode="before")
+    @classmethod
+    def _check_flag(cls, value: object) -> object:
+        """true or false: TOML's own, or a word; never a number (1e308 is not true)."""
+        if isinstance(value, str) and value.strip().lower() in _FLAG_WORDS:
+            return _FLAG_WORDS[value.strip().lower()]
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false, not {_shown(value)}")
+        return value
+
+
+_FLAG_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def directory_problem(path: str) -> str | None:
+    """Why ``path`` can never be a directory to write in, or ``None``: it may not exist yet
+    (it is made when first needed) and may not be writable yet (an attach then only warns)."""
+    if "\0" in path:
+        return "a path cannot hold a NUL byte"
+    try:
+        info = os.stat(os.path.expanduser(path))
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return "is not a directory: part of the path is a file"
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return "is not a usable path: it is too long"
+        return None  # unreadable for now: the attach says so and goes on unrecorded
+    return None if stat.S_ISDIR(info.st_mode) else "is not a directory"
+
 
 KEYS = tuple(Config.model_fields)
+
+
+def attach_settings(config: Config) -> dict[str, Any]:
+    """The keyword arguments of :func:`wreckit_tui.attach.attach` that settings give."""
+    return {
+        "detach_key": config.detach_key,
+        "record_dir": config.record_dir,
+        "record_input": config.record_input,
+    }
 
 
 def default_config_path() -> Path:
