@@ -30,6 +30,7 @@ PRIVATE_ATTRIBUTES = {
     "_update_count",
     "_require_update_dimensions",
     "_debug",
+    "_driver",
 }
 """Private attributes of Textual objects that only ``textual_private`` may name. (``_file`` is
 Textual's too, but also a common name of one's own: the driver test covers it.)"""
@@ -82,6 +83,17 @@ def test_a_driver_still_keeps_its_output_file_and_debug_flag() -> None:
     uses = inspect.getsource(LinuxDriver.start_application_mode)
     assert "self._file" in uses, changed(
         "LinuxDriver._file", "the application mode no longer writes to it"
+    )
+
+
+def test_an_app_still_keeps_its_driver_and_bells_through_it() -> None:
+    from textual.app import App
+
+    assert "self._driver" in inspect.getsource(App.__init__), changed(
+        "App._driver", "__init__ no longer sets it"
+    )
+    assert "self._driver.write(" in inspect.getsource(App.bell), changed(
+        "App._driver", "App.bell no longer writes through it"
     )
 
 

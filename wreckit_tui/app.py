@@ -24,15 +24,16 @@ from textual.screen import Screen
 
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.attach import attach
-from wreckit_tui.attach_outcome import AttachOutcome
+from wreckit_tui.attach_outcome import AttachFailed, AttachOutcome, attach_report
 from wreckit_tui.capacity import Host
 from wreckit_tui.config import Config, attach_settings
 from wreckit_tui.contract import size_to_mib
 from wreckit_tui.driver import QuickSuspendDriver
-from wreckit_tui.errors import SpriteNotFound, WispError, WispNotFound, WreckitError
+from wreckit_tui.errors import SpriteNotFound, WispError, WispNotFound, WreckitError, describe
 from wreckit_tui.headless import describe_backend
 from wreckit_tui.held_keys import KeyHoldingApp
 from wreckit_tui.models import Fleet, Sprite, quota_problem
+from wreckit_tui.notify import notification
 from wreckit_tui.operations import Operations
 from wreckit_tui.poller import Poller
 from wreckit_tui.screens.confirm import confirm_kill, confirm_resume
@@ -49,35 +50,13 @@ from wreckit_tui.screens.requests import (
     Request,
 )
 from wreckit_tui.text import sanitize_lines
+from wreckit_tui.textual_private import write_to_terminal
 from wreckit_tui.view import FleetView, Snapshot, view_of
 from wreckit_tui.watching import Watch, rules_of, watch_fleet
 
 ERROR_TOAST = {"severity": "error", "timeout": 15}
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 SAID_KEPT = 100
-
-
-class AttachFailed(WreckitError):
-    """``wisp attach`` failed soon after it started; ``stderr`` holds the last lines it printed."""
-
-    def __init__(self, message: str, lines: Iterable[str]) -> None:
-        super().__init__(message)
-        self.stderr = "\n".join(lines)
-
-
-def attach_report(outcome: AttachOutcome) -> str:
-    """The lines an attach printed last, then the problem, each line once: the problem often
-    ends with the last of those lines."""
-    problem = outcome.problem or ""
-    lines = [line for line in outcome.tail if line not in problem]
-    return "\n".join([*lines, problem])
-
-
-def describe(error: BaseException) -> str:
-    """What went wrong, in words for a person."""
-    if isinstance(error, WreckitError):
-        return error.message
-    return f"unexpected error: {error!r}"
 
 
 def styles_dir() -> Path:
@@ -115,6 +94,8 @@ class WreckitApp(KeyHoldingApp):
         self.watch = Watch(rules_of(config.activity.overrides()))
         self.snapshot = Snapshot(view=view_of(Fleet(), self.host, config.max_vms))
         self.last_error: WreckitError | None = None
+        self._back_from: str | None = None
+        """The sprite just detached from: the next poll does not announce it."""
         self.said: deque[Notification] = deque(maxlen=SAID_KEPT)
         """The latest notifications, oldest first."""
 
@@ -216,9 +197,24 @@ class WreckitApp(KeyHoldingApp):
             if view.warning_note:  # said once; the header keeps the count
                 self.say(view.warning_note, title="warning", severity="warning", timeout=8)
             self.operations.settle(number)
+            first = self.snapshot.last_ok is None
             self._publish(view=view, error=None, last_ok=self.clock(), poll=number)
+            self._announce(() if first else previous.attention, view, quiet=first)
             if isinstance(self.screen, LaunchScreen):
                 self.screen.update_taken(self.taken_names())
+
+    def _announce(self, before: tuple[str, ...], view: FleetView, *, quiet: bool) -> None:
+        """Ring (or notify) once for the sprites that started to need you at this poll; not
+        at the first poll, and not for the sprite just come back from."""
+        new = [name for name in view.attention if name not in before and name != self._back_from]
+        self._back_from = None
+        if quiet or not new or self.config.notify == "off":
+            return
+        if self.config.notify == "bell":
+            self.bell()
+            return
+        body = ", ".join(f"{name} ({view.by_name[name].attention})" for name in new)
+        write_to_terminal(self, notification("desktop", "wreckit: a sprite needs you", body))
 
     def on_refresh_requested(self, _request: RefreshRequested) -> None:
         self.poller.now()
@@ -362,6 +358,7 @@ class WreckitApp(KeyHoldingApp):
         try:
             outcome = self._attached(name)
         finally:
+            self._back_from = name
             self.poller.resume(now=True)
         if outcome is not None:
             self._report_attach(outcome)

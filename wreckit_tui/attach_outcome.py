@@ -7,6 +7,7 @@ a shell.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wreckit_tui.errors import WreckitError
@@ -100,3 +101,19 @@ def tail_lines(output: bytes, count: int = TAIL_LINES) -> tuple[str, ...]:
         if visible:
             lines.append(visible)
     return tuple(lines[-count:])
+
+
+class AttachFailed(WreckitError):
+    """``wisp attach`` failed soon after it started; ``stderr`` holds the last lines it printed."""
+
+    def __init__(self, message: str, lines: Iterable[str]) -> None:
+        super().__init__(message)
+        self.stderr = "\n".join(lines)
+
+
+def attach_report(outcome: AttachOutcome) -> str:
+    """The lines an attach printed last, then the problem, each line once: the problem often
+    ends with the last of those lines."""
+    problem = outcome.problem or ""
+    lines = [line for line in outcome.tail if line not in problem]
+    return "\n".join([*lines, problem])

@@ -161,7 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     attaching.add_argument("name", metavar="NAME", help="the sprite's name")
     _add_agent_commands(commands, after)
-    _add_mcp_command(commands, after)
     return parser
 
 
@@ -240,7 +239,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return _attach(wisp, config, args.name)
     from wreckit_tui.cli_agents import COMMANDS as AGENT_COMMANDS
 
-    command = {**AGENT_COMMANDS, "mcp": _serve_mcp}.get(args.command)
+    command = AGENT_COMMANDS.get(args.command)
     if command is not None:
         return command(wisp, config, args)
     if args.command == "list" or args.headless:
@@ -377,24 +376,6 @@ def _attach(wisp: Wisp, config: Config, name: str) -> int:
     if outcome.stop_signal is not None:
         signal.raise_signal(outcome.stop_signal)
     return outcome.exit_code
-
-
-def _add_mcp_command(commands: Any, after: argparse.ArgumentParser) -> None:
-    """``mcp [--read-only]``: the agent tools over the Model Context Protocol, on stdio."""
-    about = (
-        "Serve tools that list, spawn, type into and read, exec in and kill sprites over the Model "
-        "Context Protocol on stdio until stdin closes or SIGTERM, under every rule of the commands."
-        " Register it: claude mcp add wreckit -- wreckit-tui mcp"
-    )
-    serving = _command(commands, "mcp", after, "serve agent tools over MCP on stdio", about)
-    read_only = "offer only list_sprites and attach_sprite, which then only reads the screen"
-    serving.add_argument("--read-only", action="store_true", help=read_only)
-
-
-def _serve_mcp(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
-    from wreckit_tui.mcp_server import serve
-
-    return serve(wisp, config, read_only=args.read_only)
 
 
 async def _version_or_error(wisp: Wisp) -> str | WispError:

@@ -37,8 +37,8 @@ END_WAIT = 5.0
 
 
 def add_commands(make: Maker) -> None:
-    """Add ``run``, ``exec``, ``send``, ``capture`` and ``wait`` to the parser."""
-    for add in (_add_run, _add_exec, _add_send, _add_capture, _add_wait):
+    """Add ``run``, ``exec``, ``send``, ``capture``, ``wait`` and ``mcp`` to the parser."""
+    for add in (_add_run, _add_exec, _add_send, _add_capture, _add_wait, _add_mcp):
         add(make)
 
 
@@ -115,6 +115,25 @@ def _add_wait(make: Maker) -> None:
         "--until", required=True, choices=STATES, metavar="STATE", help="|".join(STATES)
     )
     wait.add_argument("--timeout", metavar="S", type=_seconds, help="seconds to wait at most")
+
+
+def _add_mcp(make: Maker) -> None:
+    """``mcp [--read-only]``: the agent tools over the Model Context Protocol, on stdio."""
+    serving = make(
+        "mcp",
+        "serve agent tools over MCP on stdio",
+        "Serve tools that list, spawn, type into and read, exec in and kill sprites over the Model "
+        "Context Protocol on stdio until stdin closes or SIGTERM, under every rule of the commands."
+        " Register it: claude mcp add wreckit -- wreckit-tui mcp",
+    )
+    read_only = "offer only list_sprites and attach_sprite, which then only reads the screen"
+    serving.add_argument("--read-only", action="store_true", help=read_only)
+
+
+def serve_mcp(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+    from wreckit_tui.mcp_server import serve
+
+    return serve(wisp, config, read_only=args.read_only)
 
 
 def _seconds(text: str) -> float:
@@ -316,5 +335,6 @@ COMMANDS: dict[str, Callable[[Wisp, Config, argparse.Namespace], int]] = {
     "send": send,
     "capture": capture,
     "wait": wait,
+    "mcp": serve_mcp,
 }
 """Each agent command's function, by name."""

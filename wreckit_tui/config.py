@@ -13,7 +13,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -129,6 +129,9 @@ class Config(BaseModel):
         None, description="directory where every attach is recorded (asciicast v2); unset: off"
     )
     record_input: bool = Field(False, description="recordings include what you type too")
+    notify: Literal["off", "bell", "desktop"] = Field(
+        "bell", description="how a sprite that starts to need you is announced"
+    )
 
     @field_validator("*", mode="before")
     @classmethod

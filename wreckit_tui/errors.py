@@ -134,3 +134,10 @@ def last_line(text: str) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+def describe(error: BaseException) -> str:
+    """What went wrong, in words for a person."""
+    if isinstance(error, WreckitError):
+        return error.message
+    return f"unexpected error: {error!r}"

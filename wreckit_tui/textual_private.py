@@ -9,6 +9,8 @@ What is used, and why:
   key and mouse events exactly as Textual's does.
 - ``Driver._file`` and ``Driver._debug``: the terminal the driver writes to (the driver wraps
   it so that a hangup loses output, not the app) and the debug flag its parser takes.
+- ``App._driver``: the running driver, whose public ``write`` puts a desktop notification
+  (an OSC sequence) on the terminal, as Textual's own ``App.bell`` puts BEL there.
 - ``DOMNode._bindings`` (a ``BindingsMap``, whose ``key_to_bindings`` is public): a node's own
   bindings by key, which the dashboard relabels at start and lists on its help screen, and
   which ``FormInput`` runs as it reads each key.
@@ -29,6 +31,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
+from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.driver import Driver
@@ -66,6 +69,13 @@ def bindings_by_key(node: DOMNode) -> dict[str, list[Binding]]:
 def replace_binding(node: DOMNode, key: str, binding: Binding) -> None:
     """Make ``binding`` the only binding of ``key`` on ``node`` (this instance only)."""
     node._bindings.key_to_bindings[key] = [binding]
+
+
+def write_to_terminal(app: App, text: str) -> None:
+    """Write ``text`` to the app's terminal as it is (nothing where there is none)."""
+    driver = app._driver
+    if not app.is_headless and driver is not None:
+        driver.write(text)
 
 
 def driver_output(driver: Driver) -> TextIO:

@@ -73,6 +73,7 @@ class DashboardScreen(Screen[None]):
         _key("S", "reverse_sort", "Reverse", "reverse the sort order", show=False),
         _key("r", "refresh", "Refresh", "poll the backend now", show=False),
         _key("e", "last_error", "Error", "show the last error in full", show=False),
+        _key("tab", "next_attention", "Next", "the next sprite that needs you", show=False),
         _key("i", "toggle_detail", "Details", "show or hide the detail pane", show=False),
         _key("enter", "open", "Attach", "attach to the selected sprite", show=False),
         _key("escape", "clear_filter", "Clear filter", "clear the filter", show=False),
@@ -83,7 +84,9 @@ class DashboardScreen(Screen[None]):
         _key("home", "cursor('scroll_top')", "First", "first sprite", show=False),
         _key("end", "cursor('scroll_bottom')", "Last", "last sprite", show=False),
     ]
-    LISTED_KEYS = ("n", "d", "a", "space", "slash", "s", "S", "r", "e", "i", "question_mark", "q")
+    LISTED_KEYS = (
+        *("n", "d", "a", "space", "slash", "s", "S", "r", "e", "tab", "i", "question_mark", "q"),
+    )
     """The bindings the help screen lists, in this order (cursor keys get one line there)."""
 
     snapshot: reactive[Snapshot] = reactive(Snapshot, always_update=True, init=False)
@@ -192,6 +195,7 @@ class DashboardScreen(Screen[None]):
                 warnings=snapshot.fleet.warning_count,
                 marked=len(self.table.marks),
                 hidden=self.hidden,
+                attention=len(snapshot.view.attention),
             )
         )
 
@@ -296,6 +300,16 @@ class DashboardScreen(Screen[None]):
         """The app's action ``name`` (``quit``), as a binding of this screen, so that
         ``check_action`` applies to it."""
         await self.app.run_action(name)
+
+    def action_next_attention(self) -> None:
+        """Select the next sprite that needs you, longest waiting first, round and round."""
+        names = list(self.snapshot.view.attention)
+        if not names:
+            self.notify("No sprite needs you.", timeout=3)
+            return
+        current = self.table.selected_key
+        after = names.index(current) + 1 if current in names else 0
+        self.select(names[after % len(names)])
 
     def action_cursor(self, move: str) -> None:
         """Move the table's cursor: ``move`` names one of its actions (``cursor_down``,

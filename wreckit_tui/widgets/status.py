@@ -32,6 +32,7 @@ class Status:
     warnings: int = 0
     marked: int = 0
     hidden: int = 0
+    attention: int = 0
 
 
 def status_text(status: Status, width: int = 200) -> Text:
@@ -52,6 +53,11 @@ def status_text(status: Status, width: int = 200) -> Text:
     if status.filter:
         hidden = f" ({status.hidden} hidden)" if status.hidden else ""
         text.append(f" │ filter: {sanitize(status.filter)}{hidden}", style="cyan")
+    if status.attention:
+        text.append(
+            f" │ {status.attention} need{'s' if status.attention == 1 else ''} you",
+            style="bold yellow",
+        )
     if status.seconds_since_refresh is None:
         pending = "no successful poll yet" if status.error else "waiting for the first poll"
         text.append(f" │ {pending}", style="dim")
