@@ -163,7 +163,7 @@ SMALL, LARGE = (80, 24), (200, 50)
 
 def test_mixed_fleet_at_80x24(snap_compare, fake_wisp):
     """Every column but the URL in view, the header on one line, the gauges short, the footer
-    with the main keys, the detail pane folded away (i brings it back)."""
+    with the main keys, the detail pane folded away (v brings it back)."""
     fake_wisp.set_fleet(MIXED_FLEET)
     assert snap_compare(make_app(fake_wisp), terminal_size=SMALL, run_before=settled)
 
@@ -171,7 +171,7 @@ def test_mixed_fleet_at_80x24(snap_compare, fake_wisp):
 def test_detail_pane_at_80x24(snap_compare, fake_wisp):
     fake_wisp.set_fleet(MIXED_FLEET)
     app = make_app(fake_wisp)
-    assert snap_compare(app, terminal_size=SMALL, run_before=settled, press=["i"])
+    assert snap_compare(app, terminal_size=SMALL, run_before=settled, press=["v"])
 
 
 def test_stale_at_80x24(snap_compare, fake_wisp):
