@@ -201,3 +201,37 @@ def test_launch_form_at_80x24(snap_compare, fake_wisp):
 def test_mixed_fleet_at_200x50(snap_compare, fake_wisp):
     fake_wisp.set_fleet(MIXED_FLEET)
     assert snap_compare(make_app(fake_wisp), terminal_size=LARGE, run_before=settled)
+
+
+AGENT_SCREEN = (
+    "\x1b[1m╭─ Claude Code ─────────────╮\x1b[0m\n"
+    "\x1b[1m│\x1b[0m fixing the flaky test     \x1b[1m│\x1b[0m\n"
+    "\x1b[1m╰───────────────────────────╯\x1b[0m\n"
+    "\n"
+    "> run the tests\n"
+    "\x1b[32m✓\x1b[0m 41 passed  \x1b[31m✗ 1 failed\x1b[0m\n"
+    "\x1b]0;a title that never shows\x07\x1b[2J\x1b[H"
+    "\x1b[33mDo you want to proceed? (y/n)\x1b[0m\n"
+    "\n\n"
+)
+
+
+async def previewing(pilot) -> None:
+    """The preview of agent-alpha's screen, captured and drawn."""
+    await settled(pilot)
+    await pilot.press("p")
+    body = pilot.app.dashboard.query_one("#preview-screen")
+    await wait_until_async(pilot, lambda: "proceed?" in str(body.render()), timeout=10)
+    await pilot.pause()
+
+
+def test_preview(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    fake_wisp.set_screen("agent-alpha", AGENT_SCREEN)
+    assert snap_compare(make_app(fake_wisp), terminal_size=SIZE, run_before=previewing)
+
+
+def test_preview_at_80x24(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    fake_wisp.set_screen("agent-alpha", AGENT_SCREEN)
+    assert snap_compare(make_app(fake_wisp), terminal_size=SMALL, run_before=previewing)
