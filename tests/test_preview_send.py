@@ -221,3 +221,18 @@ async def test_send_to_a_sprite_that_is_gone_says_so(fake_wisp):
         await wait_until_async(pilot, lambda: app.last_error is not None)
         said = " ".join(str(note.message) for note in app.said)
         assert "could not type into alpha: it is gone" in said
+
+
+def test_a_hostile_screen_changes_nothing_on_a_real_terminal(fake_wisp, open_dashboard):
+    """In tmux: the preview's title, clear, cursor moves and mode switches never act."""
+    fake_wisp.set_fleet(FLEET)
+    fake_wisp.set_screen("alpha", HOSTILE + "\x1b]2;pwned\x1b\\\x1b[?25l\x1b[1;1Hend of screen\n")
+    pane = open_dashboard()
+    pane.wait_for_text("alpha")
+    title = pane.title()
+    pane.send("p")
+    screen = pane.wait_for_text("end of screen")
+    assert "safe start green [b]not markup[/b]link zw\\u200bp" in screen
+    assert "NAME" in screen  # nothing cleared the dashboard or moved its text
+    assert pane.title() == title
+    assert "pwned" not in pane.title()
