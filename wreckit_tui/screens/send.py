@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
+from wreckit_tui.held_keys import KeyHoldingApp
 from wreckit_tui.text import sanitize
 from wreckit_tui.widgets.form_input import FormInput
 
@@ -25,7 +26,12 @@ def send_title(names: Sequence[str], *, marked: bool) -> str:
 class SendScreen(ModalScreen[str | None]):
     """Asks for one line; enter returns it (it is then typed, and Enter after it), esc None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False, priority=True)]
+    BINDINGS = [
+        Binding("enter", "send", "Send", show=False, priority=True),
+        Binding("escape", "cancel", "Cancel", show=False, priority=True),
+    ]
+    """Priority bindings: each acts as it is read, so a key typed right after enter or esc
+    reaches the dashboard, not this input."""
 
     def __init__(self, names: Sequence[str], *, marked: bool) -> None:
         super().__init__()
@@ -41,9 +47,18 @@ class SendScreen(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.query_one("#send-line", FormInput).focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value)
+    def action_send(self) -> None:
+        """Enter, as the app reads it: the keys typed after it wait while the input takes in
+        those typed before it; then the line is returned and the keys go to the dashboard."""
+        release = self.app.hold_keys() if isinstance(self.app, KeyHoldingApp) else None
+        line = self.query_one("#send-line", FormInput)
+        line.call_later(self._send, line, release)
+
+    def _send(self, line: FormInput, release: Callable[[], Awaitable[None]] | None) -> None:
+        if self.is_current:
+            self.dismiss(line.value)
+        if release is not None:
+            self.app.call_later(release)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
