@@ -158,6 +158,17 @@ async def open_send(pilot) -> Input:
     return pilot.app.screen.query_one(Input)
 
 
+async def test_the_input_names_the_sprite_or_how_many_are_marked(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        await open_send(pilot)
+        assert "Type into alpha" in screen_text(app)
+        await pilot.press("escape", "space", "space")
+        line = await open_send(pilot)
+        assert "Type into 2 marked sprites" in screen_text(app)
+        assert line.has_focus
+
+
 async def test_i_types_a_line_and_enter_into_the_selected_sprite(fake_wisp):
     fake_wisp.set_screen("alpha", "alpha$ ")
     async with dashboard(fake_wisp, FLEET) as pilot:
