@@ -426,16 +426,16 @@ async def test_the_header_counts_marked_rows_and_rows_the_filter_hides(fake_wisp
         assert "filter: al (2 hidden)" in status_text(pilot.app)
 
 
-async def test_i_toggles_the_detail_pane_and_a_narrow_terminal_folds_it(fake_wisp):
+async def test_v_toggles_the_detail_pane_and_a_narrow_terminal_folds_it(fake_wisp):
     fake_wisp.set_fleet(FLEET)
     app = make_app(fake_wisp)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_async(pilot, lambda: app.snapshot.poll >= 1)
         detail = app.dashboard.detail
         assert not detail.display
-        await pilot.press("i")
+        await pilot.press("v")
         assert detail.display and detail.size.width <= 30
-        await pilot.press("i")
+        await pilot.press("v")
         assert not detail.display
     async with dashboard(fake_wisp, FLEET) as pilot:
         assert pilot.app.dashboard.detail.display  # 120 columns: beside the table
@@ -459,12 +459,15 @@ async def test_help_lists_every_binding(fake_wisp):
             ("n", "launch a new sprite"),
             ("d", "kill the marked sprites, or the selected one"),
             ("a", "attach to the selected sprite"),
+            ("i", "type a line and Enter into the selected or marked sprites"),
+            ("p", "show the selected sprite's screen, or its fields"),
             ("space", "mark or unmark the selected sprite"),
             ("/", "filter by name"),
             ("s", "sort by the next column"),
             ("S", "reverse the sort order"),
             ("r", "poll the backend now"),
             ("e", "show the last error in full"),
+            ("v", "show or hide the detail pane"),
             ("?", "show this list of keys"),
             ("q", "quit the dashboard"),
             ("ctrl+p", "command palette"),

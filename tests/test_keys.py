@@ -22,7 +22,7 @@ FLEET = [
 ]
 CHARACTERS = {"minus": "-", "space": " ", "slash": "/", "question_mark": "?"}
 KEYS = [
-    *"ndayrsSeijkx1",
+    *"ndayrsSeijkpvx1",
     *["enter", "escape", "question_mark", "slash", "space", "minus", "tab", "shift+tab"],
     *["up", "down", "home", "end", "pageup", "pagedown", "ctrl+u", "backspace", "ctrl+p"],
 ]
@@ -67,6 +67,17 @@ async def test_d_then_y_at_once_kills_the_selected_sprite(fake_wisp):
     async with dashboard(fake_wisp, FLEET) as pilot:
         burst(pilot.app, ["down", "d", "y"])
         await wait_until_async(pilot, lambda: ["kill", "bravo"] in fake_wisp.calls())
+
+
+async def test_a_line_typed_right_after_i_reaches_the_input_whole(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        burst(app, ["i", *"ls", "minus", *"la", "ctrl+u", *"pwd", "enter", "j"])
+        await wait_until_async(
+            pilot, lambda: ["send", "alpha", "--enter", "--", "pwd"] in fake_wisp.calls()
+        )
+        await wait_until_async(pilot, lambda: app.dashboard.table.selected_key == "bravo")
+        assert app.screen is app.dashboard
 
 
 async def alive_after(fake: FakeWisp, bursts: Sequence[Sequence[str]]) -> None:

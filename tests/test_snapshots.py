@@ -163,7 +163,7 @@ SMALL, LARGE = (80, 24), (200, 50)
 
 def test_mixed_fleet_at_80x24(snap_compare, fake_wisp):
     """NAME to MEMORY in view (ACTIVITY beside STATE), the header on one line, the gauges
-    short, the footer with the main keys, the detail pane folded away (i brings it back)."""
+    short, the footer with the main keys, the detail pane folded away (v brings it back)."""
     fake_wisp.set_fleet(MIXED_FLEET)
     assert snap_compare(make_app(fake_wisp), terminal_size=SMALL, run_before=settled)
 
@@ -171,7 +171,7 @@ def test_mixed_fleet_at_80x24(snap_compare, fake_wisp):
 def test_detail_pane_at_80x24(snap_compare, fake_wisp):
     fake_wisp.set_fleet(MIXED_FLEET)
     app = make_app(fake_wisp)
-    assert snap_compare(app, terminal_size=SMALL, run_before=settled, press=["i"])
+    assert snap_compare(app, terminal_size=SMALL, run_before=settled, press=["v"])
 
 
 def test_stale_at_80x24(snap_compare, fake_wisp):
@@ -201,3 +201,37 @@ def test_launch_form_at_80x24(snap_compare, fake_wisp):
 def test_mixed_fleet_at_200x50(snap_compare, fake_wisp):
     fake_wisp.set_fleet(MIXED_FLEET)
     assert snap_compare(make_app(fake_wisp), terminal_size=LARGE, run_before=settled)
+
+
+AGENT_SCREEN = (
+    "\x1b[1m╭─ Claude Code ─────────────╮\x1b[0m\n"
+    "\x1b[1m│\x1b[0m fixing the flaky test     \x1b[1m│\x1b[0m\n"
+    "\x1b[1m╰───────────────────────────╯\x1b[0m\n"
+    "\n"
+    "> run the tests\n"
+    "\x1b[32m✓\x1b[0m 41 passed  \x1b[31m✗ 1 failed\x1b[0m\n"
+    "\x1b]0;a title that never shows\x07\x1b[2J\x1b[H"
+    "\x1b[33mDo you want to proceed? (y/n)\x1b[0m\n"
+    "\n\n"
+)
+
+
+async def previewing(pilot) -> None:
+    """The preview of agent-alpha's screen, captured and drawn."""
+    await settled(pilot)
+    await pilot.press("p")
+    body = pilot.app.dashboard.query_one("#preview-screen")
+    await wait_until_async(pilot, lambda: "proceed?" in str(body.render()), timeout=10)
+    await pilot.pause()
+
+
+def test_preview(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    fake_wisp.set_screen("agent-alpha", AGENT_SCREEN)
+    assert snap_compare(make_app(fake_wisp), terminal_size=SIZE, run_before=previewing)
+
+
+def test_preview_at_80x24(snap_compare, fake_wisp):
+    fake_wisp.set_fleet(MIXED_FLEET)
+    fake_wisp.set_screen("agent-alpha", AGENT_SCREEN)
+    assert snap_compare(make_app(fake_wisp), terminal_size=SMALL, run_before=previewing)

@@ -51,6 +51,7 @@ def test_look_alike_names_look_different():
         ("\x1b[31mred\x1b[0m", "red"),
         ("a\x07b\x00c\x7fd\x9be", "abcde"),
         ("\x1b]0;title\x07x", "x"),
+        ("a\x1bPq#0;2;0;0;0\x1b\\b\x1b_apc\x1b\\c\x1b^pm\x07d", "abcd"),  # DCS, APC, PM
         ("s\ud800x", "sx"),
         ("évé ✓ 日本 🚀\ufe0f", "évé ✓ 日本 🚀\ufe0f"),  # visible text, emoji selector included
     ],

@@ -23,6 +23,7 @@ from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 
 from wreckit_tui.adapter import Wisp
+from wreckit_tui.app_agents import AgentsApp
 from wreckit_tui.attach import attach
 from wreckit_tui.attach_outcome import AttachFailed, AttachOutcome, attach_report
 from wreckit_tui.capacity import Host
@@ -31,7 +32,6 @@ from wreckit_tui.contract import size_to_mib
 from wreckit_tui.driver import QuickSuspendDriver
 from wreckit_tui.errors import SpriteNotFound, WispError, WispNotFound, WreckitError, describe
 from wreckit_tui.headless import describe_backend
-from wreckit_tui.held_keys import KeyHoldingApp
 from wreckit_tui.models import Fleet, Sprite, quota_problem
 from wreckit_tui.notify import notification
 from wreckit_tui.operations import Operations
@@ -65,7 +65,7 @@ def styles_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "styles"
 
 
-class WreckitApp(KeyHoldingApp):
+class WreckitApp(AgentsApp):
     """The dashboard. It owns the backend, polling and the operations in flight, and hands
     the dashboard screen one immutable :class:`Snapshot` per change; the screen's requests
     come back as messages. ``clock`` and ``host`` are injectable for deterministic tests."""
@@ -90,6 +90,7 @@ class WreckitApp(KeyHoldingApp):
         self.host = host or Host.detect()
         self.backend_version: str | None = None
         self.poller = Poller(self, self._poll, config.poll_interval, automatic=autopoll)
+        self.previewer = self.make_previewer()
         self.operations = Operations()
         self.watch = Watch(rules_of(config.activity.overrides()))
         self.snapshot = Snapshot(view=view_of(Fleet(), self.host, config.max_vms))
@@ -355,11 +356,13 @@ class WreckitApp(KeyHoldingApp):
     def attach(self, name: str) -> None:
         """Hand the terminal to ``wisp attach`` for ``name``, then come back."""
         self.poller.pause()
+        self.previewer.pause()
         try:
             outcome = self._attached(name)
         finally:
             self._back_from = name
             self.poller.resume(now=True)
+            self.previewer.resume()
         if outcome is not None:
             self._report_attach(outcome)
 

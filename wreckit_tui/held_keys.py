@@ -6,6 +6,7 @@ right after the one that opens a dialog (``d`` then ``y``, fast) would reach the
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, ClassVar
 
@@ -58,6 +59,11 @@ class KeyHoldingApp(App[int]):
             self._held.append(event)
             return
         await super().on_event(event)
+
+    def hold_keys(self) -> Callable[[], Awaitable[None]]:
+        """Hold the keys typed from now on; awaiting the returned callable delivers them (to
+        what has the focus then), unless a newer hold is still on."""
+        return partial(self._release_keys, self._hold())
 
     def _hold(self) -> int:
         """Start holding keys (or go on); the number of this hold."""

@@ -11,8 +11,9 @@ import re
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 """C0, DEL, C1 and lone surrogates (JSON can carry them; no terminal can print them): removed."""
-ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)")
-"""A terminal escape sequence: CSI (colours, cursor moves), OSC (titles, links) or ESC + one."""
+ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|.)")
+"""A terminal escape sequence: CSI (colours, cursor moves), a string (OSC: titles, links; DCS,
+SOS, PM, APC) with its payload, or ESC + one."""
 INVISIBLE = re.compile(
     "["
     "\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160"

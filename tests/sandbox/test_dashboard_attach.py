@@ -1,4 +1,5 @@
-"""End to end: the real dashboard in a tmux pane, on the built-in provider, attaching and back."""
+"""End to end: the real dashboard in a tmux pane, on the built-in provider: attaching and back,
+and watching a sandbox's shell without attaching (preview and send)."""
 
 from __future__ import annotations
 
@@ -99,3 +100,16 @@ def test_the_server_a_start_leaves_outlives_the_polls_and_is_reaped_once_killed(
         interval=0.05,
         what="the sandboxes' tmux server (a zombie) to be reaped",
     )
+
+
+def test_a_line_sent_without_attaching_shows_in_the_preview(sandboxes, dashboard):
+    sandboxes.start("e2e-peek")
+    dashboard.wait_for(lambda s: "e2e-peek" in s and "1 running" in s)
+    dashboard.send("p")
+    dashboard.wait_for(lambda s: "Screen of e2e-peek" in s and "@e2e-peek" in s)
+    dashboard.send("i")
+    dashboard.wait_for(lambda s: "Type into e2e-peek" in s)
+    dashboard.send("-l", "echo peek-$((6*7))")
+    dashboard.send("Enter")
+    screen = dashboard.wait_for(lambda s: "peek-42" in s, timeout=10)  # the output, not the line
+    assert "NAME" in screen  # seen in the preview beside the table: never attached

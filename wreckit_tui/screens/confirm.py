@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from wreckit_tui.text import sanitize
+from wreckit_tui.text import quoted, sanitize
 
 
 def question(names: Sequence[str]) -> str:
@@ -77,4 +77,15 @@ def confirm_resume(name: str) -> ConfirmScreen:
         [name],
         "Yes, start it",
         "its disk is as it was left · y starts · n, esc or enter on No cancels",
+    )
+
+
+def confirm_send(names: Sequence[str], line: str) -> ConfirmScreen:
+    """``Type 'LINE' and Enter into 3 sprites?`` (and their names), or ``... into bravo?``."""
+    count = sanitize(names[0]) if len(names) == 1 else f"{len(names)} sprites"
+    return ConfirmScreen(
+        f"Type {quoted(line)} and Enter into {count}?",
+        names,
+        "Yes, send",
+        "y sends · n, esc or enter on No cancels",
     )

@@ -18,6 +18,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from wreckit_tui.fields import COLUMNS
+from wreckit_tui.models import Sprite
+from wreckit_tui.preview import Preview
 from wreckit_tui.screens.help import HelpScreen
 from wreckit_tui.screens.palette import SpriteCommands
 from wreckit_tui.screens.requests import (
@@ -25,19 +27,22 @@ from wreckit_tui.screens.requests import (
     LastErrorRequested,
     LaunchRequested,
     OpenRequested,
+    PreviewRequested,
     RefreshRequested,
     Request,
+    SendRequested,
 )
 from wreckit_tui.textual_private import bindings_by_key, replace_binding
 from wreckit_tui.view import Row, Snapshot, matches
 from wreckit_tui.widgets.detail import SpriteDetail
 from wreckit_tui.widgets.form_input import FormInput
 from wreckit_tui.widgets.gauges import FleetGauges
+from wreckit_tui.widgets.preview import preview_content
 from wreckit_tui.widgets.sprite_table import SpriteTable
 from wreckit_tui.widgets.status import Status, StatusBar
 
 DETAIL_MIN_WIDTH = 100
-"""Narrower terminals give the table all the width, unless i asks for the detail pane."""
+"""Narrower terminals give the table all the width, unless v asks for the detail pane."""
 
 
 def key_label(key: str) -> str:
@@ -69,12 +74,15 @@ class DashboardScreen(Screen[None]):
         _key("s", "cycle_sort", "Sort", "sort by the next column (figures: highest first)"),
         _key("question_mark", "help", "Help", "show this list of keys"),
         _key("q", "app('quit')", "Quit", "quit the dashboard"),
+        # after q, and in the footer only from DETAIL_MIN_WIDTH columns: see _footer_keys
+        _key("i", "send", "Send", "type a line and Enter into the selected or marked sprites"),
+        _key("p", "toggle_preview", "Preview", "show the selected sprite's screen, or its fields"),
         _key("space", "toggle_mark", "Mark", "mark or unmark the selected sprite", show=False),
         _key("S", "reverse_sort", "Reverse", "reverse the sort order", show=False),
         _key("r", "refresh", "Refresh", "poll the backend now", show=False),
         _key("e", "last_error", "Error", "show the last error in full", show=False),
         _key("tab", "next_attention", "Next", "the next sprite that needs you", show=False),
-        _key("i", "toggle_detail", "Details", "show or hide the detail pane", show=False),
+        _key("v", "toggle_detail", "Details", "show or hide the detail pane", show=False),
         _key("enter", "open", "Attach", "attach to the selected sprite", show=False),
         _key("escape", "clear_filter", "Clear filter", "clear the filter", show=False),
         _key("up,k", "cursor('cursor_up')", "Up", "move the cursor up", show=False),
@@ -85,12 +93,19 @@ class DashboardScreen(Screen[None]):
         _key("end", "cursor('scroll_bottom')", "Last", "last sprite", show=False),
     ]
     LISTED_KEYS = (
-        *("n", "d", "a", "space", "slash", "s", "S", "r", "e", "tab", "i", "question_mark", "q"),
+        *("n", "d", "a", "i", "p", "space", "slash", "s", "S", "r", "e", "tab", "v"),
+        *("question_mark", "q"),
     )
     """The bindings the help screen lists, in this order (cursor keys get one line there)."""
 
     snapshot: reactive[Snapshot] = reactive(Snapshot, always_update=True, init=False)
     """What to show; the app sets a new one at every change."""
+    preview: reactive[Preview | None] = reactive(None, always_update=True, init=False)
+    """The last capture of the previewed sprite's screen; the app sets each new one."""
+    preview_mode = False
+    """Whether the detail pane shows the selected sprite's screen (p) rather than its fields."""
+    _previewing: str | None = None
+    """The sprite whose screen the app was last asked to capture."""
 
     def __init__(self, detach_key: str = "ctrl+]", clock: Callable[[], float] = time.time) -> None:
         super().__init__()
@@ -113,7 +128,7 @@ class DashboardScreen(Screen[None]):
         return self.focused is not self.filter or action == "clear_filter"
 
     detail_choice: bool | None = None
-    """Whether the user asked (with i) for the detail pane; None: it follows the width."""
+    """Whether the user asked (with v) for the detail pane; None: it follows the width."""
     hidden = 0
     """How many rows the filter hides."""
 
@@ -200,11 +215,30 @@ class DashboardScreen(Screen[None]):
         )
 
     def show_detail(self) -> None:
-        """The selected sprite in the detail pane; a sprite still starting shows as it is."""
+        """The selected sprite in the detail pane (its fields, or its screen in preview mode);
+        a sprite still starting shows as it is."""
         name = self.table.selected_key
         sprite = self.snapshot.sprite(name)
+        self._ask_preview(name, sprite)
+        if self.preview_mode:
+            self.detail.show_preview(*preview_content(name, sprite, self.preview))
+            return
         cpu, memory = self.snapshot.series(name) if sprite else ((), ())
         self.detail.show(sprite, list(cpu), list(memory))
+
+    def watch_preview(self) -> None:
+        if self.preview_mode:
+            self.show_detail()
+
+    def _ask_preview(self, name: str | None, sprite: Sprite | None) -> None:
+        """Ask the app to capture the screen of the sprite previewed, or of none: only while
+        the pane shows a preview, and only of a sprite that runs."""
+        shown = self.preview_mode and not self.has_class("-no-detail")
+        running = sprite is not None and sprite.state == "running"
+        wanted = name if shown and running else None
+        if wanted != self._previewing:
+            self._previewing = wanted
+            self.app.post_message(PreviewRequested(wanted))
 
     def select(self, name: str) -> None:
         """Put the cursor on ``name``, clearing a filter that hides it."""
@@ -321,6 +355,27 @@ class DashboardScreen(Screen[None]):
         self.detail_choice = self.has_class("-no-detail")
         self._place_detail()
 
+    def action_toggle_preview(self) -> None:
+        """Switch the detail pane between the sprite's screen and its fields; the pane comes
+        into view if it was folded away."""
+        self.preview_mode = not self.preview_mode
+        self.set_class(self.preview_mode, "-preview")
+        self.detail.set_preview(self.preview_mode)
+        if self.preview_mode and self.has_class("-no-detail"):
+            self.detail_choice = True
+            self._place_detail()
+        self.show_detail()
+
+    def action_send(self) -> None:
+        """Ask for a line to type into the marked sprites (hidden by a filter or not), else
+        into the selected one."""
+        selected = self.table.selected_key
+        marked = sorted(self.table.marks)
+        if marked:
+            self.request(SendRequested(marked, marked=True))
+        elif selected is not None:
+            self.request(SendRequested([selected], marked=False))
+
     def on_resize(self, _event: events.Resize) -> None:
         self._place_detail()
 
@@ -331,6 +386,20 @@ class DashboardScreen(Screen[None]):
         shown = wide if self.detail_choice is None else self.detail_choice
         self.set_class(not shown, "-no-detail")
         self.set_class(not wide, "-narrow")
+        self._footer_keys(wide)
+        if self.is_mounted:
+            name = self.table.selected_key
+            self._ask_preview(name, self.snapshot.sprite(name))
+
+    def _footer_keys(self, wide: bool) -> None:
+        """The footer names i and p only where there is room: at 80 columns it keeps the main
+        keys and the palette (help lists them all)."""
+        bindings = bindings_by_key(self)
+        for key in ("i", "p"):
+            binding = bindings[key][0]
+            if binding.show != wide:
+                replace_binding(self, key, replace(binding, show=wide))
+                self.refresh_bindings()
 
     def action_refresh(self) -> None:
         self.request(RefreshRequested())

@@ -57,6 +57,14 @@ def dashboard_commands(dashboard: DashboardScreen) -> Iterator[SystemCommand]:
         f"Attach this terminal to the selected sprite; {dashboard.detach_key} detaches",
         dashboard.action_open,
     )
+    yield SystemCommand(
+        "Send", "Type a line into the selected or marked sprites", dashboard.action_send
+    )
+    yield SystemCommand(
+        "Preview",
+        "Show the selected sprite's screen, or its fields",
+        dashboard.action_toggle_preview,
+    )
     yield SystemCommand("Details", "Show or hide the detail pane", dashboard.action_toggle_detail)
     yield SystemCommand("Last error", "Show the last error in full", dashboard.action_last_error)
     yield SystemCommand("Help", "Show every key binding", dashboard.action_help)

@@ -40,3 +40,23 @@ class RefreshRequested(Request):
 
 class LastErrorRequested(Request):
     """Show the last error in full."""
+
+
+class SendRequested(Request):
+    """Ask for a line to type into ``names``; ``marked``: they are the marked sprites, so
+    confirm first."""
+
+    def __init__(self, names: list[str], *, marked: bool) -> None:
+        super().__init__()
+        self.names = names
+        self.marked = marked
+
+
+class PreviewRequested(Message):
+    """Capture the screen of ``name`` about once a second from now on, or of none with None.
+
+    Not a :class:`Request`: it opens nothing, so the keys typed after it need not wait."""
+
+    def __init__(self, name: str | None) -> None:
+        super().__init__()
+        self.name = name

@@ -15,6 +15,7 @@ from textual.widgets import Label, Static
 from wreckit_tui.fields import DETAIL_FIELDS, sprite_fields
 from wreckit_tui.models import Sprite
 from wreckit_tui.text import format_mib, format_number
+from wreckit_tui.widgets.preview import ScreenPreview
 
 LABEL_WIDTH = max(len(label) for label, _ in DETAIL_FIELDS) + 1
 """The labels' column, a space after the longest included; a long value folds under itself."""
@@ -117,16 +118,30 @@ def spark_text(points: Sequence[float], full: float) -> Text:
 
 
 class SpriteDetail(VerticalScroll):
-    """Fields of the selected sprite, with CPU and memory over its last 60 polls."""
+    """Fields of the selected sprite, with CPU and memory over its last 60 polls; or, in
+    preview mode, its screen."""
 
     def compose(self) -> ComposeResult:
-        yield Static(id="fields")
-        with Vertical(id="history"):
-            yield Label(id="history-title")
-            yield Label(id="cpu-label", classes="spark-label")
-            yield Spark(id="cpu-spark")
-            yield Label(id="memory-label", classes="spark-label")
-            yield Spark(id="memory-spark")
+        with Vertical(id="overview"):
+            yield Static(id="fields")
+            with Vertical(id="history"):
+                yield Label(id="history-title")
+                yield Label(id="cpu-label", classes="spark-label")
+                yield Spark(id="cpu-spark")
+                yield Label(id="memory-label", classes="spark-label")
+                yield Spark(id="memory-spark")
+        yield ScreenPreview(id="preview")
+
+    def set_preview(self, preview: bool) -> None:
+        """Show the screen (``preview``) or the fields and history."""
+        self.set_class(preview, "-preview")
+        self.scroll_home(animate=False)
+
+    def show_preview(self, title: str, screen: str | None, note: str | None) -> None:
+        """The screen (text with colour sequences only) or a sentence in its place; the pane
+        keeps its end in view, where a terminal's prompt is."""
+        if self.query_one(ScreenPreview).show(title, screen, note):
+            self.call_after_refresh(self.scroll_end, animate=False)
 
     _shown: tuple | None = None
 
