@@ -152,7 +152,8 @@ def test_a_v1_only_wisp_still_lists_and_starts(sprite):
     sprite.set_scenario(capabilities="unknown")
     assert cli(sprite, "run", "beta", "--detach").returncode == 0
     assert run_cli("list", "--json", "--wisp", str(sprite.path)).returncode == 0
-    assert [call[0] for call in sprite.calls()] == ["list", "start", "list", "list"]
+    calls = [call[0] for call in sprite.calls()]
+    assert calls == ["list", "start", "list", "list", "capabilities"]  # no capture: v1 has none
 
 
 # -- run ------------------------------------------------------------------------------------------

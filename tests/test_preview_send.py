@@ -22,7 +22,9 @@ FLEET = [sprite("alpha"), sprite("bravo"), sprite("charlie", state="stopped")]
 
 
 def captures(fake_wisp, name: str | None = None) -> list[list[str]]:
-    calls = [call for call in fake_wisp.calls() if call[:1] == ["capture"]]
+    calls = [  # the preview's, not the short ones that tell an agent's activity
+        call for call in fake_wisp.calls() if call[:1] == ["capture"] and "--lines" not in call
+    ]
     return [call for call in calls if name is None or call[1] == name]
 
 

@@ -108,6 +108,16 @@ class Wisp:
             task = self._capabilities = asyncio.ensure_future(self._ask_capabilities())
         return await task
 
+    def known_capabilities(self) -> frozenset[str] | None:
+        """The capabilities if the answer is in, else ``None`` (and they are being asked):
+        for a poll, which never waits for them."""
+        task = self._capabilities
+        if task is None or task.cancelled():
+            task = self._capabilities = asyncio.ensure_future(self._ask_capabilities())
+        if task.done() and not task.cancelled() and task.exception() is None:
+            return task.result()
+        return None
+
     async def _ask_capabilities(self) -> frozenset[str]:
         """A backend that refuses the call speaks plain v1 for good; one that timed out or was
         interrupted is asked again next time."""

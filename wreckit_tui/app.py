@@ -186,7 +186,8 @@ class WreckitApp(AgentsApp):
         number = self.poller.started
         try:
             fleet = await self.wisp.list()
-            seen = await watch_fleet(self.wisp, self.watch, fleet, now := self.clock())
+            now = self.clock()
+            seen = await watch_fleet(self.wisp, self.watch, fleet, now, wait=False)
             previous, build = self.snapshot.view, partial(view_of, activity=seen, now=now)
             view = await asyncio.to_thread(build, fleet, self.host, self.config.max_vms, previous)
         except WispError as exc:

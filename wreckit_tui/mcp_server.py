@@ -68,9 +68,10 @@ class Tools:
 
     async def list_sprites(self) -> dict[str, Any]:
         """Every sprite, under "sprites": the objects `wreckit-tui --headless --json` prints
-        (name, id, state, cpus, memory_mib, cpu_percent, memory_used_mib, uptime_seconds,
-        created_at, url)."""
-        fleet = await self.wisp.list()
+        (name, state, sizes and use, command, exit code, and what its agent is doing)."""
+        from wreckit_tui.watching import list_watched
+
+        fleet = await list_watched(self.wisp, self.config.activity.overrides())
         return {"sprites": [sprite.public_dict() for sprite in fleet.sprites]}
 
     async def spawn_sprite(

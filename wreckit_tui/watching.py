@@ -62,18 +62,24 @@ def memory_fraction(sprite: Sprite) -> float | None:
     return sprite.memory_used_mib / sprite.memory_mib
 
 
-async def watch_fleet(wisp: Wisp, watch: Watch, fleet: Fleet, now: float) -> dict[str, Seen]:
+async def watch_fleet(
+    wisp: Wisp, watch: Watch, fleet: Fleet, now: float, *, wait: bool = True
+) -> dict[str, Seen]:
     """Take one poll into ``watch``: capture the sprites that went quiet since the last poll
     (at most :data:`MAX_CAPTURES` at once), judge their screens; each sprite's :class:`Seen`.
 
     A backend without ``capture`` judges nothing by screen: a quiet sprite whose terminal has
     a clock (``activity_at``) is ``idle``, one without stays unknown. A capture that fails
-    leaves its sprite as it was (it is looked at again next poll).
+    leaves its sprite as it was (it is looked at again next poll). With ``wait`` false (the
+    dashboard), a poll that comes before the backend said what it offers captures nothing.
     """
     by_name = {sprite.name: sprite for sprite in fleet.sprites}
     quiet = watch.update((observed(sprite) for sprite in fleet.sprites), now)
     if quiet:
-        can_capture = "capture" in await wisp.capabilities()
+        known = await wisp.capabilities() if wait else wisp.known_capabilities()
+        if known is None:  # not known yet: these sprites are looked at again next poll
+            known, quiet = frozenset({"capture"}), []
+        can_capture = "capture" in known
         screens = await _captures(wisp, quiet) if can_capture else {}
         for name in quiet:
             sprite = by_name[name]
