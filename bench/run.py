@@ -21,6 +21,7 @@ from typing import NamedTuple
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import agents_bench  # noqa: E402
 import attach_bench  # noqa: E402
 import dashboard_bench  # noqa: E402
 import psutil  # noqa: E402
@@ -53,8 +54,29 @@ REQUIRED_KEYS = (
     "soak_crashes",
     "soak_leaked_processes",
     "soak_rss_growth_mb",
+    "exec_ms",
+    "sandbox_exec_ms",
+    "interpreter_ms",
+    "capture_ms",
+    "mcp_list_sprites_ms_100",
+    "mcp_wisp_list_ms_100",
+    "sandbox_list_v11_ms_100",
+    "sandbox_list_v1_ms_100",
+    "v11_fields_ms_100",
 )
 """The figures every run reports in its JSON, quick or full."""
+AGENT_FIGURES = (
+    ("`wreckit-tui exec NAME -- true`", "exec_ms"),
+    ("`wreckit-sandbox exec NAME -- true`", "sandbox_exec_ms"),
+    ("`wreckit-sandbox capture NAME`", "capture_ms"),
+    ("`python -c pass`", "interpreter_ms"),
+    ("MCP `list_sprites`, 100 sprites", "mcp_list_sprites_ms_100"),
+    ("fake wisp `list --json`, 100 sprites", "mcp_wisp_list_ms_100"),
+    ("`wreckit-sandbox list --json`, 100, v1.1", "sandbox_list_v11_ms_100"),
+    ("... without the v1.1 fields", "sandbox_list_v1_ms_100"),
+    ("v1.1 fields, per pair of lists", "v11_fields_ms_100"),
+)
+"""The agents' figures and their baselines, as the table of ``bench/run.py`` names them."""
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -85,6 +107,8 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
     overhead = results["headless_json_ms_1000"] - results["wisp_list_ms_1000"]
     ratio = results["passthrough_mb_s"] / results["direct_pty_mb_s"]
     at_cap = 10 * dashboard_bench.OUTPUT_CAP_MB
+    capture_overhead = results["capture_ms"] - results["interpreter_ms"]
+    mcp_overhead = results["mcp_list_sprites_ms_100"] - results["mcp_wisp_list_ms_100"]
     rows = [
         _row("refresh, 10 of 1,000 changed (ms)", refresh, "<=", 5),
         _row("refresh, all 1,000 changed (ms)", results["refresh_ms_1000_changed_1000"], "<=", 60),
@@ -108,6 +132,10 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
         _row("soak crashes", results["soak_crashes"], "=", 0),
         _row("soak leaked processes", results["soak_leaked_processes"], "=", 0),
         _row("soak RSS growth (MB)", results["soak_rss_growth_mb"], "<=", 5),
+        _row("exec round trip, whole process (ms)", results["exec_ms"], "<=", 100),
+        _row("capture over interpreter start (ms)", capture_overhead, "<=", 30),
+        _row("MCP list_sprites of 100 over wisp (ms)", mcp_overhead, "<=", 50),
+        _row("v1.1 fields in sandbox list of 100 (ms)", results["v11_fields_ms_100"], "<=", 15),
     ]  # fmt: skip
     if quick_seconds is not None:
         rows.append(_row("--quick run time (s)", quick_seconds, "<", QUICK_BUDGET_S))
@@ -152,6 +180,15 @@ def scaling(results: dict[str, float], sizes: tuple[int, ...]) -> list[list[str]
     return table
 
 
+def agents_table(results: Mapping[str, float]) -> list[list[str]]:
+    """The agents' figures beside their baselines: median, fastest and slowest, in ms."""
+    rows = [["agents (ms)", "median", "min", "max"]]
+    for title, key in AGENT_FIGURES:
+        keys = (key, f"{key}_min", f"{key}_max")
+        rows.append([title, *(_ms(results.get(name)) for name in keys)])
+    return rows
+
+
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.1f}"
 
@@ -176,6 +213,8 @@ def run(quick: bool) -> dict[str, float]:
         ("attach", lambda: dashboard_bench.attach_and_detach(5 if quick else 15)),
         ("passthrough", lambda: _passthrough(quick)),
         ("sandbox", lambda: sandbox_bench.run(count=100, repeat=5 if quick else 15)),
+        ("agents", lambda: agents_bench.run(
+            **(agents_bench.QUICK if quick else agents_bench.FULL))),
         ("cap", dashboard_bench.memory_at_cap),
         ("soak", lambda: dashboard_bench.soak(
             **(dashboard_bench.SOAK_QUICK if quick else dashboard_bench.SOAK_FULL))),
@@ -229,6 +268,9 @@ def main() -> int:
                    for row in rows)])  # fmt: skip
     if warning:
         print(f"\n{warning}")
+    print()
+    print("Agents in sprites: whole processes, each beside its baseline of the same run:")
+    print_table(agents_table(results))
     print()
     print("UI-thread ms per refresh, and whole-process ms of the headless list, by fleet size:")
     print_table(scaling(results, QUICK_SIZES if args.quick else SIZES))

@@ -5,16 +5,20 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import json
+import math
+import shutil
 import subprocess
 import sys
 import tomllib
 from types import ModuleType, SimpleNamespace
 
+import psutil
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.conftest import REPO
+from tests.sandbox.conftest import SandboxHome, alive, passable_dir
 from wreckit_tui.errors import WispFailed, WispTimeout
 
 BENCH = REPO / "bench"
@@ -41,6 +45,15 @@ ISSUE_KEYS = {
     "soak_crashes",
     "soak_leaked_processes",
     "soak_rss_growth_mb",
+    "exec_ms",
+    "sandbox_exec_ms",
+    "interpreter_ms",
+    "capture_ms",
+    "mcp_list_sprites_ms_100",
+    "mcp_wisp_list_ms_100",
+    "sandbox_list_v11_ms_100",
+    "sandbox_list_v1_ms_100",
+    "v11_fields_ms_100",
 }
 
 GOOD = {
@@ -67,6 +80,15 @@ GOOD = {
     "soak_crashes": 0.0,
     "soak_leaked_processes": 0.0,
     "soak_rss_growth_mb": 0.5,
+    "exec_ms": 60.0,
+    "sandbox_exec_ms": 40.0,
+    "interpreter_ms": 15.0,
+    "capture_ms": 35.0,
+    "mcp_list_sprites_ms_100": 40.0,
+    "mcp_wisp_list_ms_100": 25.0,
+    "sandbox_list_v11_ms_100": 80.0,
+    "sandbox_list_v1_ms_100": 78.0,
+    "v11_fields_ms_100": 2.0,
 }
 """Figures that meet every goal, with room: each miss below breaks one goal only."""
 
@@ -102,7 +124,7 @@ def test_a_run_without_a_required_figure_is_refused(run, key):
 
 def test_good_figures_meet_every_goal(run):
     rows = run.goals(GOOD)
-    assert len(rows) == 19
+    assert len(rows) == 23
     assert missed(rows) == set()
 
 
@@ -131,6 +153,10 @@ def test_good_figures_meet_every_goal(run):
         ("soak crashes", {"soak_crashes": 1.0}),
         ("soak leaked processes", {"soak_leaked_processes": 1.0}),
         ("soak RSS growth (MB)", {"soak_rss_growth_mb": 5.1}),
+        ("exec round trip, whole process (ms)", {"exec_ms": 100.5}),
+        ("capture over interpreter start (ms)", {"capture_ms": 45.5}),
+        ("MCP list_sprites of 100 over wisp (ms)", {"mcp_list_sprites_ms_100": 75.5}),
+        ("v1.1 fields in sandbox list of 100 (ms)", {"v11_fields_ms_100": 15.5}),
     ],
 )
 def test_a_figure_past_its_goal_misses_that_goal_only(run, figure, changes):
@@ -144,6 +170,10 @@ def test_a_figure_at_its_limit_meets_the_goal(run):
         "key_latency_ms_p95_hung_wisp": 50.0,
         "passthrough_mb_s": 80.0,
         "soak_rss_growth_mb": 5.0,
+        "exec_ms": 100.0,
+        "capture_ms": 45.0,
+        "mcp_list_sprites_ms_100": 75.0,
+        "v11_fields_ms_100": 15.0,
     }
     assert missed(run.goals({**GOOD, **at_limits})) == set()
 
@@ -165,6 +195,7 @@ def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
         monkeypatch.setattr(bench, name, lambda *args, **kwargs: {})
     monkeypatch.setattr(run, "_passthrough", lambda quick: {})
     monkeypatch.setattr(run.sandbox_bench, "run", lambda **kwargs: {})
+    monkeypatch.setattr(run.agents_bench, "run", lambda **kwargs: {})
     soaks = []
     monkeypatch.setattr(bench, "soak", lambda **kwargs: soaks.append(kwargs) or GOOD)
     assert run.run(quick) == GOOD
@@ -225,7 +256,15 @@ def top_level_modules(code: str) -> set[str]:
 
 def test_the_bench_imports_only_runtime_dependencies():
     loaded = top_level_modules("sys.path[:0] = ['bench', '.']\nimport run") - top_level_modules("")
-    local = {"run", "attach_bench", "dashboard_bench", "sandbox_bench", "tests", "wreckit_tui"}
+    local = {
+        "run",
+        "agents_bench",
+        "attach_bench",
+        "dashboard_bench",
+        "sandbox_bench",
+        "tests",
+        "wreckit_tui",
+    }
     third_party = {
         module
         for module in loaded - set(sys.stdlib_module_names) - local
@@ -264,3 +303,47 @@ def test_a_short_soak_counts_every_poll_and_storm_and_leaves_nothing():
     assert figures["soak_polls"] == 40
     assert figures["soak_attaches"] == 1
     assert (figures["soak_crashes"], figures["soak_leaked_processes"]) == (0, 0), done.stderr
+
+
+def test_the_agents_bench_measures_every_figure_and_leaves_nothing(run, tmp_path):
+    """The agents' benchmark with tiny counts: every time a positive number (the differences,
+    such as the cost of the v1.1 fields, are finite: two sandboxes make them noise), and no
+    sandbox, cgroup, socket, server or fake wisp left once it returns."""
+    bench = run.agents_bench
+    base = passable_dir("/tmp")
+    work = base / "bench"
+    children = {child.pid for child in psutil.Process().children(recursive=True)}
+    try:
+        figures = bench.run(sandboxes=2, sprites=3, repeat=2, work=work)
+        home = SandboxHome(work / "sandboxes", {})
+        assert home.leftovers() == []
+        assert _processes_of(work) == []
+        left = {child.pid for child in psutil.Process().children(recursive=True)} - children
+        assert [pid for pid in left if alive(pid)] == []
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert not work.exists()
+    differences = {"capture_over_interpreter_ms", "mcp_list_overhead_ms_3"}
+    differences |= {key for key in figures if key.startswith("v11_fields_ms_")}
+    times = {key: value for key, value in figures.items() if key not in differences}
+    expected = {"exec_ms", "sandbox_exec_ms", "capture_ms", "interpreter_ms"}
+    expected |= {"mcp_list_sprites_ms_3", "mcp_wisp_list_ms_3"}
+    expected |= {"sandbox_list_v11_ms_2", "sandbox_list_v1_ms_2"}
+    assert times.keys() == expected | {f"{key}_{end}" for key in expected for end in ("min", "max")}
+    assert all(value > 0 for value in times.values()), times
+    assert all(math.isfinite(figures[key]) for key in differences)
+    assert (
+        figures["capture_over_interpreter_ms"] == figures["capture_ms"] - figures["interpreter_ms"]
+    )
+
+
+def _processes_of(work) -> list[str]:
+    """Live processes with ``work`` in their command line or environment."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "environ", "status"]):
+        if process.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        texts = [*(process.info["cmdline"] or []), *(process.info["environ"] or {}).values()]
+        if any(str(work) in text for text in texts):
+            found.append(f"{process.pid} {process.info['cmdline']}")
+    return found

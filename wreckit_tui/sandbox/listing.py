@@ -23,6 +23,11 @@ RECORD_KEYS = (
     "created_at", "isolation", "network", "limits", "workspace", "uid",
     "command", "exit_code", "activity_at", "title",
 )  # fmt: skip
+V1_FIELDS = RECORD_KEYS[:-4]
+"""The fields of contract v1: :data:`RECORD_KEYS` without the v1.1 ones."""
+V1_ONLY_VARIABLE = "_WRECKIT_SANDBOX_BENCH_V1_LIST"
+"""Private, for ``bench/agents_bench.py`` only: set to ``1``, ``list`` leaves the v1.1 fields out
+and does not gather them, so that the benchmark can time what they cost."""
 Usage = dict[str, tuple[float, int]]
 """Sandbox id -> (cpu_percent, memory_used MiB)."""
 
@@ -33,11 +38,14 @@ def list_sandboxes(home: Home, tmux: Tmux) -> list[Meta]:
     if not names:
         return []
     metas = {name: home.read_meta(name) for name in names}
-    panes = tmux.panes()  # after the metadata: a pid there has its session here
+    v1_only = os.environ.get(V1_ONLY_VARIABLE) == "1"
+    panes = tmux.panes(terminal=not v1_only)  # after the metadata: a pid there has its session
     states = {name: state_of(home, name, metas[name] or {}, panes) for name in names}
     running = [meta for state, meta in states.values() if state == "running"]
     usage = _usage(home, running)
-    records = [_record(home, name, states[name], usage, panes.get(name)) for name in names]
+    records = [
+        _record(home, name, states[name], usage, panes.get(name), v1_only=v1_only) for name in names
+    ]
     return [record for record in records if record]
 
 
@@ -88,15 +96,22 @@ def _sandbox_usage(
 
 
 def _record(
-    home: Home, name: str, seen: tuple[str | None, Meta], usage: Usage, pane: Pane | None
+    home: Home,
+    name: str,
+    seen: tuple[str | None, Meta],
+    usage: Usage,
+    pane: Pane | None,
+    *,
+    v1_only: bool = False,
 ) -> Meta | None:
-    """The sandbox's record, or ``None`` if it was killed since ``list`` began."""
+    """The sandbox's record, or ``None`` if it was killed since ``list`` began; with
+    ``v1_only`` without the v1.1 fields."""
     state, meta = seen
     if state is None:
         return None
     cpu, memory = usage.get(meta.get("id", ""), (0.0, 0))
     limited = meta.get("limits") or {}
-    record = {
+    common = {
         **{key: meta.get(key) for key in RECORD_KEYS},
         "name": name,
         "state": state,
@@ -106,6 +121,11 @@ def _record(
         "limits": {key: limited.get(key) for key in ("memory", "cpus", "pids")},
         "workspace": home.workspace(name),
         "uid": meta.get("uid", os.getuid()),
+    }
+    if v1_only:
+        return {key: common[key] for key in V1_FIELDS}
+    record = {
+        **common,
         **_terminal(meta, pane),
         "exit_code": _exit_status(home, name) if state == "stopped" else None,
     }

@@ -93,12 +93,13 @@ class Tmux:
         """Session name -> tmux server pid; empty when no server runs on the socket."""
         return {name: pane.server_pid for name, pane in self.panes().items()}
 
-    def panes(self) -> dict[str, Pane]:
+    def panes(self, *, terminal: bool = True) -> dict[str, Pane]:
         """Session name -> its first pane (the sandbox's main program), from one tmux call;
-        empty when no server runs on the socket."""
+        empty when no server runs on the socket. Without ``terminal``, tmux is not asked for
+        when the pane last printed nor its title."""
         if not (self.program and os.path.exists(self.socket)):
             return {}
-        done = self.call("list-panes", "-a", "-F", PANE_FORMAT)
+        done = self.call("list-panes", "-a", "-F", PANE_FORMAT if terminal else PANE_FORMAT_V1)
         if done.returncode != 0:
             return {}
         panes: dict[str, Pane] = {}
@@ -155,17 +156,10 @@ class Tmux:
         return [*self.base_argv(), *show, ";", "attach-session", "-t", f"={name}"]
 
 
-PANE_FORMAT = "\t".join(
-    [
-        "#{session_name}",
-        "#{pid}",
-        "#{window_index}",
-        "#{pane_index}",
-        "#{pane_dead}",
-        "#{window_activity}",
-        "#{pane_title}",
-    ]
-)
+_PANE_STATE = ["#{session_name}", "#{pid}", "#{window_index}", "#{pane_index}", "#{pane_dead}"]
+PANE_FORMAT = "\t".join([*_PANE_STATE, "#{window_activity}", "#{pane_title}"])
+PANE_FORMAT_V1 = "\t".join([*_PANE_STATE, "", ""])
+"""What the state alone needs (contract v1): the terminal's fields left empty."""
 
 
 @dataclass(frozen=True)
