@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.support.attach_pty import Terminal
-from tests.support.dashboard_harness import FIXED_NOW, dashboard, screen_text
+from tests.support.dashboard_harness import FIXED_NOW, dashboard, poll, screen_text
 from tests.support.waiting import wait_until
 
 ASKING = "Edit app.py\nDo you want to proceed? (y/n) "
@@ -43,6 +43,7 @@ FLEET = [
 async def test_the_header_counts_them_and_tab_goes_round_them(fake_wisp):
     fake_wisp.set_screen("asks", ASKING)
     async with dashboard(fake_wisp, FLEET) as pilot:
+        await poll(pilot)  # the first poll came before the backend said it can capture
         app = pilot.app
         assert app.snapshot.view.attention == ("asks", "failed")
         assert "2 need you" in screen_text(app).splitlines()[0]

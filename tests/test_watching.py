@@ -145,6 +145,7 @@ async def test_the_activity_column_shows_waiting_working_and_exited(fake_wisp):
     ]
     fake_wisp.set_screen("asks", ASKING)
     async with dashboard(fake_wisp, fleet) as pilot:
+        await poll(pilot)  # the first poll came before the backend said it can capture
         lines = screen_text(pilot.app).splitlines()
         header = next(line for line in lines if "NAME" in line)
         assert re.search(r"NAME ▲ +STATE +ACTIVITY +CPUS", header), header
@@ -156,3 +157,4 @@ async def test_the_activity_column_shows_waiting_working_and_exited(fake_wisp):
         fake_wisp.forget_calls()
         await poll(pilot)
         assert captures(fake_wisp) == []  # nothing went quiet since the first poll
+
