@@ -157,4 +157,3 @@ async def test_the_activity_column_shows_waiting_working_and_exited(fake_wisp):
         fake_wisp.forget_calls()
         await poll(pilot)
         assert captures(fake_wisp) == []  # nothing went quiet since the first poll
-
