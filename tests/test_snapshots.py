@@ -53,11 +53,12 @@ MIXED_FLEET = [
 
 
 async def settled(pilot) -> None:
-    """First poll applied, the backend version known, and no toast (they time out on a clock
-    of their own; the header counts warnings)."""
+    """A poll applied after the backend's version and capabilities are known, and no toast
+    (they time out on a clock of their own; the header counts warnings)."""
     app = pilot.app
     await wait_until_async(pilot, lambda: app.snapshot.poll >= 1 and not app.poller.running)
     await wait_until_async(pilot, lambda: app.backend_version is not None)
+    await poll(pilot)  # the first poll may have come before the backend said it can capture
     app.clear_notifications()
     await pilot.pause()
 
