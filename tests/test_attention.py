@@ -9,8 +9,6 @@ import sys
 import time
 from datetime import UTC, datetime
 
-import pytest
-
 from tests.conftest import REPO
 from tests.support.attach_pty import Terminal
 from tests.support.dashboard_harness import FIXED_NOW, dashboard, poll, screen_text
@@ -62,10 +60,9 @@ async def test_tab_says_so_when_no_sprite_needs_you(fake_wisp):
         assert "need you" not in screen_text(pilot.app).splitlines()[0]
 
 
-@pytest.mark.parametrize(("mode", "signal"), [("desktop", DESKTOP), ("bell", b"\x07")])
-def test_a_sprite_that_starts_to_wait_is_announced_once(fake_wisp, mode, signal):
-    """It prints until after the first poll, then falls quiet at a question: one announcement,
-    however many polls follow."""
+def announced(fake_wisp, mode: str) -> bytes:
+    """What the dashboard wrote to a real terminal while ``asks`` printed until after the
+    first poll, then fell quiet at a question, and three more polls went by; it then quits."""
     fake_wisp.set_fleet([agent("asks", time.time() + 3)])
     fake_wisp.set_screen("asks", ASKING)
     env = {**os.environ, "WRECKIT_TUI_WISP_PATH": str(fake_wisp.path)}
@@ -77,34 +74,27 @@ def test_a_sprite_that_starts_to_wait_is_announced_once(fake_wisp, mode, signal)
         terminal.expect("1 needs you", timeout=20)
         polls = len(fake_wisp.call_times("list"))
         wait_until(lambda: len(fake_wisp.call_times("list")) >= polls + 3, timeout=10)
-        shown = bells(terminal.screen()) if signal == b"\x07" else terminal.screen().count(signal)
-        assert shown == 1
         terminal.type("q")
         assert process.wait(20) == 0
+        return terminal.screen()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
         terminal.close()
+
+
+def test_a_sprite_that_starts_to_wait_rings_the_bell_once(fake_wisp):
+    assert bells(announced(fake_wisp, "bell")) == 1
+
+
+def test_a_sprite_that_starts_to_wait_is_one_desktop_notification(fake_wisp):
+    output = announced(fake_wisp, "desktop")
+    assert output.count(DESKTOP) == 1
+    assert bells(output) == 0
 
 
 def test_nothing_is_announced_with_notify_off(fake_wisp):
-    fake_wisp.set_fleet([agent("asks", time.time())])
-    fake_wisp.set_screen("asks", ASKING)
-    env = {**os.environ, "WRECKIT_TUI_WISP_PATH": str(fake_wisp.path)}
-    settings = ["poll_interval=0.5", "activity={quiet_after=1}", "notify=off"]
-    terminal = Terminal(rows=30, cols=120)
-    argv = [sys.executable, "-m", "wreckit_tui", *(f"--set={s}" for s in settings)]
-    process = terminal.spawn(argv, env=env, cwd=str(REPO))
-    try:
-        terminal.expect("1 needs you", timeout=20)
-        time.sleep(1)
-        assert bells(terminal.screen()) == 0
-        assert b"\x1b]777;" not in terminal.screen()
-        terminal.type("q")
-        assert process.wait(20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        terminal.close()
+    output = announced(fake_wisp, "off")
+    assert bells(output) == 0
+    assert b"\x1b]777;" not in output
