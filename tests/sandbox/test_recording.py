@@ -32,11 +32,11 @@ def test_an_attach_to_a_sandbox_is_recorded(sandboxes, isolated_config, tmux_pan
     pane.resize(100, 30)
 
     def resized() -> bool:  # the resize reaches the sandbox's shell asynchronously
+        before = pane.text().count("size ")
         pane.send("echo size $(stty size)", "Enter")
-        return "size 29 100" in pane.wait_for(lambda s: s.count("size ") > asked.pop())
+        return "size 29 100" in pane.wait_for(lambda s: s.count("size ") > before)
 
-    asked = []
-    wait_until(lambda: asked.append(pane.text().count("size ")) or resized(), timeout=10)
+    wait_until(resized, timeout=10)
     pane.send("C-]")
     pane.wait_for(lambda s: "status=0" in s)
 
