@@ -24,6 +24,7 @@ sys.path.insert(0, str(BENCH))
 import agents_bench  # noqa: E402
 import attach_bench  # noqa: E402
 import dashboard_bench  # noqa: E402
+import keys_bench  # noqa: E402
 import psutil  # noqa: E402
 import sandbox_bench  # noqa: E402
 
@@ -37,6 +38,8 @@ REQUIRED_KEYS = (
     "refresh_ms_1000_changed_1000",
     "rebuild_ms_1000",
     "key_latency_ms_p95_hung_wisp",
+    "key_ui_ms_dashboard",
+    "key_ui_ms_minimal",
     "idle_cpu_percent_100_sprites",
     "rss_mb_1000_sprites",
     "headless_json_ms_1000",
@@ -207,6 +210,7 @@ def run(quick: bool) -> dict[str, float]:
     steps: list[tuple[str, Callable[[], dict[str, float]]]] = [
         ("refresh", lambda: dashboard_bench.refresh_costs(sizes, 5 if quick else 9)),
         ("keys", lambda: dashboard_bench.key_latency_hung_wisp(40 if quick else 200)),
+        ("key cost", lambda: keys_bench.key_ui_cost(30 if quick else 60)),
         ("headless", lambda: dashboard_bench.headless_overhead(sizes, 5 if quick else 9)),
         ("idle", lambda: dashboard_bench.idle_cpu_and_memory(
             10 if quick else 30, (1000,) if quick else (1000, 5000))),
@@ -271,6 +275,11 @@ def main() -> int:
     print()
     print("Agents in sprites: whole processes, each beside its baseline of the same run:")
     print_table(agents_table(results))
+    print()
+    print(
+        f"A cursor key, UI-thread ms: {results['key_ui_ms_dashboard']:.1f} in the dashboard, "
+        f"{results['key_ui_ms_minimal']:.1f} in a minimal Textual table app"
+    )
     print()
     print("UI-thread ms per refresh, and whole-process ms of the headless list, by fleet size:")
     print_table(scaling(results, QUICK_SIZES if args.quick else SIZES))
