@@ -68,7 +68,7 @@ from wreckit_tui.recording import Recorder, open_recorder
 from wreckit_tui.terminal_modes import SCREEN_RESET, Screen, raw_mode, write_all
 
 if TYPE_CHECKING:
-    from wreckit_tui.adapter import Wisp
+    from wreckit_tui.backend_api import SpriteManager
     from wreckit_tui.processes import PtyChild
 
 READ_SIZE = 1 << 16
@@ -88,7 +88,7 @@ real resizes, so that the program in the sprite redraws whatever it checks."""
 
 
 def attach(
-    wisp: Wisp,
+    wisp: SpriteManager,
     name: str,
     *,
     detach_key: str = DEFAULT_DETACH_KEY,
@@ -126,7 +126,9 @@ def attach(
 class _Session:
     """One attach: the user's terminal, the child on its pty, and the copy loop between them."""
 
-    def __init__(self, wisp: Wisp, name: str, detach: bytes, stdin_fd: int, stdout_fd: int) -> None:
+    def __init__(
+        self, wisp: SpriteManager, name: str, detach: bytes, stdin_fd: int, stdout_fd: int
+    ) -> None:
         if not os.isatty(stdin_fd):
             raise NotATerminal(
                 "attach needs a terminal, but standard input is not a tty; run it from an "
