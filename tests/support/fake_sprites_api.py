@@ -76,6 +76,7 @@ def sprite(name: str, status: str = "running", index: int = 0, **extra: Any) -> 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -112,7 +113,8 @@ class Handler(BaseHTTPRequestHandler):
             if not auth_ok:
                 self._send(401, {"error": "unauthorized"})
             elif fault is not None and fault["kind"] == "status":
-                headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
+                after = fault.get("retry_after")
+                headers = {"Retry-After": str(after)} if after is not None else {}
                 self._send(fault["code"], fault.get("body", {"error": "boom"}), headers)
             else:
                 self._route(method, url.path, parse_qs(url.query), body, fault)
