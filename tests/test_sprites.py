@@ -187,6 +187,17 @@ def test_start_creates_and_kill_deletes(api) -> None:
     assert gone.returncode == 5 and "not found" in gone.stderr
 
 
+def test_run_detach_starts_and_wait_says_activity_is_unknown(api) -> None:
+    api.set(sprites=fleet(1))
+    done = run_cli("run", "agent", "--detach", "--json", env=env_for(api))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["name"] == "agent"
+    waited = run_cli("wait", "s0000", "--until", "idle", "--timeout", "1", env=env_for(api))
+    assert waited.returncode == 4 and "(it is unknown)" in waited.stderr  # no screen to tell by
+    missing = run_cli("wait", "nope", "--until", "idle", "--timeout", "1", env=env_for(api))
+    assert missing.returncode == 5
+
+
 def test_start_with_a_command_capture_and_send_are_not_supported(api) -> None:
     api.set(sprites=fleet(1))
     for args in (

@@ -15,6 +15,7 @@ from wreckit_tui.app import WreckitApp
 from wreckit_tui.backends import Backend
 from wreckit_tui.capacity import Host
 from wreckit_tui.config import Config
+from wreckit_tui.screens.confirm import ConfirmScreen
 from wreckit_tui.sprites_backend import SpritesBackend
 
 TOKEN = "spr-dash-0b1c2d3e4f5a6b7c"
@@ -105,3 +106,18 @@ async def test_one_client_is_kept_between_polls(api) -> None:
         await poll(pilot)
         await poll(pilot)
         assert app.wisp.api().client() is client
+
+
+async def test_d_then_yes_deletes_the_sprite_through_the_api(api) -> None:
+    api.set(sprites=[sprite("alpha", "running"), sprite("bravo", "cold", 1)])
+    app = make_app(api)
+    async with app.run_test(size=DASHBOARD_SIZE) as pilot:
+        await started(app, pilot)
+        await pilot.press("d")
+        await wait_until_async(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("shift+tab", "enter")
+        await wait_until_async(
+            pilot, lambda: [row.key for row in app.snapshot.view.rows] == ["bravo"]
+        )
+    deletes = [r["path"] for r in api.requests() if r["method"] == "DELETE"]
+    assert deletes == ["/v1/sprites/alpha"]

@@ -14,6 +14,7 @@ import asyncio
 import json
 import math
 import time
+import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -65,39 +66,41 @@ class Listing:
 class SpritesAPI:
     """An async client of one Sprites API (``base_url``) with one token.
 
-    Connections are kept between calls of one event loop; a new loop (each ``asyncio.run`` of
-    the CLI) gets a client of its own.
+    Connections are kept between calls of one event loop (the dashboard's, between polls); each
+    other loop (an ``asyncio.run`` of the CLI, a thread's) gets a client of its own.
     """
 
     base_url: str
-    token: str
+    token: str = field(repr=False)
     list_timeout: float = 10
     timeout: float = 300
     max_output_bytes: int = 16 * 1024 * 1024
     max_sprites: int = 20_000
-    _client: httpx.AsyncClient | None = field(default=None, repr=False)
-    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = field(
+        default_factory=weakref.WeakKeyDictionary, repr=False
+    )
     _not_before: float = field(default=0.0, repr=False)
     """Monotonic time before which a 429 asked not to call again."""
 
     def client(self) -> httpx.AsyncClient:
+        """The client of the running event loop, made at its first call on that loop."""
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            connect = min(5.0, self.list_timeout)
-            self._client = httpx.AsyncClient(
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = httpx.AsyncClient(
                 base_url=self.base_url.rstrip("/"),
                 headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
-                timeout=httpx.Timeout(self.list_timeout, connect=connect),
+                timeout=httpx.Timeout(self.list_timeout, connect=min(5.0, self.list_timeout)),
                 follow_redirects=False,
                 trust_env=False,
             )
-            self._loop = loop
-        return self._client
+        return client
 
     async def aclose(self) -> None:
-        if self._client is not None and self._loop is asyncio.get_running_loop():
-            await self._client.aclose()
-        self._client = None
+        """Close the running loop's client and its connections."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
     async def list_all(self, prefix: str = "") -> Listing:
         """Every page of ``GET /v1/sprites``, within ``list_timeout`` in all."""
