@@ -82,6 +82,24 @@ def test_the_minimal_list_shape_of_the_docs_is_accepted(api) -> None:
     assert json.loads(done.stdout)[0]["name"] == "a"
 
 
+def test_hostile_sprite_objects_are_data_warned_about_never_a_crash(api) -> None:
+    api.set(
+        sprites=[
+            sprite("ok-one", "running"),
+            sprite("zw\u200bp", "exploding\x1b[31m", 1, config={"cpus": "lots", "ram_mb": -5}),
+            "not an object",
+            {"id": "no-name"},
+            sprite("evil[/b]-[red]x", "cold", 2, created_at=17, url=["x"]),
+        ]
+    )
+    done = run_cli("--headless", env=env_for(api))
+    assert done.returncode == 0, done.stderr
+    assert "zw\\u200bp" in done.stdout and "evil[/b]-[red]x" in done.stdout
+    assert "\x1b" not in done.stdout and "Traceback" not in done.stderr
+    assert "entry 2 skipped: not an object" in done.stderr
+    assert "field 'cpus' has an invalid value" in done.stderr
+
+
 @pytest.mark.parametrize(
     ("fault", "code", "words"),
     [
@@ -159,6 +177,14 @@ def test_the_token_file_is_read_when_the_variable_is_unset(api, tmp_path, isolat
     )
     assert done.returncode == 0, done.stderr
     assert all(r["auth_ok"] for r in api.requests())
+
+
+def test_a_token_that_cannot_be_one_is_refused_without_quoting_it(api) -> None:
+    bad = "tök-" + TOKEN
+    done = run_cli("--headless", env=env_for(api, SPRITE_TOKEN=bad))
+    assert done.returncode == 3 and "characters a token cannot have" in done.stderr
+    assert bad not in done.stderr and TOKEN not in done.stderr
+    assert api.requests() == []
 
 
 def test_the_backend_flag_chooses_sprites(api) -> None:

@@ -5,6 +5,7 @@ kept (marked stale) through failures and rate limits."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from wreckit_tui.screens.confirm import ConfirmScreen
 from wreckit_tui.sprites_backend import SpritesBackend
 
 TOKEN = "spr-dash-0b1c2d3e4f5a6b7c"
+SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
 
 
 @pytest.fixture
@@ -121,3 +123,27 @@ async def test_d_then_yes_deletes_the_sprite_through_the_api(api) -> None:
         )
     deletes = [r["path"] for r in api.requests() if r["method"] == "DELETE"]
     assert deletes == ["/v1/sprites/alpha"]
+
+
+async def settled(pilot) -> None:
+    """The first poll applied, and no toast."""
+    app = pilot.app
+    await started(app, pilot)
+    app.clear_notifications()
+    await pilot.pause()
+
+
+def test_snapshot_of_a_sprites_fleet(snap_compare, api) -> None:
+    config = {"cpus": 2, "ram_mb": 2048}
+    api.set(
+        sprites=[
+            sprite("agent-alpha", "running", 1, config=config),
+            sprite("agent-bravo", "warm", 2, config={"cpus": 1, "ram_mb": 512}),
+            sprite("cold-one", "cold", 3),
+            sprite("evil[/b]-[red]x", "running", 4, config={"cpus": "lots"}),
+        ],
+        counters={"running": 2, "warm": 1, "cold": 1, "running_limit": 10, "warm_limit": 10},
+    )
+    assert snap_compare(make_app(api), terminal_size=DASHBOARD_SIZE, run_before=settled)
+    svg = SNAPSHOTS / "test_sprites_dashboard" / "test_snapshot_of_a_sprites_fleet.svg"
+    assert TOKEN not in svg.read_text()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ DETACH_LABEL_ENV = "WRECKIT_DETACH_LABEL"
 MAX_TOKEN_BYTES = 64 * 1024
 CAPABILITIES = frozenset({"exec"})
 _RUNNING = ("running", "warm")
+_TOKEN_RE = re.compile(r"[!-~]{1,4096}")
 
 
 class SpriteCliMissing(WispError):
@@ -96,7 +98,17 @@ class SpritesBackend:
     # -- the token and the API ----------------------------------------------------------------
 
     def token(self) -> str:
-        """``SPRITE_TOKEN``, else the first line of ``sprites_token_file``."""
+        """``SPRITE_TOKEN``, else the first line of ``sprites_token_file``; printable ASCII
+        (anything else could not go in a header, and the error would quote it)."""
+        token = self._read_token()
+        if not _TOKEN_RE.fullmatch(token):
+            raise SpritesAuthError(
+                f"the Sprites API token (from {TOKEN_ENV} or sprites_token_file) holds "
+                "characters a token cannot have: spaces, control or non-ASCII characters"
+            )
+        return token
+
+    def _read_token(self) -> str:
         token = self.environ.get(TOKEN_ENV, "").strip()
         if token:
             return token
