@@ -59,10 +59,10 @@ def _field_lengths(sprite: Sprite | None) -> tuple[int, ...]:
     return tuple(len(value) for _, value in sprite_fields(sprite)) if sprite else ()
 
 
-def history_title(cpu: Sequence[float], memory: Sequence[float]) -> str:
+def history_title(cpu: Sequence[float], memory: Sequence[float], reported: bool = True) -> str:
     polls = max(len(cpu), len(memory))
     if not polls:
-        return "No CPU or memory figures yet"
+        return "No CPU or memory figures yet" if reported else "Not reported by this backend"
     return f"History, last {polls} poll{'s' if polls > 1 else ''}"
 
 
@@ -145,9 +145,12 @@ class SpriteDetail(VerticalScroll):
 
     _shown: tuple | None = None
 
-    def show(self, sprite: Sprite | None, cpu: list[float], memory: list[float]) -> None:
-        """Redraw what changed; the layout only moves when a field's text changes length."""
-        shown = (sprite, cpu, memory)
+    def show(
+        self, sprite: Sprite | None, cpu: list[float], memory: list[float], reported: bool = True
+    ) -> None:
+        """Redraw what changed; the layout only moves when a field's text changes length.
+        ``reported``: whether the backend reports CPU and memory in use at all."""
+        shown = (sprite, cpu, memory, reported)
         if shown == self._shown:
             return
         before, self._shown = self._shown, shown
@@ -155,7 +158,8 @@ class SpriteDetail(VerticalScroll):
             resized = before is None or _field_lengths(sprite) != _field_lengths(before[0])
             self.query_one("#fields", Static).update(fields_table(sprite), layout=resized)
         self.query_one("#history").display = sprite is not None
-        self.query_one("#history-title", Label).update(history_title(cpu, memory), layout=False)
+        title = history_title(cpu, memory, reported)
+        self.query_one("#history-title", Label).update(title, layout=False)
         cpu_scale, memory_scale = scales(sprite, cpu, memory)
         self._show_series("cpu", "CPU %", cpu, lambda value: f"{value:.0f}%", cpu_scale)
         self._show_series("memory", "memory", memory, format_mib, memory_scale)
