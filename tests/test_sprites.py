@@ -141,6 +141,13 @@ def test_a_refused_connection_is_exit_4(api) -> None:
     assert "cannot reach the Sprites API" in done.stderr
 
 
+@pytest.mark.parametrize("url", ["http://[::1", "nonsense", "ftp://x", "http://h:99999"])
+def test_an_api_url_that_is_not_one_is_a_configuration_error(api, url) -> None:
+    done = run_cli("--headless", env=env_for(api, SPRITES_API_URL=url))
+    assert done.returncode == 2, done.stderr
+    assert "is not an http(s) URL" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_no_token_is_exit_3_naming_both_places(api) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SPRITE_TOKEN"}
     env |= {"SPRITES_API_URL": api.url, "WRECKIT_TUI_BACKEND": "sprites"}
@@ -247,8 +254,12 @@ def test_exec_runs_through_the_sprite_cli_with_the_token_in_its_environment(
     assert missing.returncode == 127
     gone = run_cli("exec", "nope", "--", "true", env=env)
     assert gone.returncode == 5
+    parent = run_cli(
+        "exec", "s0000", "--", "sh", "-c", "tr '\\0' ' ' < /proc/$PPID/cmdline", env=env
+    )
+    assert "exec -s s0000 -- sh -c" in parent.stdout and TOKEN not in parent.stdout
     calls = fake_sprite.calls(sprite_cli.parent)
-    assert [c["argv"][:3] for c in calls] == [["exec", "-s", "s0000"]] * 2
+    assert [c["argv"][:3] for c in calls] == [["exec", "-s", "s0000"]] * 3
     assert all(c["token_ok"] for c in calls)
 
 

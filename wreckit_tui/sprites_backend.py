@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from wreckit_tui.backends import Backend
 from wreckit_tui.contract import NESTING_VARIABLES, require_argv, require_name, size_to_mib
 from wreckit_tui.errors import (
+    ConfigError,
     InvalidRequest,
     NotSupported,
     StoppedSprite,
@@ -34,6 +35,7 @@ from wreckit_tui.models import Fleet, in_use, parse_fleet, quota_problem, valida
 from wreckit_tui.processes import ExecResult, PtyChild, run_exec, spawn_on_pty
 from wreckit_tui.reservations import Ledger
 from wreckit_tui.sprites_api import Listing, SpritesAPI, SpritesAuthError
+from wreckit_tui.text import sanitize
 
 if TYPE_CHECKING:
     from wreckit_tui.config import Config
@@ -80,7 +82,7 @@ class SpritesBackend:
     @classmethod
     def from_config(cls, config: Config) -> SpritesBackend:
         api_url = os.environ.get(API_URL_ENV) or DEFAULT_API_URL
-        where = urlsplit(api_url).netloc or api_url
+        where = _host_of(api_url)
         org = config.sprites_org
         label = f"Fly.io Sprites {where}" + (f" org {org}" if org else "")
         return cls(
@@ -300,6 +302,21 @@ class SpritesBackend:
         return NotSupported(
             f"{what} is not supported by this backend ({self.backend.label}): {why}"
         )
+
+
+def _host_of(api_url: str) -> str:
+    """``host[:port]`` of an http(s) URL; anything else is :class:`ConfigError`."""
+    try:
+        parts = urlsplit(api_url)
+        valid = parts.scheme in ("http", "https") and parts.hostname and parts.port != 0
+    except ValueError:  # a bad IPv6 address, a port out of range
+        valid = False
+    if not valid or any(ord(char) < 33 for char in api_url):
+        raise ConfigError(
+            f"{API_URL_ENV} {sanitize(api_url)[:80]!r} is not an http(s) URL such as "
+            f"{DEFAULT_API_URL}"
+        )
+    return parts.netloc
 
 
 def _check_launch(fleet: Fleet, name: str, max_vms: int, booked: frozenset[str]) -> None:
