@@ -84,7 +84,8 @@ DETACH_KEY = Config.model_fields["detach_key"].default
 NAME_RULE = "NAME is 1-63 characters of a-z, 0-9 and '-', starting with a letter."
 EXIT_CODES = (
     "exit codes: 0 ok; 1 attach broke down; 2 usage, configuration, invalid request or quota; "
-    "3 the backend is not found; 4 the backend failed, timed out or printed bad output; "
+    "3 the backend is not found (or, on Sprites, its token is missing or rejected); "
+    "4 the backend failed, timed out or printed bad output; "
     "5 no such sprite; 6 the backend does not support it"
 )
 
