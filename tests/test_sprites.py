@@ -109,6 +109,7 @@ def test_hostile_sprite_objects_are_data_warned_about_never_a_crash(api) -> None
         ({"kind": "bad_json"}, 4, "not valid JSON"),
         ({"kind": "loop"}, 4, "its pages never end"),
         ({"kind": "endless"}, 4, "its pages never end"),
+        ({"kind": "no_token"}, 4, "has_more without a continuation token"),
         ({"kind": "huge", "bytes": 200_000}, 4, "more than max_output_bytes"),
         ({"kind": "hang"}, 4, "timed out after 1s"),
         ({"kind": "status", "code": 429, "retry_after": "30"}, 4, "rate limited"),

@@ -87,14 +87,23 @@ class SpritesAPI:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = self._clients[loop] = httpx.AsyncClient(
+            client = self._clients[loop] = self._new_client()
+        return client
+
+    def _new_client(self) -> httpx.AsyncClient:
+        """A client for ``base_url`` with the token; proxies come from the usual variables."""
+        try:
+            return httpx.AsyncClient(
                 base_url=self.base_url.rstrip("/"),
                 headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
                 timeout=httpx.Timeout(self.list_timeout, connect=min(5.0, self.list_timeout)),
-                follow_redirects=False,
-                trust_env=False,
+                follow_redirects=False,  # the token goes to SPRITES_API_URL alone
             )
-        return client
+        except Exception as exc:  # a proxy variable it cannot use, say
+            raise SpritesUnavailable(
+                f"cannot set up the HTTP client for the Sprites API: "
+                f"{self._clean(type(exc).__name__ + ': ' + str(exc))}"
+            ) from None
 
     async def aclose(self) -> None:
         """Close the running loop's client and its connections."""
@@ -129,10 +138,12 @@ class SpritesAPI:
             if len(items) > self.max_sprites:
                 raise self._bad(what, f"too many sprites (over max_sprites {self.max_sprites})")
             token = page.get("next_continuation_token")
-            if page.get("has_more") is not True or not token:
+            if page.get("has_more") is not True:
                 return Listing(items, counters)
+            if not token or not isinstance(token, str):
+                raise self._bad(what, "has_more without a continuation token")
             empty = 0 if sprites else empty + 1
-            if not isinstance(token, str) or token in seen or empty > MAX_EMPTY_PAGES:
+            if token in seen or empty > MAX_EMPTY_PAGES:
                 raise self._bad(what, "its pages never end (a continuation token came back)")
             seen.add(token)
 

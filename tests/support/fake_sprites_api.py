@@ -8,7 +8,8 @@ and a fault), ``requests`` (what it received) and ``stats`` (the time its handle
 
 Faults (``{"kind": ..., "times": N}``, ``times`` absent: for ever): ``status`` (``code``,
 ``body``, ``retry_after``), ``hang``, ``bad_json``, ``loop`` (a continuation token that comes
-back), ``endless`` (empty pages that never end), ``huge`` (``bytes`` of padding in a page).
+back), ``endless`` (empty pages that never end), ``no_token`` (``has_more`` without a token),
+``huge`` (``bytes`` of padding in a page).
 """
 
 from __future__ import annotations
@@ -148,6 +149,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send_raw(200, b'{"sprites": [')
             return
         token = query.get("continuation_token", ["t0"])[0]
+        if fault is not None and fault["kind"] == "no_token":
+            self._send(200, {"sprites": [], "has_more": True, "next_continuation_token": None})
+            return
         if fault is not None and fault["kind"] in ("loop", "endless"):
             more = "t-loop" if fault["kind"] == "loop" else f"t-{time.monotonic_ns()}"
             self._send(200, {"sprites": [], "has_more": True, "next_continuation_token": more})
