@@ -303,6 +303,23 @@ def test_attach_runs_the_console_on_a_pty_and_the_token_is_on_no_argv(api, sprit
     assert TOKEN.encode() not in terminal.screen()
 
 
+def test_a_console_that_fails_at_once_is_named_as_run(api, sprite_cli) -> None:
+    api.set(sprites=fleet(1))
+    (sprite_cli.parent / "fail").touch()
+    terminal = Terminal(24, 80)
+    env = {**os.environ, **env_for(api, sprite_cli), "PYTHONPATH": str(REPO)}
+    child = terminal.spawn([sys.executable, "-m", "wreckit_tui", "attach", "s0000"], env=env)
+    try:
+        assert child.wait(30) == 1
+        terminal.expect("`sprite console -s s0000` exited with status 1 after")
+        terminal.expect("could not connect to the sprite")
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait(10)
+        terminal.close()
+
+
 def test_attach_to_a_missing_sprite_is_exit_5(api, sprite_cli) -> None:
     api.set(sprites=fleet(1))
     done = run_cli("attach", "nope", env=env_for(api, sprite_cli))

@@ -44,6 +44,7 @@ import contextlib
 import fcntl
 import os
 import select
+import shlex
 import signal
 import struct
 import termios
@@ -188,7 +189,14 @@ class _Session:
             tail=tail_lines(bytes(self.recent)),
             stop_signal=copy.stop_signal or next(iter(late_stop), None),
             warning=warning,
+            command=self._shown_command(list(child.process.args)),
         )
+
+    def _shown_command(self, argv: list[str]) -> str:
+        """The attach's command as a person would type it: ``wisp attach NAME``, ``sprite
+        console -s NAME``."""
+        backend = self.wisp.backend
+        return shlex.join([backend.name, *argv[len(backend.argv) :]])
 
     def size_fd(self) -> int:
         """The fd whose window size the child gets: the output when it is a terminal."""

@@ -1,7 +1,8 @@
 """A fake of Fly.io's ``sprite`` CLI: ``console`` and ``exec``, as wreckit-tui runs them.
 
 ``sprite [-o ORG] console -s NAME`` prints a banner and a prompt, and answers each line typed
-(``exit`` ends it); ``sprite [-o ORG] exec -s NAME -- CMD...`` runs CMD here with its stdin,
+(``exit`` ends it; with a file ``fail`` in its home it fails at once, status 1);
+``sprite [-o ORG] exec -s NAME -- CMD...`` runs CMD here with its stdin,
 stdout, stderr and status (127 when it is missing). Each run notes its argv and whether it got
 the expected token in ``SPRITE_TOKEN`` in ``FAKE_SPRITE_HOME/calls.jsonl``; :func:`install`
 puts a launcher for it in a directory.
@@ -54,6 +55,9 @@ def main(argv: list[str]) -> int:
         print("usage: sprite [-o ORG] console|exec -s NAME [-- CMD...]", file=sys.stderr)
         return 2
     command, name, rest = args[0], args[2], args[3:]
+    if command == "console" and (home / "fail").exists():
+        print("sprite: could not connect to the sprite", file=sys.stderr)
+        return 1
     if command == "console":
         return _console(name)
     if command == "exec" and rest[:1] == ["--"] and len(rest) > 1:
