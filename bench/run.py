@@ -27,6 +27,7 @@ import dashboard_bench  # noqa: E402
 import keys_bench  # noqa: E402
 import psutil  # noqa: E402
 import sandbox_bench  # noqa: E402
+import sprites_bench  # noqa: E402
 
 SIZES = (10, 100, 1000, 5000)
 QUICK_SIZES = (10, 100, 1000)
@@ -66,6 +67,9 @@ REQUIRED_KEYS = (
     "sandbox_list_v11_ms_100",
     "sandbox_list_v1_ms_100",
     "v11_fields_ms_100",
+    "sprites_poll_ms_1000",
+    "sprites_server_ms_1000",
+    "sprites_idle_cpu_percent_100",
 )
 """The figures every run reports in its JSON, quick or full."""
 AGENT_FIGURES = (
@@ -112,6 +116,7 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
     at_cap = 10 * dashboard_bench.OUTPUT_CAP_MB
     capture_overhead = results["capture_ms"] - results["interpreter_ms"]
     mcp_overhead = results["mcp_list_sprites_ms_100"] - results["mcp_wisp_list_ms_100"]
+    sprites_overhead = results["sprites_poll_ms_1000"] - results["sprites_server_ms_1000"]
     rows = [
         _row("refresh, 10 of 1,000 changed (ms)", refresh, "<=", 5),
         _row("refresh, all 1,000 changed (ms)", results["refresh_ms_1000_changed_1000"], "<=", 60),
@@ -139,6 +144,9 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
         _row("capture over interpreter start (ms)", capture_overhead, "<=", 30),
         _row("MCP list_sprites of 100 over wisp (ms)", mcp_overhead, "<=", 50),
         _row("v1.1 fields in sandbox list of 100 (ms)", results["v11_fields_ms_100"], "<=", 15),
+        _row("Sprites poll of 1,000 over the API's time (ms)", sprites_overhead, "<=", 300),
+        _row("idle CPU on Sprites, 100 sprites (% of a core)",
+             results["sprites_idle_cpu_percent_100"], "<=", 1),
     ]  # fmt: skip
     if quick_seconds is not None:
         rows.append(_row("--quick run time (s)", quick_seconds, "<", QUICK_BUDGET_S))
@@ -219,6 +227,7 @@ def run(quick: bool) -> dict[str, float]:
         ("sandbox", lambda: sandbox_bench.run(count=100, repeat=5 if quick else 15)),
         ("agents", lambda: agents_bench.run(
             **(agents_bench.QUICK if quick else agents_bench.FULL))),
+        ("sprites", lambda: sprites_bench.run(5 if quick else 15, 10 if quick else 30)),
         ("cap", dashboard_bench.memory_at_cap),
         ("soak", lambda: dashboard_bench.soak(
             **(dashboard_bench.SOAK_QUICK if quick else dashboard_bench.SOAK_FULL))),

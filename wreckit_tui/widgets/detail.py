@@ -79,10 +79,10 @@ def fields_height(fields: FieldLines | Text, console: Console, width: int) -> in
     return len(fields.wrap(console, max(width, 1)))
 
 
-def history_title(cpu: Sequence[float], memory: Sequence[float]) -> str:
+def history_title(cpu: Sequence[float], memory: Sequence[float], reported: bool = True) -> str:
     polls = max(len(cpu), len(memory))
     if not polls:
-        return "No CPU or memory figures yet"
+        return "No CPU or memory figures yet" if reported else "Not reported by this backend"
     return f"History, last {polls} poll{'s' if polls > 1 else ''}"
 
 
@@ -165,16 +165,20 @@ class SpriteDetail(VerticalScroll):
 
     _shown: tuple | None = None
 
-    def show(self, sprite: Sprite | None, cpu: list[float], memory: list[float]) -> None:
-        """Redraw what changed; the layout only moves when a field's text changes length."""
-        shown = (sprite, cpu, memory)
+    def show(
+        self, sprite: Sprite | None, cpu: list[float], memory: list[float], reported: bool = True
+    ) -> None:
+        """Redraw what changed; the layout only moves when a field's text changes length.
+        ``reported``: whether the backend reports CPU and memory in use at all."""
+        shown = (sprite, cpu, memory, reported)
         if shown == self._shown:
             return
         before, self._shown = self._shown, shown
         if before is None or sprite != before[0]:
             self._show_fields(fields_table(sprite))
         self.query_one("#history").display = sprite is not None
-        self.query_one("#history-title", Label).update(history_title(cpu, memory), layout=False)
+        title = history_title(cpu, memory, reported)
+        self.query_one("#history-title", Label).update(title, layout=False)
         cpu_scale, memory_scale = scales(sprite, cpu, memory)
         self._show_series("cpu", "CPU %", cpu, lambda value: f"{value:.0f}%", cpu_scale)
         self._show_series("memory", "memory", memory, format_mib, memory_scale)
