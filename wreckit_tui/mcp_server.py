@@ -245,11 +245,14 @@ def serve(wisp: Wisp, config: Config, *, read_only: bool = False) -> int:
         log_level="WARNING",
         tools=[_strict_tool(name, _as_tool(method, in_flight), note) for name, method in offered],
     )
+    wisp.keep_helper()
     try:
         anyio.run(_serve_until_stopped, server, in_flight)
     except Exception as exc:  # the client went away mid-write, say: one line, never a traceback
         print(f"wreckit-tui: error: the MCP server stopped: {sanitize(repr(exc))}", file=sys.stderr)
         return 1
+    finally:
+        wisp.close()
     return 0
 
 

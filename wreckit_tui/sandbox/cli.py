@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from wreckit_tui.sandbox.tmux import Tmux
 
 EXEC_FAILED = 125
+SERVE = "serve"
+"""Private: ``wreckit-sandbox serve`` answers read-only commands over its stdin and stdout for
+as long as its caller keeps them open (see :mod:`wreckit_tui.sandbox.serve`)."""
 CAPABILITIES = {
     "contract": "1.1",
     "commands": ["exec", "capture", "send", "resume", "start-command"],
@@ -93,9 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wreckit-sandbox`` script; returns the exit status."""
-    args = parse(list(sys.argv[1:] if argv is None else argv))
-    in_exec = args.command == "exec"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == [SERVE]:
+        from wreckit_tui.sandbox.serve import serve
+
+        return serve()
+    args = parse(argv)
     signals.install()
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one parsed command; its exit status (a failure is one line on stderr)."""
+    in_exec = args.command == "exec"
     try:
         return _dispatch(args)
     except CannotRun as exc:
