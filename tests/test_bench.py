@@ -54,6 +54,12 @@ ISSUE_KEYS = {
     "sandbox_list_v11_ms_100",
     "sandbox_list_v1_ms_100",
     "v11_fields_ms_100",
+    "idle_cpu_percent_builtin_10",
+    "idle_cpu_percent_oneshot_10",
+    "idle_cpu_percent_builtin_working_10",
+    "idle_cpu_percent_oneshot_working_10",
+    "captures_per_poll_working_10",
+    "preview_captures_per_poll_working_10",
 }
 
 GOOD = {
@@ -89,6 +95,12 @@ GOOD = {
     "sandbox_list_v11_ms_100": 80.0,
     "sandbox_list_v1_ms_100": 78.0,
     "v11_fields_ms_100": 2.0,
+    "idle_cpu_percent_builtin_10": 0.8,
+    "idle_cpu_percent_oneshot_10": 5.0,
+    "idle_cpu_percent_builtin_working_10": 1.2,
+    "idle_cpu_percent_oneshot_working_10": 9.0,
+    "captures_per_poll_working_10": 0.0,
+    "preview_captures_per_poll_working_10": 1.0,
 }
 """Figures that meet every goal, with room: each miss below breaks one goal only."""
 
@@ -124,7 +136,7 @@ def test_a_run_without_a_required_figure_is_refused(run, key):
 
 def test_good_figures_meet_every_goal(run):
     rows = run.goals(GOOD)
-    assert len(rows) == 23
+    assert len(rows) == 27
     assert missed(rows) == set()
 
 
@@ -157,6 +169,22 @@ def test_good_figures_meet_every_goal(run):
         ("capture over interpreter start (ms)", {"capture_ms": 45.5}),
         ("MCP list_sprites of 100 over wisp (ms)", {"mcp_list_sprites_ms_100": 75.5}),
         ("v1.1 fields in sandbox list of 100 (ms)", {"v11_fields_ms_100": 15.5}),
+        (
+            "idle CPU, built-in, 10 sandboxes, all processes (%)",
+            {"idle_cpu_percent_builtin_10": 1.6},
+        ),
+        (
+            "idle CPU, built-in, 100 sandboxes, 10 working (%)",
+            {"idle_cpu_percent_builtin_working_10": 2.1},
+        ),
+        (
+            "captures of quiet sprites per poll (none went quiet)",
+            {"captures_per_poll_working_10": 0.1},
+        ),
+        (
+            "preview captures per poll (one sprite, about 1/s)",
+            {"preview_captures_per_poll_working_10": 2.5},
+        ),
     ],
 )
 def test_a_figure_past_its_goal_misses_that_goal_only(run, figure, changes):
@@ -196,6 +224,7 @@ def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
     monkeypatch.setattr(run, "_passthrough", lambda quick: {})
     monkeypatch.setattr(run.sandbox_bench, "run", lambda **kwargs: {})
     monkeypatch.setattr(run.agents_bench, "run", lambda **kwargs: {})
+    monkeypatch.setattr(run.idle_bench, "run", lambda **kwargs: {})
     soaks = []
     monkeypatch.setattr(bench, "soak", lambda **kwargs: soaks.append(kwargs) or GOOD)
     assert run.run(quick) == GOOD
@@ -261,6 +290,7 @@ def test_the_bench_imports_only_runtime_dependencies():
         "agents_bench",
         "attach_bench",
         "dashboard_bench",
+        "idle_bench",
         "sandbox_bench",
         "tests",
         "wreckit_tui",

@@ -14,18 +14,17 @@ ignored, for the program run too; ``exec`` passes the others on to its command.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
 
-from wreckit_tui import __version__
 from wreckit_tui.sandbox import PROG, signals
 from wreckit_tui.sandbox.errors import CannotRun, SandboxError
-from wreckit_tui.sandbox.spec import DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS
 
+TYPE_CHECKING = False  # typing, like argparse, is imported only where needed: capture starts fast
 if TYPE_CHECKING:
+    import argparse
+
     from wreckit_tui.sandbox.store import Home
     from wreckit_tui.sandbox.tmux import Tmux
 
@@ -42,6 +41,11 @@ CAPABILITIES = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from wreckit_tui import __version__
+    from wreckit_tui.sandbox.spec import DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS
+
     parser = argparse.ArgumentParser(
         prog=PROG, description="Local sandboxes (tmux + bubblewrap) behind the wisp CLI contract."
     )
@@ -101,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from wreckit_tui.sandbox.serve import serve
 
         return serve()
-    args = parse(argv)
+    args = quick_capture(argv) or parse(argv)
     signals.install()
     return run(args)
 
@@ -125,6 +129,26 @@ def run(args: argparse.Namespace) -> int:
         return 128 + stop.signum
 
 
+def quick_capture(argv: list[str]) -> argparse.Namespace | None:
+    """``capture NAME [--lines N] [--ansi]`` read without argparse, which takes longer to
+    import than the capture takes; ``None`` for anything else (:func:`parse` reads it then,
+    and says what is wrong)."""
+    if argv[:1] != ["capture"]:
+        return None
+    args = SimpleNamespace(command="capture", name=None, lines=None, ansi=False)
+    words = iter(argv[1:])
+    for word in words:
+        if word == "--ansi":
+            args.ansi = True
+        elif word == "--lines" and (count := next(words, "")).isascii() and count.isdigit():
+            args.lines = int(count)
+        elif word.startswith("-") or args.name is not None:
+            return None
+        else:
+            args.name = word
+    return args if args.name is not None else None  # type: ignore[return-value]
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     """The arguments; what follows the first ``--`` is the program (``start``, ``exec``) or
     the text (``send``), taken as it is."""
@@ -142,6 +166,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "capabilities":
+        import json
+
         print(json.dumps(CAPABILITIES))
         return 0
     from wreckit_tui.sandbox.store import Home
@@ -173,6 +199,8 @@ def _lifecycle(args: argparse.Namespace, home: Home, tmux: Tmux) -> None:
     request = lifecycle.Request(args.memory, args.cpus, args.pids, args.network, args.rest)
     meta = lifecycle.start(home, tmux, args.name, request)
     keys = ("name", "id", "pid", "isolation", "created_at", "uid")
+    import json
+
     print(json.dumps({"state": "running", **{key: meta.get(key) for key in keys}}))
 
 
@@ -189,6 +217,8 @@ def _terminal(args: argparse.Namespace, home: Home, tmux: Tmux) -> None:
 
 def _print_list(records: list[dict], *, as_json: bool) -> None:
     if as_json:
+        import json
+
         print(json.dumps(records))
         return
     for record in records:
