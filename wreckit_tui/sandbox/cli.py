@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from wreckit_tui.sandbox.serve import serve
 
         return serve()
-    args = quick_capture(argv) or parse(argv)
+    args = quick_args(argv) or parse(argv)
     signals.install()
     return run(args)
 
@@ -129,10 +129,12 @@ def run(args: argparse.Namespace) -> int:
         return 128 + stop.signum
 
 
-def quick_capture(argv: list[str]) -> argparse.Namespace | None:
-    """``capture NAME [--lines N] [--ansi]`` read without argparse, which takes longer to
-    import than the capture takes; ``None`` for anything else (:func:`parse` reads it then,
-    and says what is wrong)."""
+def quick_args(argv: list[str]) -> argparse.Namespace | SimpleNamespace | None:
+    """``capture NAME [--lines N] [--ansi]`` and ``exec NAME -- CMD...`` read without argparse,
+    which takes longer to import than a capture takes; ``None`` for anything else (:func:`parse`
+    reads it then, and says what is wrong)."""
+    if argv[:1] == ["exec"] and len(argv) > 3 and argv[2] == "--" and argv[1][:1] != "-":
+        return SimpleNamespace(command="exec", name=argv[1], argv=argv[3:], in_pane=False)
     if argv[:1] != ["capture"]:
         return None
     args = SimpleNamespace(command="capture", name=None, lines=None, ansi=False)
@@ -146,7 +148,7 @@ def quick_capture(argv: list[str]) -> argparse.Namespace | None:
             return None
         else:
             args.name = word
-    return args if args.name is not None else None  # type: ignore[return-value]
+    return args if args.name is not None else None
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
