@@ -22,7 +22,8 @@ one core. The sandboxes' tmux server is not the dashboard's child and is not cou
   working sprites never go quiet and the idle ones went quiet before the window, so the bound
   (sprites gone quiet since the last poll) is 0 for the first. Counted by a ``tmux`` on PATH that
   logs each call and runs the real one (for both dashboards alike; its shell is counted too);
-- ``polls_<...>``: ``list`` calls seen in the window (``list-panes`` in that log).
+- ``polls_<...>``: ``list`` calls seen in the window (``list-panes`` in that log);
+- ``dashboard_only_cpu_percent_<...>``: of the first figure, the dashboard's own process.
 
 Every run uses a home of its own and kills every sandbox and dashboard it started.
 """
@@ -108,8 +109,9 @@ def _pair(fleet: _Fleet, work: Path, label: str, seconds: float, *, preview: boo
     results = {}
     for kind, extra in (("builtin", []), ("oneshot", ["--wisp", _provider_script()])):
         log = work / f"tmux-{kind}-{label}.log"
-        cpu, calls = _idle_dashboard(fleet, work, log, extra, seconds, preview=preview)
+        (cpu, own), calls = _idle_dashboard(fleet, work, log, extra, seconds, preview=preview)
         results[f"idle_cpu_percent_{kind}_{label}"] = cpu
+        results[f"dashboard_only_cpu_percent_{kind}_{label}"] = own
         polls = max(calls.count("list-panes"), 1)
         results[f"polls_{kind}_{label}"] = float(polls)
         if kind == "builtin":
@@ -120,9 +122,10 @@ def _pair(fleet: _Fleet, work: Path, label: str, seconds: float, *, preview: boo
 
 def _idle_dashboard(
     fleet: _Fleet, work: Path, log: Path, extra: list[str], seconds: float, *, preview: bool
-) -> tuple[float, list[str]]:
-    """% of a core the dashboard's process tree used over ``seconds``, and the tmux calls
-    made meanwhile (``list-panes``, ``capture-lines`` or ``capture-screen``)."""
+) -> tuple[tuple[float, float], list[str]]:
+    """% of a core the dashboard's process tree used over ``seconds`` (and of that, the
+    dashboard's own process), and the tmux calls made meanwhile (``list-panes``,
+    ``capture-lines`` or ``capture-screen``)."""
     bin_dir = work / "bin"
     bin_dir.mkdir(exist_ok=True)
     tmux = bin_dir / "tmux"
@@ -144,10 +147,17 @@ def _idle_dashboard(
             pane.send("p")
         time.sleep(5)  # the first polls, captures and the version call are over
         dashboard = psutil.Process(pane.pid())
-        before, lines_before = _tree_cpu(dashboard), _lines(log)
+        before, lines_before, own_before = _tree_cpu(dashboard), _lines(log), _own(dashboard)
         time.sleep(seconds)
         after, calls = _tree_cpu(dashboard), _lines(log)[len(lines_before) :]
-    return (after - before) / seconds * 100, [_kind(call) for call in calls]
+        own = _own(dashboard) - own_before
+    percents = ((after - before) / seconds * 100, own / seconds * 100)
+    return percents, [_kind(call) for call in calls]
+
+
+def _own(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def _tree_cpu(root: psutil.Process) -> float:

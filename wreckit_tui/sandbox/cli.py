@@ -14,6 +14,7 @@ ignored, for the program run too; ``exec`` passes the others on to its command.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -40,6 +41,7 @@ CAPABILITIES = {
 """What ``capabilities --json`` announces: the wisp contract v1.1 commands the provider has."""
 
 
+@functools.cache  # built once per process: ``serve`` parses every request
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 

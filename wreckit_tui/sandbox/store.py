@@ -219,7 +219,7 @@ def write_json_atomic(path: str, data: Any) -> None:
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         with open(temporary, "w") as handle:
-            _json().dump(data, handle, separators=(",", ":"))
+            handle.write(_json().dumps(data, separators=(",", ":")))  # dump() is pure Python
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
