@@ -119,3 +119,24 @@ async def test_the_adapter_keeps_one_helper_and_replaces_one_that_died(
 async def test_the_builtin_capabilities_are_what_the_provider_announces(sandboxes):
     announced = json.loads(sandboxes.run("capabilities", "--json").stdout)["commands"]
     assert frozenset(announced) == BUILTIN_CAPABILITIES
+
+
+def imported_modules(argv: list[str], env: dict[str, str]) -> set[str]:
+    """The modules ``argv`` (a ``python -m`` run) imports, from ``-X importtime``."""
+    command = [sys.executable, "-X", "importtime", *argv]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    lines = [line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line]
+    return set(lines)
+
+
+def test_capture_and_exec_start_lean(sandboxes):
+    """What makes ``capture`` take longer to import than to run stays out of it."""
+    sandboxes.start("alpha")
+    heavy = {"argparse", "dataclasses", "typing", "shutil", "tempfile", "json", "psutil"}
+    capture = imported_modules(["-m", "wreckit_tui.sandbox", "capture", "alpha"], sandboxes.env)
+    assert "wreckit_tui.sandbox.terminal" in capture
+    assert capture & heavy == set()
+    exec_ = imported_modules(["-m", "wreckit_tui.sandbox", "exec", "alpha", "--", "true"],
+                             sandboxes.env)  # fmt: skip
+    assert "wreckit_tui.sandbox.execute" in exec_
+    assert "argparse" not in exec_
