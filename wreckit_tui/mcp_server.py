@@ -32,6 +32,7 @@ from wreckit_tui.text import sanitize
 if TYPE_CHECKING:
     from mcp.server.mcpserver.tools import Tool
 
+    from wreckit_tui.activity import Watch
     from wreckit_tui.adapter import Wisp
     from wreckit_tui.config import Config
 
@@ -65,13 +66,18 @@ class Tools:
         self.wisp = wisp
         self.config = config
         self.read_only = read_only
+        self._watch: Watch | None = None
+        """Kept from call to call, as the dashboard keeps it: each list_sprites captures only
+        the sprites that went quiet since the last one, not every quiet sprite every time."""
 
     async def list_sprites(self) -> dict[str, Any]:
         """Every sprite, under "sprites": the objects `wreckit-tui --headless --json` prints
         (name, state, sizes and use, command, exit code, and what its agent is doing)."""
-        from wreckit_tui.watching import list_watched
+        from wreckit_tui.watching import Watch, list_watched, rules_of
 
-        fleet = await list_watched(self.wisp, self.config.activity.overrides())
+        if self._watch is None:
+            self._watch = Watch(rules_of(self.config.activity.overrides()))
+        fleet = await list_watched(self.wisp, watch=self._watch)
         return {"sprites": [sprite.public_dict() for sprite in fleet.sprites]}
 
     async def spawn_sprite(
