@@ -377,3 +377,27 @@ def _processes_of(work) -> list[str]:
         if any(str(work) in text for text in texts):
             found.append(f"{process.pid} {process.info['cmdline']}")
     return found
+
+
+def test_the_idle_bench_counts_the_whole_tree_and_leaves_nothing(run):
+    """The idle benchmark with tiny counts: both dashboards measured and polling, the captures
+    counted, and no sandbox, dashboard or helper left once it returns."""
+    bench = run.idle_bench
+    base = passable_dir("/tmp")
+    work = base / "idle"
+    children = {child.pid for child in psutil.Process().children(recursive=True)}
+    try:
+        figures = bench.run(seconds=3, large=12, work=work)
+        assert _processes_of(work) == []
+        left = {child.pid for child in psutil.Process().children(recursive=True)} - children
+        assert [pid for pid in left if alive(pid)] == []
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert not work.exists()
+    for label in ("10", "working_10"):
+        for kind in ("builtin", "oneshot"):
+            assert figures[f"polls_{kind}_{label}"] >= 1
+            total = figures[f"idle_cpu_percent_{kind}_{label}"]
+            assert 0 < figures[f"dashboard_only_cpu_percent_{kind}_{label}"] <= total
+        assert figures[f"captures_per_poll_{label}"] >= 0
+    assert figures["preview_captures_per_poll_working_10"] > 0  # the preview was shown
