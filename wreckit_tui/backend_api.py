@@ -101,6 +101,15 @@ class SpriteManager(Protocol):
         """Start the backend's interactive attach to ``name`` on a pty of its own."""
         ...
 
+    def keep_helper(self) -> None:
+        """Keep what makes repeated calls cheap (the built-in provider's long-lived helper)
+        for a program that lists again and again: the dashboard, the MCP server."""
+        ...
+
+    def close(self) -> None:
+        """End what :meth:`keep_helper` kept."""
+        ...
+
 
 def open_backend(config: Config) -> SpriteManager:
     """The sprite manager the ``backend`` setting chooses: ``wisp`` (``wisp_path``, else

@@ -97,6 +97,12 @@ class SpritesBackend:
             max_sprites=config.max_sprites,
         )
 
+    def keep_helper(self) -> None:
+        """Nothing to keep: the API's client already lives as long as its event loop."""
+
+    def close(self) -> None:
+        """Nothing to end: each client closes with its event loop."""
+
     # -- the token and the API ----------------------------------------------------------------
 
     def token(self) -> str:
