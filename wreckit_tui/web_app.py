@@ -1,0 +1,98 @@
+"""The dashboard as ``wreckit-tui serve`` runs it for each browser tab.
+
+``python -m wreckit_tui.web_app [--config P] [--wisp P] [--set K=V]... [--read-only]`` runs
+the dashboard on Textual's web driver (textual-serve starts it so, one process per websocket).
+There ``a`` opens the sprite's terminal in a new browser tab (``/attach/NAME``, served by
+:mod:`wreckit_tui.web_attach`) instead of lending a terminal; with ``--read-only``, launch,
+kill, send and attach are off and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from urllib.parse import quote
+
+from textual.message import Message
+from textual.screen import Screen
+
+from wreckit_tui.adapter import Wisp
+from wreckit_tui.app import WreckitApp
+from wreckit_tui.config import Config, load_config
+from wreckit_tui.errors import WreckitError
+from wreckit_tui.processes import adopt_orphans
+from wreckit_tui.screens.requests import (
+    KillRequested,
+    LaunchRequested,
+    OpenRequested,
+    SendRequested,
+)
+from wreckit_tui.textual_private import bindings_by_key, replace_binding
+
+READ_ONLY_NOTE = "read-only: launch, kill, send and attach are off"
+
+
+class WebApp(WreckitApp):
+    """The dashboard in a browser tab: attach opens a tab; ``read_only`` turns changes off."""
+
+    def __init__(self, config: Config, wisp: Wisp, *, read_only: bool = False) -> None:
+        super().__init__(config, wisp)
+        self.read_only = read_only
+        if read_only:
+            self.sub_title = "read-only"
+
+    def get_default_screen(self) -> Screen:
+        screen = super().get_default_screen()
+        attach = bindings_by_key(screen)["a"][0]
+        what = "open the selected sprite's terminal in a new browser tab (also enter)"
+        replace_binding(screen, "a", replace(attach, description="Attach (tab)", tooltip=what))
+        return screen
+
+    def attach(self, name: str) -> None:
+        """Open the sprite's web terminal in a new tab of the browser."""
+        self.open_url(f"/attach/{quote(name)}", new_tab=True)
+        self.say(f"opened the terminal of {name} in a new tab", timeout=4)
+
+    def _refuse(self, request: Message) -> None:
+        """In a read-only dashboard: say so, and keep the app's handler from acting."""
+        if self.read_only:
+            request.prevent_default()
+            self.say(READ_ONLY_NOTE, severity="warning", timeout=4)
+
+    def on_launch_requested(self, request: LaunchRequested) -> None:
+        self._refuse(request)
+
+    def on_kill_requested(self, request: KillRequested) -> None:
+        self._refuse(request)
+
+    def on_send_requested(self, request: SendRequested) -> None:
+        self._refuse(request)
+
+    def on_open_requested(self, request: OpenRequested) -> None:
+        self._refuse(request)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one served dashboard; the exit code."""
+    from wreckit_tui.cli import _error, _flag_overrides
+
+    parser = argparse.ArgumentParser(prog="wreckit-tui serve")
+    parser.add_argument("--config")
+    parser.add_argument("--wisp")
+    parser.add_argument("--set", action="append", default=[], dest="settings")
+    parser.add_argument("--read-only", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config, _flag_overrides(args))
+    except WreckitError as exc:
+        _error(exc.message)
+        return exc.exit_code
+    adopt_orphans()
+    app = WebApp(config, Wisp.from_config(config), read_only=args.read_only)
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
