@@ -13,8 +13,8 @@ import json
 import aiohttp
 import pyte
 
-from tests.support.web_server import served, wait_for_no_descendants
 from tests.support.waiting import wait_until
+from tests.support.web_server import served, wait_for_no_descendants
 
 
 class WebTerminal:
@@ -87,7 +87,7 @@ async def test_closing_the_tab_hangs_up_even_a_stubborn_attach(fake_wisp, tmp_pa
 
 
 async def test_stopping_the_server_hangs_up_every_attach(fake_wisp, tmp_path):
-    fake_wisp.set_fleet([{"name": "alpha", "state": "running"}, {"name": "bravo", "state": "running"}])
+    fake_wisp.set_fleet([{"name": name, "state": "running"} for name in ("alpha", "bravo")])
     with served(fake_wisp.path, tmp_path) as server:
         async with aiohttp.ClientSession() as session:
             for name in ("alpha", "bravo"):

@@ -28,7 +28,8 @@ VIEWPORT = {"width": 1400, "height": 800}
 
 
 def dashboards_of(server):
-    return [p for p in server.descendants() if "wreckit_tui.web_app" in p.cmdline()]
+    """The dashboards serving a tab (not the spare that waits for the next one)."""
+    return [p for p in server.working() if "wreckit_tui.web_app" in p.cmdline()]
 
 
 def test_the_dashboard_and_a_web_terminal_in_chromium(fake_wisp, tmp_path):
@@ -68,4 +69,6 @@ def test_the_dashboard_and_a_web_terminal_in_chromium(fake_wisp, tmp_path):
         assert len(dashboards_of(server)) == 2
         context.close()
         wait_for_no_descendants(server)
+        assert server.stop() == 0
+        assert server.descendants() == []
     assert fake_wisp.alive_pids() == []

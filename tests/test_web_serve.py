@@ -8,6 +8,7 @@ once the server is stopped.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import socket
 import subprocess
@@ -24,7 +25,6 @@ from tests.support.web_server import (
     served,
     wait_for_no_descendants,
 )
-from tests.support.waiting import wait_until
 
 FLEET = [
     {"name": "alpha", "state": "running", "url": "https://alpha.sprites.test", "cpus": 2},
@@ -71,7 +71,7 @@ async def test_websockets_need_the_token(fleet_wisp, tmp_path):
                 with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
                     await session.ws_connect(server.base + path)
                 assert refused.value.status == 403
-        assert not server.descendants()  # no dashboard and no attach was started
+        assert not server.working()  # no dashboard and no attach was started
 
 
 async def test_each_tab_gets_a_dashboard_and_stop_ends_them(fleet_wisp, tmp_path):
@@ -82,11 +82,14 @@ async def test_each_tab_gets_a_dashboard_and_stop_ends_them(fleet_wisp, tmp_path
             for dashboard in (first, second):
                 await dashboard.wait_for("alpha", "bravo", "https://alpha.sprites")
             await first.press("j")  # the cursor moves in the first tab only
-            dashboards = wait_until(lambda: [p for p in server.descendants()
-                                             if "wreckit_tui.web_app" in p.cmdline()])  # fmt: skip
-            assert len(dashboards) == 2
+            await first.wait_for("state       running", "name        bravo")
+            await asyncio.sleep(0)  # the second tab is sent nothing new: its detail is alpha's
+            assert "name        alpha" in second.text()
+            dashboards = [p for p in server.descendants() if "wreckit_tui.web_app" in p.cmdline()]
+            working = [p for p in server.working() if "wreckit_tui.web_app" in p.cmdline()]
+            assert (len(dashboards), len(working)) == (3, 2)  # and a spare for a third tab
             assert server.stop() == 0
-            wait_for_no_descendants(server)
+            assert server.descendants() == []
     assert fleet_wisp.alive_pids() == []
 
 
@@ -118,7 +121,7 @@ async def test_y_copies_the_url_and_read_only_refuses_changes(fleet_wisp, tmp_pa
 
 def test_other_addresses_need_allow_remote(fleet_wisp):
     argv = serve_argv(fleet_wisp.path, "--host", "0.0.0.0")
-    refused = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    refused = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=30)
     assert (refused.returncode, refused.stdout) == (2, "")
     assert refused.stderr.count("\n") == 1
     assert "--allow-remote" in refused.stderr
@@ -130,7 +133,7 @@ def test_remote_serving_warns_and_a_taken_port_is_one_line(fleet_wisp):
         port = str(taken.getsockname()[1])
         argv = serve_argv(fleet_wisp.path, "--host", "0.0.0.0", "--allow-remote")
         argv[argv.index("--port") + 1] = port
-        refused = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        refused = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=30)
     assert (refused.returncode, refused.stdout) == (2, "")
     warning, error = refused.stderr.splitlines()
     assert "anyone who has the URL" in warning
@@ -144,5 +147,6 @@ def test_serve_does_not_load_the_web_stack_for_the_dashboard():
         "print([m for m in ('aiohttp', 'textual_serve', 'wreckit_tui.web_server') "
         "if m in sys.modules])"
     )
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    argv = [sys.executable, "-c", probe]
+    loaded = subprocess.run(argv, check=False, capture_output=True, text=True)
     assert loaded.stdout.strip() == "[]", loaded.stderr

@@ -4,12 +4,16 @@
 the dashboard on Textual's web driver (textual-serve starts it so, one process per websocket).
 There ``a`` opens the sprite's terminal in a new browser tab (``/attach/NAME``, served by
 :mod:`wreckit_tui.web_attach`) instead of lending a terminal; with ``--read-only``, launch,
-kill, send and attach are off and say so.
+kill, send and attach are off and say so. With ``--spare`` it loads the program, then waits for
+the server's first packet (a browser asked for a dashboard: its size) before it starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import sys
 from dataclasses import replace
 from urllib.parse import quote
@@ -82,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wisp")
     parser.add_argument("--set", action="append", default=[], dest="settings")
     parser.add_argument("--read-only", action="store_true")
+    parser.add_argument("--spare", action="store_true")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config, _flag_overrides(args))
@@ -89,9 +94,34 @@ def main(argv: list[str] | None = None) -> int:
         _error(exc.message)
         return exc.exit_code
     adopt_orphans()
+    if args.spare:  # loaded; wait for a browser: the server's first packet, its size
+        take_size(_read_packet(sys.stdin.fileno()))
     app = WebApp(config, Wisp.from_config(config), read_only=args.read_only)
     app.run()
     return app.return_code or 0
+
+
+def _read_packet(fd: int) -> bytes:
+    """One packet of textual-serve's (a type byte, a 4-byte length, the payload) from ``fd``,
+    read unbuffered, so that the web driver reads the next one; b"" at the end."""
+    head = _read_exactly(fd, 5)
+    return _read_exactly(fd, int.from_bytes(head[1:], "big")) if len(head) == 5 else b""
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    data = b""
+    while len(data) < size and (chunk := os.read(fd, size - len(data))):
+        data += chunk
+    return data
+
+
+def take_size(packet: bytes) -> None:
+    """A resize packet's size as the one the web driver starts with; at the end, exit."""
+    if not packet:
+        sys.exit(0)
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        meta = json.loads(packet)
+        os.environ["COLUMNS"], os.environ["ROWS"] = str(meta["width"]), str(meta["height"])
 
 
 if __name__ == "__main__":

@@ -47,12 +47,27 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Dashboard(AppService):
-    """One dashboard process, started from an argv (not a shell) in a session of its own."""
+    """One dashboard process, started from an argv (not a shell) in a session of its own.
 
-    def __init__(self, argv: list[str], **service: object) -> None:
-        super().__init__(" ".join(argv), **service)  # type: ignore[arg-type]
+    It may start before any browser asks for it (a spare, ``--spare``: it has loaded the
+    program and waits); :meth:`claim` hands it a websocket and its size, and it starts.
+    """
+
+    def __init__(self, argv: list[str], downloads: object) -> None:
+        super().__init__(
+            " ".join(argv),
+            write_bytes=self._to_browser,
+            write_str=self._to_browser,
+            close=self._close_browser,
+            download_manager=downloads,  # type: ignore[arg-type]
+        )
         self.argv = argv
         self.process: asyncio.subprocess.Process | None = None
+        self.socket: web.WebSocketResponse | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
 
     async def _open_app_process(self, width: int = 80, height: int = 24):  # type: ignore[override]
         pipe = asyncio.subprocess.PIPE
@@ -69,11 +84,31 @@ class Dashboard(AppService):
         self._stdin = self.process.stdin
         return self.process
 
+    async def claim(self, socket: web.WebSocketResponse, width: int, height: int) -> None:
+        """From now on this dashboard is the one of ``socket``, ``width`` by ``height``."""
+        self.socket = socket
+        await self.set_terminal_size(width, height)  # wakes a spare up
+
+    async def _to_browser(self, data: bytes | str) -> None:
+        if self.socket is not None:
+            await (self.socket.send_bytes if isinstance(data, bytes) else self.socket.send_str)(
+                data  # type: ignore[arg-type]
+            )
+
+    async def _close_browser(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+
     async def end(self) -> None:
-        """Ask the dashboard to quit; kill its process group if it has not in time."""
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.stop(), QUIT_GRACE)
+        """Ask the dashboard to quit (a spare: SIGTERM); kill its process group if it has not
+        in time."""
         process = self.process
+        if self.socket is None and process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+        else:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.stop(), QUIT_GRACE)
         if process is None:
             return
         try:
@@ -82,6 +117,9 @@ class Dashboard(AppService):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, QUIT_GRACE)
 
 
 class WebServer(Server):
@@ -93,6 +131,8 @@ class WebServer(Server):
         self.token = secrets.token_urlsafe(32)
         self.terminals = WebTerminals(wisp, read_only=read_only)
         self.dashboards: set[Dashboard] = set()
+        self.spare: Dashboard | None = None
+        """A dashboard started ahead, so that the next tab shows its table sooner."""
 
     async def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard])
@@ -136,17 +176,16 @@ class WebServer(Server):
         """A dashboard of its own for this websocket, until either side ends."""
         websocket = web.WebSocketResponse(heartbeat=15)
         await websocket.prepare(request)
-        width, height = (_side(request.query.get(k, "")) for k in ("width", "height"))
-        dashboard = Dashboard(
-            self.argv,
-            write_bytes=websocket.send_bytes,
-            write_str=websocket.send_str,
-            close=websocket.close,
-            download_manager=self.download_manager,
-        )
+        width, height = (_side(request.query.get(k, "")) or 0 for k in ("width", "height"))
+        dashboard, self.spare = self.spare, None
+        if dashboard is None or not dashboard.alive:
+            dashboard = Dashboard(self.argv, self.download_manager)
         self.dashboards.add(dashboard)
         try:
-            await dashboard.start(width or 80, height or 24)
+            if dashboard.process is None:
+                await dashboard.start(width or 80, height or 24)
+            await dashboard.claim(websocket, width or 80, height or 24)
+            await self.start_spare()
             await self._process_messages(websocket, dashboard)
         finally:
             await dashboard.end()
@@ -154,8 +193,17 @@ class WebServer(Server):
             await websocket.close()
         return websocket
 
+    async def start_spare(self) -> None:
+        """Start the dashboard the next tab gets; it loads and waits, never polling until then."""
+        if self.spare is None:
+            spare = Dashboard([*self.argv, "--spare"], self.download_manager)
+            self.dashboards.add(spare)
+            await spare.start(80, 24)
+            self.spare = spare
+
     async def stop_everything(self) -> None:
-        """End every dashboard and hang up every attach."""
+        """End every dashboard (the spare too) and hang up every attach."""
+        self.spare = None
         await asyncio.gather(
             self.terminals.close_all(), *(dashboard.end() for dashboard in list(self.dashboards))
         )
@@ -166,6 +214,7 @@ class WebServer(Server):
         listener = socket.create_server((host, port), family=_family(host))
         site = web.SockSite(runner, listener)
         await site.start()
+        await self.start_spare()
         url_host = f"[{host}]" if ":" in host else host
         print(f"http://{url_host}:{listener.getsockname()[1]}/?token={self.token}", flush=True)
         stop = asyncio.Event()

@@ -54,6 +54,10 @@ class Served:
             return []
         return [child for child in children if _alive(child)]
 
+    def working(self) -> list[psutil.Process]:
+        """The server's processes but the spare dashboard, which waits for the next tab."""
+        return [p for p in self.descendants() if not _waiting_spare(p)]
+
     def stop(self, signum: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signum)
@@ -64,6 +68,15 @@ def _alive(process: psutil.Process) -> bool:
     try:
         return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
+        return False
+
+
+def _waiting_spare(process: psutil.Process) -> bool:
+    """A dashboard started ``--spare`` that no tab has claimed: it waits on one thread (a
+    running dashboard has its web driver's too)."""
+    try:
+        return "--spare" in process.cmdline() and process.num_threads() == 1
+    except psutil.Error:
         return False
 
 
@@ -142,4 +155,5 @@ async def open_dashboard(
 
 
 def wait_for_no_descendants(server: Served, timeout: float = 10) -> None:
-    wait_until(lambda: not server.descendants(), timeout, what="the server's processes to end")
+    """Until the server runs nothing but its spare dashboard (nothing at all once stopped)."""
+    wait_until(lambda: not server.working(), timeout, what="the server's processes to end")
