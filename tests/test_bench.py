@@ -262,6 +262,7 @@ def test_the_bench_imports_only_runtime_dependencies():
         "attach_bench",
         "dashboard_bench",
         "sandbox_bench",
+        "web_bench",
         "tests",
         "wreckit_tui",
     }
