@@ -66,7 +66,7 @@ def test_the_dashboard_and_a_web_terminal_in_chromium(fake_wisp, tmp_path):
         second_frames = DashboardFrames(second)
         second.goto(server.url)
         wait_in_browser(second, lambda: "bravo" in second_frames.text(), what="a 2nd table")
-        assert len(dashboards_of(server)) == 2
+        wait_in_browser(second, lambda: len(dashboards_of(server)) == 2, what="2 dashboards")
         context.close()
         wait_for_no_descendants(server)
         assert server.stop() == 0

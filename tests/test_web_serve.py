@@ -19,6 +19,7 @@ import urllib.request
 import aiohttp
 import pytest
 
+from tests.support.waiting import wait_until
 from tests.support.web_server import (
     open_dashboard,
     serve_argv,
@@ -71,7 +72,7 @@ async def test_websockets_need_the_token(fleet_wisp, tmp_path):
                 with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
                     await session.ws_connect(server.base + path)
                 assert refused.value.status == 403
-        assert not server.working()  # no dashboard and no attach was started
+        wait_for_no_descendants(server)  # no dashboard and no attach was started
 
 
 async def test_each_tab_gets_a_dashboard_and_stop_ends_them(fleet_wisp, tmp_path):
@@ -85,9 +86,13 @@ async def test_each_tab_gets_a_dashboard_and_stop_ends_them(fleet_wisp, tmp_path
             await first.wait_for("state       running", "name        bravo")
             await asyncio.sleep(0)  # the second tab is sent nothing new: its detail is alpha's
             assert "name        alpha" in second.text()
-            dashboards = [p for p in server.descendants() if "wreckit_tui.web_app" in p.cmdline()]
-            working = [p for p in server.working() if "wreckit_tui.web_app" in p.cmdline()]
-            assert (len(dashboards), len(working)) == (3, 2)  # and a spare for a third tab
+
+            def dashboards():
+                every = [p for p in server.descendants() if "wreckit_tui.web_app" in p.cmdline()]
+                working = [p for p in server.working() if p in every]
+                return len(every), len(working)
+
+            wait_until(lambda: dashboards() == (3, 2), what="two dashboards and a spare")
             assert server.stop() == 0
             assert server.descendants() == []
     assert fleet_wisp.alive_pids() == []

@@ -11,11 +11,13 @@ the server's first packet (a browser asked for a dashboard: its size) before it 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
 import sys
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import quote
 
 from textual.message import Message
@@ -35,14 +37,21 @@ from wreckit_tui.screens.requests import (
 from wreckit_tui.textual_private import bindings_by_key, replace_binding
 
 READ_ONLY_NOTE = "read-only: launch, kill, send and attach are off"
+SPARE_NAME = "wreckit-spare"
+"""The process name of a spare dashboard while it waits for a tab (``ps``, ``top``)."""
+CLAIMED_NAME = "wreckit-web"
 
 
 class WebApp(WreckitApp):
     """The dashboard in a browser tab: attach opens a tab; ``read_only`` turns changes off."""
 
-    def __init__(self, config: Config, wisp: Wisp, *, read_only: bool = False) -> None:
+    def __init__(
+        self, config: Config, wisp: Wisp, *, read_only: bool = False, version: str | None = None
+    ) -> None:
         super().__init__(config, wisp)
         self.read_only = read_only
+        self.known_version = version
+        """The backend's version, asked before the tab came (by a spare)."""
         if read_only:
             self.sub_title = "read-only"
 
@@ -52,6 +61,13 @@ class WebApp(WreckitApp):
         what = "open the selected sprite's terminal in a new browser tab (also enter)"
         replace_binding(screen, "a", replace(attach, description="Attach (tab)", tooltip=what))
         return screen
+
+    async def _read_version(self) -> None:
+        if self.known_version is None:
+            await super()._read_version()
+        else:
+            self.backend_version = self.known_version
+            self._publish()
 
     def attach(self, name: str) -> None:
         """Open the sprite's web terminal in a new tab of the browser."""
@@ -94,11 +110,37 @@ def main(argv: list[str] | None = None) -> int:
         _error(exc.message)
         return exc.exit_code
     adopt_orphans()
-    if args.spare:  # loaded; wait for a browser: the server's first packet, its size
-        take_size(_read_packet(sys.stdin.fileno()))
-    app = WebApp(config, Wisp.from_config(config), read_only=args.read_only)
-    app.run()
+    return asyncio.run(_serve_tab(config, args))
+
+
+async def _serve_tab(config: Config, args: argparse.Namespace) -> int:
+    """Run the dashboard; a spare first asks the backend's version (it stays), then waits
+    for a browser: the server's first packet, its size."""
+    wisp = Wisp.from_config(config)
+    version = None
+    if args.spare:
+        asking = asyncio.ensure_future(_version_or_none(wisp))
+        name_process(SPARE_NAME)
+        take_size(await asyncio.to_thread(_read_packet, sys.stdin.fileno()))
+        name_process(CLAIMED_NAME)
+        version = await asking
+    app = WebApp(config, wisp, read_only=args.read_only, version=version)
+    await app.run_async()
     return app.return_code or 0
+
+
+async def _version_or_none(wisp: Wisp) -> str | None:
+    """The backend's version; None if it failed (the dashboard asks again, and says why)."""
+    try:
+        return await wisp.version()
+    except WreckitError:
+        return None
+
+
+def name_process(name: str) -> None:
+    """Name this process as ``ps`` and ``top`` show it (Linux; elsewhere nothing)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/comm").write_text(name)
 
 
 def _read_packet(fd: int) -> bytes:

@@ -72,10 +72,9 @@ def _alive(process: psutil.Process) -> bool:
 
 
 def _waiting_spare(process: psutil.Process) -> bool:
-    """A dashboard started ``--spare`` that no tab has claimed: it waits on one thread (a
-    running dashboard has its web driver's too)."""
+    """A dashboard started ``--spare`` that no tab has claimed yet (it names itself so)."""
     try:
-        return "--spare" in process.cmdline() and process.num_threads() == 1
+        return process.name() == "wreckit-spare"
     except psutil.Error:
         return False
 
