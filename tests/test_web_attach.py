@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 
 import aiohttp
 import pyte
@@ -86,14 +87,15 @@ async def test_closing_the_tab_hangs_up_even_a_stubborn_attach(fake_wisp, tmp_pa
             wait_for_no_descendants(server)
 
 
-async def test_stopping_the_server_hangs_up_every_attach(fake_wisp, tmp_path):
+async def test_ctrl_c_on_the_server_hangs_up_every_attach(fake_wisp, tmp_path):
     fake_wisp.set_fleet([{"name": name, "state": "running"} for name in ("alpha", "bravo")])
     with served(fake_wisp.path, tmp_path) as server:
         async with aiohttp.ClientSession() as session:
             for name in ("alpha", "bravo"):
                 terminal = await open_terminal(session, server, name)
                 await terminal.wait_for(f"connected to {name}")
-            assert server.stop() == 0
+            assert server.stop(signal.SIGINT) == 0  # Ctrl+C
+            assert server.descendants() == []
     assert fake_wisp.alive_pids() == []
 
 
