@@ -11,7 +11,7 @@ import os
 import sys
 
 from tests.support.dashboard_harness import dashboard, screen_text
-from tests.support.waiting import wait_until, wait_until_async
+from tests.support.waiting import wait_until_async
 
 FLEET = [
     {"name": "alpha", "state": "running", "url": "https://alpha.sprites.test/term"},
@@ -37,7 +37,7 @@ async def test_o_hands_the_url_to_the_desktops_opener(fake_wisp, tmp_path, monke
     monkeypatch.setenv("DISPLAY", ":99")
     async with dashboard(fake_wisp, FLEET) as pilot:
         await pilot.press("o")
-        wait_until(opened.exists, what="xdg-open to be run")
+        await wait_until_async(pilot, opened.exists, timeout=20, what="xdg-open to be run")
         assert opened.read_text() == "https://alpha.sprites.test/term"
 
 

@@ -26,11 +26,13 @@ class WebTerminal:
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.closed = asyncio.Event()
+        self.raw = bytearray()
         self.reader = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
         async for message in self.socket:
             if message.type == aiohttp.WSMsgType.BINARY:
+                self.raw += message.data
                 self.stream.feed(message.data)
         self.closed.set()
 
@@ -108,3 +110,26 @@ async def test_a_sprite_that_is_not_there_says_so(fake_wisp, tmp_path):
             bad = await session.get(f"{server.base}/attach/Not_A_Name?token={server.token}")
             assert bad.status == 404
         wait_for_no_descendants(server)
+
+
+async def test_a_paste_the_sprite_does_not_take_yet_stalls_nothing_else(fake_wisp, tmp_path):
+    fake_wisp.set_fleet([{"name": name, "state": "running"} for name in ("alpha", "bravo")])
+    with served(fake_wisp.path, tmp_path) as server:
+        async with aiohttp.ClientSession() as session:
+            slow = await open_terminal(session, server, "alpha")
+            await slow.wait_for("connected to alpha")
+            await slow.type("stty raw -echo\r")
+            await slow.wait_for("alpha$ stty raw -echo\nalpha$")  # raw from the new prompt on
+            await slow.type("nap 4\r")
+            await slow.type("x" * (1 << 20))  # far more than a pty holds: it must wait
+            other = await open_terminal(session, server, "bravo")
+            await other.wait_for("connected to bravo", timeout=3)
+            await other.type("still here\r")
+            await other.wait_for("bravo> still here", timeout=3)
+            await other.socket.close()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while slow.raw.count(b"x") < 1 << 20 and loop.time() < deadline:  # all of it went in
+                await asyncio.sleep(0.05)
+            assert b"awake" in slow.raw
+            assert slow.raw.count(b"x") >= 1 << 20

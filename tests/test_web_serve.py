@@ -98,12 +98,17 @@ async def test_each_tab_gets_a_dashboard_and_stop_ends_them(fleet_wisp, tmp_path
     assert fleet_wisp.alive_pids() == []
 
 
-async def test_closing_a_tab_ends_its_dashboard(fleet_wisp, tmp_path):
+async def test_closing_a_tab_or_q_ends_its_dashboard(fleet_wisp, tmp_path):
     with served(fleet_wisp.path, tmp_path) as server:
         async with aiohttp.ClientSession() as session:
             dashboard = await open_dashboard(session, server)
             await dashboard.wait_for("alpha")
             await dashboard.socket.close()
+            wait_for_no_descendants(server)
+            quitting = await open_dashboard(session, server)
+            await quitting.wait_for("alpha")
+            await quitting.press("q")
+            await asyncio.wait_for(quitting.reader, 15)  # the server closes the websocket
             wait_for_no_descendants(server)
 
 

@@ -33,6 +33,8 @@ from wreckit_tui.text import sanitize
 READ_SIZE = 1 << 16
 QUEUED_MAX = 64
 """Chunks of output waiting for the browser before the pty is no longer read for a while."""
+KEYS_MAX = 1 << 16
+"""Bytes of keys waiting for the pty beyond which the browser's next message waits."""
 DETACH_LABEL = "close the tab"
 MAX_SIDE = 1000
 
@@ -103,6 +105,11 @@ class _Bridge:
         self.reading = False
         self.ended = False
         self.ending: asyncio.Future[None] | None = None
+        self.keys = bytearray()
+        """Keys the pty has not taken yet (the program in the sprite reads slower)."""
+        self.room = asyncio.Event()
+        self.room.set()
+        os.set_blocking(child.master_fd, False)
 
     async def run(self) -> None:
         """Copy both ways until the child or the browser is gone."""
@@ -110,6 +117,7 @@ class _Bridge:
         self._read(on=True)
         try:
             async for message in self.socket:
+                await self.room.wait()  # while the pty is full, the browser waits (TCP)
                 if message.type == WSMsgType.BINARY:
                     self._write(message.data)
                 elif message.type == WSMsgType.TEXT:
@@ -133,6 +141,8 @@ class _Bridge:
     def _readable(self) -> None:
         try:
             data = os.read(self.child.master_fd, READ_SIZE)
+        except BlockingIOError:
+            return
         except OSError:  # EIO: the child and all on its pty are gone
             data = b""
         if not data:
@@ -152,8 +162,29 @@ class _Bridge:
         await self.socket.close(message=b"the attach ended")
 
     def _write(self, data: bytes) -> None:
-        with contextlib.suppress(OSError):
-            os.write(self.child.master_fd, data)
+        """Keys for the pty: written as it takes them, never blocking the server; past
+        :data:`KEYS_MAX` waiting, the browser's next message waits."""
+        waiting = bool(self.keys)
+        self.keys += data
+        if len(self.keys) > KEYS_MAX:
+            self.room.clear()
+        if not waiting:
+            self._flush()
+
+    def _flush(self) -> None:
+        fd, loop = self.child.master_fd, asyncio.get_running_loop()
+        try:
+            written = os.write(fd, self.keys)
+        except BlockingIOError:
+            written = 0
+        except OSError:  # the child is gone: its end closes the websocket
+            written = len(self.keys)
+        del self.keys[:written]
+        if self.keys:
+            loop.add_writer(fd, self._flush)
+        else:
+            loop.remove_writer(fd)
+            self.room.set()
 
     def _command(self, text: str) -> None:
         """``["resize", cols, rows]``: the pty's new window size."""
@@ -171,6 +202,8 @@ class _Bridge:
 
     async def _end(self) -> None:
         self._read(on=False)
+        asyncio.get_running_loop().remove_writer(self.child.master_fd)
+        self.room.set()
         pidfd = self.pidfd
         await asyncio.to_thread(end_child, self.child, pidfd)
         if pidfd is not None:
