@@ -121,6 +121,10 @@ async def test_y_copies_the_url_and_read_only_refuses_changes(fleet_wisp, tmp_pa
             await dashboard.wait_for("copied https://alpha.sprites.test")
             copied = base64.b64encode(b"https://alpha.sprites.test")
             assert b"\x1b]52;c;" + copied in dashboard.raw  # OSC 52, the browser's clipboard
+            await dashboard.press("o")  # the page opens it in a new tab
+            await dashboard.wait_for("opened https://alpha.sprites.test")
+            opened = {"url": "https://alpha.sprites.test", "new_tab": True}
+            assert ["open_url", opened] in dashboard.said
             for key in ("n", "d", "a", "i"):
                 await dashboard.press(key)
                 await dashboard.wait_for("read-only")

@@ -112,6 +112,8 @@ class DashboardSocket:
     socket: aiohttp.ClientWebSocketResponse
     screen: pyte.Screen
     raw: bytearray = field(default_factory=bytearray)
+    said: list = field(default_factory=list)
+    """The text frames (JSON) the server sent, such as ``["open_url", {...}]``."""
     reader: asyncio.Task | None = None
 
     def __post_init__(self) -> None:
@@ -122,6 +124,8 @@ class DashboardSocket:
             if message.type == aiohttp.WSMsgType.BINARY:
                 self.raw += message.data
                 self.stream.feed(message.data)
+            elif message.type == aiohttp.WSMsgType.TEXT:
+                self.said.append(json.loads(message.data))
 
     def text(self) -> str:
         return "\n".join(self.screen.display)
