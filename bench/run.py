@@ -24,8 +24,10 @@ sys.path.insert(0, str(BENCH))
 import agents_bench  # noqa: E402
 import attach_bench  # noqa: E402
 import dashboard_bench  # noqa: E402
+import keys_bench  # noqa: E402
 import psutil  # noqa: E402
 import sandbox_bench  # noqa: E402
+import sprites_bench  # noqa: E402
 import web_bench  # noqa: E402
 
 SIZES = (10, 100, 1000, 5000)
@@ -38,6 +40,8 @@ REQUIRED_KEYS = (
     "refresh_ms_1000_changed_1000",
     "rebuild_ms_1000",
     "key_latency_ms_p95_hung_wisp",
+    "key_ui_ms_dashboard",
+    "key_ui_ms_minimal",
     "idle_cpu_percent_100_sprites",
     "rss_mb_1000_sprites",
     "headless_json_ms_1000",
@@ -64,6 +68,9 @@ REQUIRED_KEYS = (
     "sandbox_list_v11_ms_100",
     "sandbox_list_v1_ms_100",
     "v11_fields_ms_100",
+    "sprites_poll_ms_1000",
+    "sprites_server_ms_1000",
+    "sprites_idle_cpu_percent_100",
 )
 """The figures every run reports in its JSON, quick or full."""
 AGENT_FIGURES = (
@@ -117,6 +124,7 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
     at_cap = 10 * dashboard_bench.OUTPUT_CAP_MB
     capture_overhead = results["capture_ms"] - results["interpreter_ms"]
     mcp_overhead = results["mcp_list_sprites_ms_100"] - results["mcp_wisp_list_ms_100"]
+    sprites_overhead = results["sprites_poll_ms_1000"] - results["sprites_server_ms_1000"]
     rows = [
         _row("refresh, 10 of 1,000 changed (ms)", refresh, "<=", 5),
         _row("refresh, all 1,000 changed (ms)", results["refresh_ms_1000_changed_1000"], "<=", 60),
@@ -144,6 +152,9 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
         _row("capture over interpreter start (ms)", capture_overhead, "<=", 30),
         _row("MCP list_sprites of 100 over wisp (ms)", mcp_overhead, "<=", 50),
         _row("v1.1 fields in sandbox list of 100 (ms)", results["v11_fields_ms_100"], "<=", 15),
+        _row("Sprites poll of 1,000 over the API's time (ms)", sprites_overhead, "<=", 300),
+        _row("idle CPU on Sprites, 100 sprites (% of a core)",
+             results["sprites_idle_cpu_percent_100"], "<=", 1),
     ]  # fmt: skip
     rows += web_goals(results)
     if quick_seconds is not None:
@@ -229,6 +240,7 @@ def run(quick: bool) -> dict[str, float]:
     steps: list[tuple[str, Callable[[], dict[str, float]]]] = [
         ("refresh", lambda: dashboard_bench.refresh_costs(sizes, 5 if quick else 9)),
         ("keys", lambda: dashboard_bench.key_latency_hung_wisp(40 if quick else 200)),
+        ("key cost", lambda: keys_bench.key_ui_cost(30 if quick else 60)),
         ("headless", lambda: dashboard_bench.headless_overhead(sizes, 5 if quick else 9)),
         ("idle", lambda: dashboard_bench.idle_cpu_and_memory(
             10 if quick else 30, (1000,) if quick else (1000, 5000))),
@@ -237,6 +249,7 @@ def run(quick: bool) -> dict[str, float]:
         ("sandbox", lambda: sandbox_bench.run(count=100, repeat=5 if quick else 15)),
         ("agents", lambda: agents_bench.run(
             **(agents_bench.QUICK if quick else agents_bench.FULL))),
+        ("sprites", lambda: sprites_bench.run(5 if quick else 15, 10 if quick else 30)),
         ("cap", dashboard_bench.memory_at_cap),
         ("web", lambda: web_bench.run(**(web_bench.QUICK if quick else web_bench.FULL))),
         ("soak", lambda: dashboard_bench.soak(
@@ -298,6 +311,11 @@ def main() -> int:
         print()
         print("In a browser (Chromium, loopback), each beside its baseline of the same run:")
         print_table(agents_table(results, WEB_FIGURES, "browser (ms)"))
+    print()
+    print(
+        f"A cursor key, UI-thread ms: {results['key_ui_ms_dashboard']:.1f} in the dashboard, "
+        f"{results['key_ui_ms_minimal']:.1f} in a minimal Textual table app"
+    )
     print()
     print("UI-thread ms per refresh, and whole-process ms of the headless list, by fleet size:")
     print_table(scaling(results, QUICK_SIZES if args.quick else SIZES))

@@ -28,6 +28,8 @@ ISSUE_KEYS = {
     "refresh_ms_1000_changed_1000",
     "rebuild_ms_1000",
     "key_latency_ms_p95_hung_wisp",
+    "key_ui_ms_dashboard",
+    "key_ui_ms_minimal",
     "idle_cpu_percent_100_sprites",
     "rss_mb_1000_sprites",
     "headless_json_ms_1000",
@@ -54,6 +56,9 @@ ISSUE_KEYS = {
     "sandbox_list_v11_ms_100",
     "sandbox_list_v1_ms_100",
     "v11_fields_ms_100",
+    "sprites_poll_ms_1000",
+    "sprites_server_ms_1000",
+    "sprites_idle_cpu_percent_100",
 }
 
 GOOD = {
@@ -63,6 +68,8 @@ GOOD = {
     "rebuild_ms_1000": 200.0,
     "rebuild_paint_ms_1000": 500.0,
     "key_latency_ms_p95_hung_wisp": 30.0,
+    "key_ui_ms_dashboard": 12.0,
+    "key_ui_ms_minimal": 5.0,
     "idle_cpu_percent_100_sprites": 0.5,
     "rss_mb_1000_sprites": 70.0,
     "headless_json_ms_1000": 200.0,
@@ -89,6 +96,9 @@ GOOD = {
     "sandbox_list_v11_ms_100": 80.0,
     "sandbox_list_v1_ms_100": 78.0,
     "v11_fields_ms_100": 2.0,
+    "sprites_poll_ms_1000": 150.0,
+    "sprites_server_ms_1000": 20.0,
+    "sprites_idle_cpu_percent_100": 0.5,
 }
 """Figures that meet every goal, with room: each miss below breaks one goal only."""
 
@@ -124,7 +134,7 @@ def test_a_run_without_a_required_figure_is_refused(run, key):
 
 def test_good_figures_meet_every_goal(run):
     rows = run.goals(GOOD)
-    assert len(rows) == 23
+    assert len(rows) == 25
     assert missed(rows) == set()
 
 
@@ -157,6 +167,11 @@ def test_good_figures_meet_every_goal(run):
         ("capture over interpreter start (ms)", {"capture_ms": 45.5}),
         ("MCP list_sprites of 100 over wisp (ms)", {"mcp_list_sprites_ms_100": 75.5}),
         ("v1.1 fields in sandbox list of 100 (ms)", {"v11_fields_ms_100": 15.5}),
+        ("Sprites poll of 1,000 over the API's time (ms)", {"sprites_poll_ms_1000": 320.5}),
+        (
+            "idle CPU on Sprites, 100 sprites (% of a core)",
+            {"sprites_idle_cpu_percent_100": 1.01},
+        ),
     ],
 )
 def test_a_figure_past_its_goal_misses_that_goal_only(run, figure, changes):
@@ -174,6 +189,7 @@ def test_a_figure_at_its_limit_meets_the_goal(run):
         "capture_ms": 45.0,
         "mcp_list_sprites_ms_100": 75.0,
         "v11_fields_ms_100": 15.0,
+        "sprites_poll_ms_1000": 320.0,
     }
     assert missed(run.goals({**GOOD, **at_limits})) == set()
 
@@ -196,6 +212,8 @@ def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
     monkeypatch.setattr(run, "_passthrough", lambda quick: {})
     monkeypatch.setattr(run.sandbox_bench, "run", lambda **kwargs: {})
     monkeypatch.setattr(run.agents_bench, "run", lambda **kwargs: {})
+    monkeypatch.setattr(run.sprites_bench, "run", lambda *args: {})
+    monkeypatch.setattr(run.web_bench, "run", lambda **kwargs: {})
     soaks = []
     monkeypatch.setattr(bench, "soak", lambda **kwargs: soaks.append(kwargs) or GOOD)
     assert run.run(quick) == GOOD
@@ -261,7 +279,9 @@ def test_the_bench_imports_only_runtime_dependencies():
         "agents_bench",
         "attach_bench",
         "dashboard_bench",
+        "keys_bench",
         "sandbox_bench",
+        "sprites_bench",
         "web_bench",
         "tests",
         "wreckit_tui",

@@ -354,6 +354,38 @@ async def test_detail_pane_shows_every_field_and_history(fake_wisp):
         assert (spark.data, spark.full) == ([10.0, 30.0, 50.0], 100)
 
 
+def detail_lines(app) -> list[str]:
+    """The detail pane's lines on screen, from the first field to the history's title."""
+    pane = app.dashboard.detail.region
+    rows = screen_text(app).splitlines()[pane.y : pane.bottom]
+    lines = [row[pane.x : pane.right].strip(" │▏▕") for row in rows]
+    start = next(index for index, line in enumerate(lines) if line.startswith("name"))
+    end = next(index for index, line in enumerate(lines) if line.startswith("History"))
+    return lines[start : end + 1]
+
+
+async def test_the_detail_pane_grows_and_shrinks_with_the_lines_a_sprite_takes(fake_wisp):
+    """A sprite whose URL folds over three lines, then one whose URL fits on one: each time
+    every field shows whole, and the history starts right under the last field."""
+    long_url = "https://" + "long-" * 12 + "name.sprites.test"
+    fleet = [sprite("alpha", url=long_url), sprite("bravo", url="https://b.test")]
+    assert len(long_url) > 3 * 20  # the pane's values are 20 cells wide at this size
+    async with dashboard(fake_wisp, fleet) as pilot:
+        app = pilot.app
+        for key, name, url in [(None, "alpha", long_url), ("down", "bravo", "https://b.test"),
+                               ("up", "alpha", long_url)]:  # fmt: skip
+            if key:
+                await pilot.press(key)
+            await pilot.pause()
+            lines = detail_lines(app)
+            assert lines[0].split() == ["name", name]
+            first = next(index for index, line in enumerate(lines) if line.startswith("url"))
+            after = next(index for index, line in enumerate(lines) if line.startswith("pid"))
+            assert lines[first].split()[1] + "".join(lines[first + 1 : after]) == url
+            assert lines[-3].split() == ["isolation", "—"]
+            assert lines[-2:] == ["", "History, last 1 poll"]
+
+
 async def test_sparklines_scale_to_the_vcpus_and_the_memory_allocation(fake_wisp):
     """A 3 % blip on 2 vCPUs is a low bar, not a full one; memory is drawn against its
     allocation."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,9 +87,10 @@ def test_fast_keys_after_dialogs_reach_the_form_and_never_end_the_dashboard(
     fake_wisp.set_fleet(FLEET)
     pane = open_dashboard("max_vms=10")
     pane.wait_for(rows_shown)
-    for key in ["d", "Enter", "Escape", "?", "Escape"]:
-        pane.send(key)
-        time.sleep(0.3)
+    for key, shown in [("d", True), ("Enter", False), ("Escape", False), ("?", True),
+                       ("Escape", False)]:  # fmt: skip
+        pane.send(key)  # each dialog is up (or gone) before the next key, however slow the machine
+        pane.wait_for(lambda s, shown=shown: ("Kill sprite" in s or "Keys" in s) == shown)
     pane.send("n")
     pane.send("C-u")
     pane.send("-l", "bar-new")

@@ -22,11 +22,11 @@ from textual.drivers.linux_driver import LinuxDriver
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 
-from wreckit_tui.adapter import Wisp
 from wreckit_tui.app_agents import AgentsApp
 from wreckit_tui.app_links import LinksApp
 from wreckit_tui.attach import attach
 from wreckit_tui.attach_outcome import AttachFailed, AttachOutcome, attach_report
+from wreckit_tui.backend_api import SpriteManager
 from wreckit_tui.capacity import Host
 from wreckit_tui.config import Config, attach_settings
 from wreckit_tui.contract import size_to_mib
@@ -78,7 +78,7 @@ class WreckitApp(LinksApp, AgentsApp):
     def __init__(
         self,
         config: Config,
-        wisp: Wisp,
+        wisp: SpriteManager,
         *,
         clock: Callable[[], float] = time.time,
         host: Host | None = None,
@@ -411,7 +411,7 @@ class WreckitApp(LinksApp, AgentsApp):
         yield from dashboard_commands(self.dashboard)
 
 
-def run_dashboard(config: Config, wisp: Wisp) -> int:
+def run_dashboard(config: Config, wisp: SpriteManager) -> int:
     """Run the dashboard until the user quits; returns the exit code."""
     app = WreckitApp(config, wisp)
     app.run()

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from functools import partial
 
-from wreckit_tui.adapter import Wisp
+from wreckit_tui.backend_api import SpriteManager
 from wreckit_tui.errors import SpriteNotFound, WreckitError
 from wreckit_tui.held_keys import KeyHoldingApp
 from wreckit_tui.preview import Preview, Previewer
@@ -25,7 +25,7 @@ from wreckit_tui.text import quoted
 class AgentsApp(KeyHoldingApp):
     """Preview and send, for an app that has a ``wisp`` and a ``dashboard``."""
 
-    wisp: Wisp
+    wisp: SpriteManager
     last_error: WreckitError | None
     previewer: Previewer
     dashboard: DashboardScreen

@@ -44,6 +44,7 @@ import contextlib
 import fcntl
 import os
 import select
+import shlex
 import signal
 import struct
 import termios
@@ -68,7 +69,7 @@ from wreckit_tui.recording import Recorder, open_recorder
 from wreckit_tui.terminal_modes import SCREEN_RESET, Screen, raw_mode, write_all
 
 if TYPE_CHECKING:
-    from wreckit_tui.adapter import Wisp
+    from wreckit_tui.backend_api import SpriteManager
     from wreckit_tui.processes import PtyChild
 
 READ_SIZE = 1 << 16
@@ -88,7 +89,7 @@ real resizes, so that the program in the sprite redraws whatever it checks."""
 
 
 def attach(
-    wisp: Wisp,
+    wisp: SpriteManager,
     name: str,
     *,
     detach_key: str = DEFAULT_DETACH_KEY,
@@ -126,7 +127,9 @@ def attach(
 class _Session:
     """One attach: the user's terminal, the child on its pty, and the copy loop between them."""
 
-    def __init__(self, wisp: Wisp, name: str, detach: bytes, stdin_fd: int, stdout_fd: int) -> None:
+    def __init__(
+        self, wisp: SpriteManager, name: str, detach: bytes, stdin_fd: int, stdout_fd: int
+    ) -> None:
         if not os.isatty(stdin_fd):
             raise NotATerminal(
                 "attach needs a terminal, but standard input is not a tty; run it from an "
@@ -186,7 +189,14 @@ class _Session:
             tail=tail_lines(bytes(self.recent)),
             stop_signal=copy.stop_signal or next(iter(late_stop), None),
             warning=warning,
+            command=self._shown_command(list(child.process.args)),
         )
+
+    def _shown_command(self, argv: list[str]) -> str:
+        """The attach's command as a person would type it: ``wisp attach NAME``, ``sprite
+        console -s NAME``."""
+        backend = self.wisp.backend
+        return shlex.join([backend.name, *argv[len(backend.argv) :]])
 
     def size_fd(self) -> int:
         """The fd whose window size the child gets: the output when it is a terminal."""

@@ -54,6 +54,8 @@ class AttachOutcome:
     stop_signal: int | None = None
     error: WreckitError | None = None
     warning: str | None = None
+    command: str = ""
+    """The attach's command as a person would type it (empty: ``wisp attach NAME``)."""
 
     @property
     def failed_quickly(self) -> bool:
@@ -72,7 +74,8 @@ class AttachOutcome:
             return self.error.message
         if not self.failed_quickly:
             return None
-        text = f"`wisp attach {self.name}` exited with status {self.status}"
+        command = self.command or f"wisp attach {self.name}"
+        text = f"`{command}` exited with status {self.status}"
         text += f" after {self.elapsed:.1f}s"
         return f"{text}: {self.tail[-1]}" if self.tail else text
 

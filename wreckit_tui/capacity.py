@@ -56,12 +56,14 @@ def fleet_gauges(fleet: Fleet, host: Host, max_vms: int) -> tuple[Gauge, ...]:
     vcpus = sum(sprite.cpus or 0 for sprite in sprites)
     memory = sum(sprite.memory_mib or 0 for sprite in sprites)
     cpu = sum(sprite.cpu_percent or 0 for sprite in sprites)
+    if not fleet.usage_reported:
+        return _hosted_gauges(fleet, len(sprites), vcpus, memory, max_vms)
     plural = "s" if host.cores != 1 else ""
     cores, short_cores = f"{host.cores} host core{plural}", f"{host.cores} core{plural}"
     overcommitted = vcpus > host.cores
     in_use = cpu / host.cores
     return (
-        Gauge("VMs", len(sprites), max_vms, f"{len(sprites)}/{max_vms}", "100% = max_vms"),
+        _vms_gauge(fleet, len(sprites), max_vms),
         Gauge(
             "vCPUs",
             vcpus,
@@ -87,4 +89,32 @@ def fleet_gauges(fleet: Fleet, host: Host, max_vms: int) -> tuple[Gauge, ...]:
             f"100% = all {cores}",
             short_meaning=f"100% = {short_cores}",
         ),
+    )
+
+
+NOT_REPORTED = "not reported by this backend"
+
+
+def _vms_gauge(fleet: Fleet, active: int, max_vms: int) -> Gauge:
+    """Sprites not stopped against ``max_vms``, or against the backend's own limit where it
+    reports one (``Fleet.org_vms``)."""
+    if fleet.org_vms is not None:
+        used, limit = fleet.org_vms
+        return Gauge("VMs", used, limit, f"{used}/{limit}", "100% = org limit")
+    return Gauge("VMs", active, max_vms, f"{active}/{max_vms}", "100% = max_vms")
+
+
+def _hosted_gauges(
+    fleet: Fleet, active: int, vcpus: float, memory: float, max_vms: int
+) -> tuple[Gauge, ...]:
+    """For a backend whose sprites run elsewhere and which reports no usage: allocations
+    without a host to compare with, and CPU in use unknown (never a made-up zero)."""
+    reported = [s for s in fleet.sprites if s.active]
+    cpus_known = any(s.cpus is not None for s in reported) or not reported
+    memory_known = any(s.memory_mib is not None for s in reported) or not reported
+    return (
+        _vms_gauge(fleet, active, max_vms),
+        Gauge("vCPUs", 0, 0, format_number(vcpus) if cpus_known else "—", "allocated, hosted"),
+        Gauge("Memory", 0, 0, format_mib(memory) if memory_known else "—", "allocated, hosted"),
+        Gauge("CPU in use", 0, 0, "—", NOT_REPORTED, short_meaning="not reported"),
     )

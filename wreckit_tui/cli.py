@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from wreckit_tui import __version__
-from wreckit_tui.adapter import Wisp
+from wreckit_tui.backend_api import SpriteManager, open_backend
 from wreckit_tui.config import KEYS, Config, attach_settings, load_config
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, require_name
 from wreckit_tui.errors import (
@@ -45,7 +45,7 @@ COMMAND_PREFIX = "command_"
 
 
 def _shared_options(prefix: str = "") -> argparse.ArgumentParser:
-    """``--wisp``, ``--config`` and ``--set``, accepted before and after the command.
+    """``--wisp``, ``--backend``, ``--config`` and ``--set``, accepted before and after the command.
 
     The command's copies store under ``prefix`` so they cannot overwrite the ones given before
     it; :func:`_merge_shared` puts the two together (the later wins, ``--set`` lists add up).
@@ -56,6 +56,12 @@ def _shared_options(prefix: str = "") -> argparse.ArgumentParser:
         metavar="PATH",
         dest=f"{prefix}wisp",
         help="wisp-compatible program to run (overrides wisp_path)",
+    )
+    shared.add_argument(
+        "--backend",
+        metavar="KIND",
+        dest=f"{prefix}backend",
+        help="wisp (the default: wisp_path, wisp or the built-in provider) or sprites (Fly.io)",
     )
     shared.add_argument(
         "--config",
@@ -78,7 +84,8 @@ DETACH_KEY = Config.model_fields["detach_key"].default
 NAME_RULE = "NAME is 1-63 characters of a-z, 0-9 and '-', starting with a letter."
 EXIT_CODES = (
     "exit codes: 0 ok; 1 attach broke down; 2 usage, configuration, invalid request or quota; "
-    "3 the backend is not found; 4 the backend failed, timed out or printed bad output; "
+    "3 the backend is not found (or, on Sprites, its token is missing or rejected); "
+    "4 the backend failed, timed out or printed bad output; "
     "5 no such sprite; 6 the backend does not support it"
 )
 
@@ -206,7 +213,7 @@ def _take_command(
 
 def _merge_shared(args: argparse.Namespace) -> argparse.Namespace:
     """Fold the options given after the command into those given before it."""
-    for name in ("wisp", "config"):
+    for name in ("wisp", "backend", "config"):
         later = getattr(args, COMMAND_PREFIX + name, None)
         if later is not None:
             setattr(args, name, later)
@@ -226,12 +233,14 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides[key] = value
     if args.wisp:
         overrides["wisp_path"] = args.wisp
+    if args.backend:
+        overrides["backend"] = args.backend
     return overrides
 
 
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
     adopt_orphans()  # every child of this process is a wisp call's: what they leave is ended
-    wisp = Wisp.from_config(config)
+    wisp = open_backend(config)
     if args.command == "start":
         return asyncio.run(_start(wisp, config, args))
     if args.command == "kill":
@@ -262,7 +271,7 @@ def _require_terminal() -> None:
             )
 
 
-async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
+async def _list(wisp: SpriteManager, config: Config, *, as_json: bool) -> int:
     if as_json:
         fleet = await list_watched(wisp, config.activity.overrides())
         _warn_all(fleet)
@@ -281,11 +290,12 @@ async def _list(wisp: Wisp, config: Config, *, as_json: bool) -> int:
         _warn(f"could not read the backend version: {version.message}")
         version = None
     _warn_all(fleet)
-    print_table(fleet, caption_for(wisp.backend.label, version, fleet, config.max_vms), sys.stdout)
+    limit = fleet.org_vms[1] if fleet.org_vms else config.max_vms  # the org's own, if told
+    print_table(fleet, caption_for(wisp.backend.label, version, fleet, limit), sys.stdout)
     return 0
 
 
-async def _start(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+async def _start(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
     """Start a new sprite, or start a stopped one again (as it was: no --memory or --cpus).
 
     SIGINT, SIGTERM and SIGHUP stop the start instead of this process: it either finished by
@@ -306,7 +316,7 @@ async def _start(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
 
 
 async def start_or_resume(
-    wisp: Wisp, config: Config, args: argparse.Namespace, command: list[str] | None = None
+    wisp: SpriteManager, config: Config, args: argparse.Namespace, command: list[str] | None = None
 ) -> bool:
     """Start sprite ``args.name`` (running ``command`` where given), or a stopped one again
     when neither a command, --memory nor --cpus is given; whether it was started again.
@@ -353,13 +363,13 @@ def _stop_on_signals() -> Iterator[tuple[asyncio.Event, list[int]]]:
             loop.remove_signal_handler(signum)
 
 
-async def _kill(wisp: Wisp, args: argparse.Namespace) -> int:
+async def _kill(wisp: SpriteManager, args: argparse.Namespace) -> int:
     await wisp.kill(args.name)
     print(json.dumps({"name": args.name, "killed": True}) if args.json else f"killed {args.name}")
     return 0
 
 
-def _attach(wisp: Wisp, config: Config, name: str) -> int:
+def _attach(wisp: SpriteManager, config: Config, name: str) -> int:
     """Attach this terminal to sprite ``name``; the exit status is the child's."""
     from wreckit_tui.attach import attach
 
@@ -380,7 +390,7 @@ def _attach(wisp: Wisp, config: Config, name: str) -> int:
     return outcome.exit_code
 
 
-async def _version_or_error(wisp: Wisp) -> str | WispError:
+async def _version_or_error(wisp: SpriteManager) -> str | WispError:
     """wisp's version, or why it could not be read (a warning, never fatal)."""
     try:
         return await wisp.version()

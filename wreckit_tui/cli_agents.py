@@ -21,7 +21,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from wreckit_tui.activity import STATES, Watch
-from wreckit_tui.adapter import Wisp
+from wreckit_tui.backend_api import SpriteManager
 from wreckit_tui.cli import DETACH_KEY, NAME_RULE, _error, _warn, start_or_resume
 from wreckit_tui.config import Config, attach_settings
 from wreckit_tui.contract import require_name
@@ -130,7 +130,7 @@ def _add_mcp(make: Maker) -> None:
     serving.add_argument("--read-only", action="store_true", help=read_only)
 
 
-def serve_mcp(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+def serve_mcp(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
     from wreckit_tui.mcp_server import serve
 
     return serve(wisp, config, read_only=args.read_only)
@@ -149,7 +149,7 @@ def _seconds(text: str) -> float:
 # -- running them ---------------------------------------------------------------------------------
 
 
-def run(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+def run(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
     """``run``: start (or start again), then attach or, with --detach, print the sprite."""
     require_name(args.name)
     if not args.detach and not sys.stdin.isatty():
@@ -163,7 +163,7 @@ def run(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
     return _attend(wisp, config, args.name)
 
 
-async def _show(wisp: Wisp, name: str, *, as_json: bool) -> int:
+async def _show(wisp: SpriteManager, name: str, *, as_json: bool) -> int:
     sprite = (await wisp.list()).get(name) or Sprite(name=name)
     if as_json:
         print(sprite_json(sprite))
@@ -173,7 +173,7 @@ async def _show(wisp: Wisp, name: str, *, as_json: bool) -> int:
     return 0
 
 
-def _attend(wisp: Wisp, config: Config, name: str) -> int:
+def _attend(wisp: SpriteManager, config: Config, name: str) -> int:
     """Attach until the detach key (0) or the end of the sprite's program (its status)."""
     from wreckit_tui.attach import attach
 
@@ -196,7 +196,7 @@ def _attend(wisp: Wisp, config: Config, name: str) -> int:
     return _status(ended.exit_code)
 
 
-async def _ended(wisp: Wisp, name: str) -> Sprite | None:
+async def _ended(wisp: SpriteManager, name: str) -> Sprite | None:
     """The sprite once its program is listed as ended; ``None`` for a shell (no program) or
     one still running after :data:`END_WAIT`."""
     loop = asyncio.get_running_loop()
@@ -210,7 +210,7 @@ async def _ended(wisp: Wisp, name: str) -> Sprite | None:
         await asyncio.sleep(0.1)
 
 
-async def _print_screen(wisp: Wisp, name: str) -> None:
+async def _print_screen(wisp: SpriteManager, name: str) -> None:
     """What the program left on its terminal (the attach cleared the screen), where it can."""
     if "capture" in await wisp.capabilities():
         sys.stdout.write(await wisp.capture(name, ansi=sys.stdout.isatty()))
@@ -226,7 +226,7 @@ class _EndWatch:
     """While attached: lists the fleet every ``interval`` seconds in a thread and makes
     ``read_fd`` readable once the sprite is stopped (its program ended), to end the attach."""
 
-    def __init__(self, wisp: Wisp, name: str, interval: float) -> None:
+    def __init__(self, wisp: SpriteManager, name: str, interval: float) -> None:
         self.wisp, self.name, self.interval = wisp, name, interval
         self.read_fd, self.write_fd = os.pipe()
         self.leaving = threading.Event()
@@ -253,7 +253,7 @@ class _EndWatch:
                 return
 
 
-def exec_command(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+def exec_command(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
     """``exec``: CMD's stdin, stdout, stderr and exit status, passed through."""
     require_name(args.name)
     stdin = b"" if sys.stdin.isatty() else _read_input(config.max_output_bytes)
@@ -286,12 +286,12 @@ def _warn_cut(stream: str, limit: int) -> None:
     print(f"wreckit-tui: warning: {stream} was cut at {limit} bytes", file=sys.stderr)
 
 
-def send(wisp: Wisp, _config: Config, args: argparse.Namespace) -> int:
+def send(wisp: SpriteManager, _config: Config, args: argparse.Namespace) -> int:
     asyncio.run(wisp.send(args.name, args.text, enter=args.enter))
     return 0
 
 
-def capture(wisp: Wisp, _config: Config, args: argparse.Namespace) -> int:
+def capture(wisp: SpriteManager, _config: Config, args: argparse.Namespace) -> int:
     sys.stdout.write(asyncio.run(wisp.capture(args.name, lines=args.lines, ansi=args.ansi)))
     return 0
 
@@ -302,14 +302,16 @@ class WaitTimedOut(WreckitError):
     exit_code = 4
 
 
-def wait(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+def wait(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
     """``wait``: 0 once the sprite is in the state asked for; :class:`WaitTimedOut` (4) after
     the timeout, :class:`SpriteNotFound` (5) once it is not listed."""
     require_name(args.name)
     return asyncio.run(_wait(wisp, config, args.name, args.until, args.timeout))
 
 
-async def _wait(wisp: Wisp, config: Config, name: str, until: str, timeout: float | None) -> int:
+async def _wait(
+    wisp: SpriteManager, config: Config, name: str, until: str, timeout: float | None
+) -> int:
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
     interval = min(config.poll_interval, 1.0)
@@ -329,7 +331,7 @@ async def _wait(wisp: Wisp, config: Config, name: str, until: str, timeout: floa
         await asyncio.sleep(min(interval, remaining))
 
 
-COMMANDS: dict[str, Callable[[Wisp, Config, argparse.Namespace], int]] = {
+COMMANDS: dict[str, Callable[[SpriteManager, Config, argparse.Namespace], int]] = {
     "run": run,
     "exec": exec_command,
     "send": send,

@@ -12,10 +12,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from wreckit_tui.adapter import Wisp
+from wreckit_tui.backend_api import SpriteManager
 from wreckit_tui.config import Config
 from wreckit_tui.errors import UsageError
 
+SHARED_OPTIONS = ("config", "wisp", "backend")
+"""The options (besides ``--set``) that choose the settings: each dashboard gets them too."""
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 REMOTE_WARNING = (
@@ -75,10 +77,10 @@ def is_loopback(host: str) -> bool:
 def dashboard_options(args: argparse.Namespace) -> list[str]:
     """The options each served dashboard is started with: those ``serve`` was given."""
     options: list[str] = []
-    if args.config:
-        options += ["--config", args.config]
-    if args.wisp:
-        options += ["--wisp", args.wisp]
+    for name in SHARED_OPTIONS:
+        value = getattr(args, name, None)
+        if value:
+            options += [f"--{name}", value]
     for setting in args.settings:
         options += ["--set", setting]
     if args.read_only:
@@ -86,7 +88,7 @@ def dashboard_options(args: argparse.Namespace) -> list[str]:
     return options
 
 
-def serve(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
+def serve(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
     """Check the address, then serve until stopped; the exit code."""
     if not is_loopback(args.host):
         if not args.allow_remote:
@@ -100,5 +102,5 @@ def serve(wisp: Wisp, config: Config, args: argparse.Namespace) -> int:
     return run_server(wisp, config, args, dashboard_options(args))
 
 
-COMMANDS: dict[str, Callable[[Wisp, Config, Any], int]] = {"serve": serve}
+COMMANDS: dict[str, Callable[[SpriteManager, Config, Any], int]] = {"serve": serve}
 """The serve command's function, by name."""

@@ -105,6 +105,14 @@ class Config(BaseModel):
     wisp_path: str | None = Field(
         None, description="wisp program; unset: `wisp` on PATH, else the built-in provider"
     )
+    backend: Literal["wisp", "sprites"] = Field(
+        "wisp", description="wisp: wisp_path, wisp or the built-in provider; sprites: Fly.io"
+    )
+    sprites_org: str | None = Field(None, description="Sprites organisation (sprite -o ORG)")
+    sprites_token_file: str | None = Field(
+        None, description="file holding the Sprites API token when SPRITE_TOKEN is unset"
+    )
+    sprite_path: str = Field("sprite", description="the sprite CLI, for attach and exec")
     max_vms: int = Field(5, ge=1, description="quota of sprites that are not stopped")
     default_memory: str = Field(DEFAULT_MEMORY, description="memory of a new sprite (SIZE)")
     default_cpus: int = Field(DEFAULT_CPUS, ge=1, le=MAX_CPUS, description="vCPUs of a new sprite")
@@ -183,12 +191,26 @@ class Config(BaseModel):
     def _floor_poll_interval(cls, value: float) -> float:
         return max(value, MIN_POLL_INTERVAL)
 
-    @field_validator("wisp_path")
+    @field_validator("wisp_path", "sprites_org", "sprites_token_file")
     @classmethod
     def _empty_path_is_unset(cls, value: str | None) -> str | None:
         if value and "\0" in value:
             raise ValueError("a path cannot hold a NUL byte")
         return value or None
+
+    @field_validator("sprite_path")
+    @classmethod
+    def _check_sprite_path(cls, value: str) -> str:
+        if not value or "\0" in value:
+            raise ValueError("must be a program's name or path")
+        return value
+
+    @field_validator("sprites_org")
+    @classmethod
+    def _check_org(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", value):
+            raise ValueError("must be an organisation's slug (letters, digits, '-', '_', '.')")
+        return value
 
     @field_validator("record_dir")
     @classmethod
@@ -354,6 +376,7 @@ _WORDS = {
     "greater_than_equal": "must be at least {ge}{given}",
     "less_than": "must be less than {lt}{given}",
     "less_than_equal": "must be at most {le}{given}",
+    "literal_error": "must be {expected}{given}",
 }
 
 

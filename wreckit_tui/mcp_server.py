@@ -32,7 +32,7 @@ from wreckit_tui.text import sanitize
 if TYPE_CHECKING:
     from mcp.server.mcpserver.tools import Tool
 
-    from wreckit_tui.adapter import Wisp
+    from wreckit_tui.backend_api import SpriteManager
     from wreckit_tui.config import Config
 
 OUTPUT_CAP = 64 * 1024
@@ -61,7 +61,7 @@ class Tools:
     """What each tool does, on one backend, with the CLI's rules; every method raises
     :class:`~wreckit_tui.errors.WreckitError` for what a person must hear."""
 
-    def __init__(self, wisp: Wisp, config: Config, *, read_only: bool = False) -> None:
+    def __init__(self, wisp: SpriteManager, config: Config, *, read_only: bool = False) -> None:
         self.wisp = wisp
         self.config = config
         self.read_only = read_only
@@ -218,7 +218,7 @@ class InFlight:
             await asyncio.wait_for(self.idle.wait(), timeout)
 
 
-def serve(wisp: Wisp, config: Config, *, read_only: bool = False) -> int:
+def serve(wisp: SpriteManager, config: Config, *, read_only: bool = False) -> int:
     """Serve the tools on stdio until the client closes stdin (or a signal); returns 0."""
     import anyio
     from mcp.server import MCPServer

@@ -166,6 +166,11 @@ class Fleet(BaseModel):
     sprites: tuple[Sprite, ...] = ()
     warnings: tuple[str, ...] = ()
     more_warnings: int = 0
+    org_vms: tuple[int, int] | None = None
+    """VMs in use and the backend's own limit of them, where it reports both (the Sprites org
+    counters): the VMs gauge shows them instead of ``max_vms``."""
+    usage_reported: bool = True
+    """Whether the backend reports CPU and memory in use at all (Sprites does not)."""
 
     @property
     def warning_count(self) -> int:

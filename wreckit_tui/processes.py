@@ -118,11 +118,17 @@ async def run_process(
 
 
 async def run_exec(
-    argv: list[str], *, label: str, stdin: bytes, timeout: float, grace: float, max_output: int
+    argv: list[str],
+    *,
+    label: str,
+    stdin: bytes,
+    timeout: float,
+    grace: float,
+    max_output: int,
+    extra_env: Mapping[str, str] | None = None,
 ) -> ExecResult:
-    """Run ``argv`` as :func:`run_process` does, with ``stdin`` written to its standard input
-    and each of stdout and stderr kept up to ``max_output`` bytes (the rest read and dropped,
-    and said). On a timeout its process group is killed (:class:`WispTimeout`)."""
+    """:func:`run_process` with ``stdin`` as input, ``extra_env`` added, and each of stdout and
+    stderr kept up to ``max_output`` bytes (the rest dropped, and said)."""
     call = ORPHANS.begin()
     try:
         proc = launch(
@@ -131,7 +137,7 @@ async def run_exec(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            env=call.environment(),
+            env=call.environment(extra_env),
         )
         watch = _ProcessWatch(proc, max_output, cut=True, stdin=stdin)
         try:

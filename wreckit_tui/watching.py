@@ -19,7 +19,7 @@ from wreckit_tui.errors import WreckitError
 from wreckit_tui.models import Fleet, Sprite
 
 if TYPE_CHECKING:
-    from wreckit_tui.adapter import Wisp
+    from wreckit_tui.backend_api import SpriteManager
 
 CAPTURE_LINES = 40
 """Lines of a quiet sprite's terminal looked at (the patterns look at its last non-blank ones)."""
@@ -63,7 +63,7 @@ def memory_fraction(sprite: Sprite) -> float | None:
 
 
 async def watch_fleet(
-    wisp: Wisp, watch: Watch, fleet: Fleet, now: float, *, wait: bool = True
+    wisp: SpriteManager, watch: Watch, fleet: Fleet, now: float, *, wait: bool = True
 ) -> dict[str, Seen]:
     """Take one poll into ``watch``: capture the sprites that went quiet since the last poll
     (at most :data:`MAX_CAPTURES` at once), judge their screens; each sprite's :class:`Seen`.
@@ -96,7 +96,7 @@ async def watch_fleet(
     return seen
 
 
-async def _captures(wisp: Wisp, names: Iterable[str]) -> dict[str, str]:
+async def _captures(wisp: SpriteManager, names: Iterable[str]) -> dict[str, str]:
     """The last lines of each named sprite's terminal, :data:`MAX_CAPTURES` at a time; a
     sprite whose capture failed is left out."""
     gate = asyncio.Semaphore(MAX_CAPTURES)
@@ -153,7 +153,7 @@ def rules_of(settings: Mapping[str, object] | None) -> Rules:
     return Rules.load(settings)
 
 
-async def list_watched(wisp: Wisp, settings: Mapping[str, object] | None = None) -> Fleet:
+async def list_watched(wisp: SpriteManager, settings: Mapping[str, object] | None = None) -> Fleet:
     """One list with activity as one poll can tell it: a program that ended, a spinner in the
     title, output within ``quiet_after``, else one capture of each quiet sprite."""
     fleet = await wisp.list()

@@ -23,8 +23,8 @@ from urllib.parse import quote
 from textual.message import Message
 from textual.screen import Screen
 
-from wreckit_tui.adapter import Wisp
 from wreckit_tui.app import WreckitApp
+from wreckit_tui.backend_api import SpriteManager, open_backend
 from wreckit_tui.config import Config, load_config
 from wreckit_tui.errors import WreckitError
 from wreckit_tui.processes import adopt_orphans
@@ -46,7 +46,12 @@ class WebApp(WreckitApp):
     """The dashboard in a browser tab: attach opens a tab; ``read_only`` turns changes off."""
 
     def __init__(
-        self, config: Config, wisp: Wisp, *, read_only: bool = False, version: str | None = None
+        self,
+        config: Config,
+        wisp: SpriteManager,
+        *,
+        read_only: bool = False,
+        version: str | None = None,
     ) -> None:
         super().__init__(config, wisp)
         self.read_only = read_only
@@ -95,12 +100,9 @@ class WebApp(WreckitApp):
 
 def main(argv: list[str] | None = None) -> int:
     """Run one served dashboard; the exit code."""
-    from wreckit_tui.cli import _error, _flag_overrides
+    from wreckit_tui.cli import _error, _flag_overrides, _shared_options
 
-    parser = argparse.ArgumentParser(prog="wreckit-tui serve")
-    parser.add_argument("--config")
-    parser.add_argument("--wisp")
-    parser.add_argument("--set", action="append", default=[], dest="settings")
+    parser = argparse.ArgumentParser(prog="wreckit-tui serve", parents=[_shared_options()])
     parser.add_argument("--read-only", action="store_true")
     parser.add_argument("--spare", action="store_true")
     args = parser.parse_args(argv)
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _serve_tab(config: Config, args: argparse.Namespace) -> int:
     """Run the dashboard; a spare first asks the backend's version (it stays), then waits
     for a browser: the server's first packet, its size."""
-    wisp = Wisp.from_config(config)
+    wisp = open_backend(config)
     version = None
     if args.spare:
         asking = asyncio.ensure_future(_version_or_none(wisp))
@@ -129,7 +131,7 @@ async def _serve_tab(config: Config, args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
-async def _version_or_none(wisp: Wisp) -> str | None:
+async def _version_or_none(wisp: SpriteManager) -> str | None:
     """The backend's version; None if it failed (the dashboard asks again, and says why)."""
     try:
         return await wisp.version()

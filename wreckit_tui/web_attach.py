@@ -23,7 +23,7 @@ import termios
 import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 
-from wreckit_tui.adapter import Wisp
+from wreckit_tui.backend_api import SpriteManager
 from wreckit_tui.child_ending import end_child, open_pidfd
 from wreckit_tui.contract import require_name
 from wreckit_tui.errors import WreckitError
@@ -42,7 +42,7 @@ MAX_SIDE = 1000
 class WebTerminals:
     """The attach pages and websockets of one server, and the sessions running."""
 
-    def __init__(self, wisp: Wisp, *, read_only: bool) -> None:
+    def __init__(self, wisp: SpriteManager, *, read_only: bool) -> None:
         self.wisp = wisp
         self.read_only = read_only
         self.sessions: set[_Bridge] = set()

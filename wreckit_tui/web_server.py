@@ -32,7 +32,7 @@ from aiohttp import web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
-from wreckit_tui.adapter import Wisp
+from wreckit_tui.backend_api import SpriteManager
 from wreckit_tui.config import Config
 from wreckit_tui.orphans import ORPHANS
 from wreckit_tui.web_attach import WebTerminals
@@ -125,7 +125,7 @@ class Dashboard(AppService):
 class WebServer(Server):
     """textual-serve's server with the token guard, web terminals and a clean stop."""
 
-    def __init__(self, wisp: Wisp, argv: list[str], *, read_only: bool) -> None:
+    def __init__(self, wisp: SpriteManager, argv: list[str], *, read_only: bool) -> None:
         super().__init__(" ".join(argv), title="wreckit", templates_path=WEB_DATA / "templates")
         self.argv = argv
         self.token = secrets.token_urlsafe(32)
@@ -241,7 +241,9 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def run_server(wisp: Wisp, config: Config, args: argparse.Namespace, options: list[str]) -> int:
+def run_server(
+    wisp: SpriteManager, config: Config, args: argparse.Namespace, options: list[str]
+) -> int:
     """Serve until SIGINT, SIGTERM or SIGHUP; the exit code (0)."""
     del config  # each dashboard reads the settings again, from the same options
     argv = [sys.executable, "-m", "wreckit_tui.web_app", *options]

@@ -224,7 +224,7 @@ class DashboardScreen(Screen[None]):
             self.detail.show_preview(*preview_content(name, sprite, self.preview))
             return
         cpu, memory = self.snapshot.series(name) if sprite else ((), ())
-        self.detail.show(sprite, list(cpu), list(memory))
+        self.detail.show(sprite, list(cpu), list(memory), self.snapshot.fleet.usage_reported)
 
     def watch_preview(self) -> None:
         if self.preview_mode:

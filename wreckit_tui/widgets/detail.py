@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
+from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -30,6 +31,7 @@ class FieldLines:
 
     def __init__(self, fields: Sequence[tuple[str, str]]) -> None:
         self.fields = fields
+        self._lines: dict[int, list[Text]] = {}
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         widest = max((cell_len(value) for _, value in self.fields), default=0)
@@ -38,13 +40,28 @@ class FieldLines:
         )
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = max(options.max_width - LABEL_WIDTH, MIN_VALUE_WIDTH)
+        for line in self.lines(console, options.max_width):
+            yield from line.render(console)
+            yield Segment.line()
+
+    def height(self, console: Console, width: int) -> int:
+        """How many lines the fields take at ``width`` cells."""
+        return len(self.lines(console, width))
+
+    def lines(self, console: Console, width: int) -> list[Text]:
+        """The lines at ``width`` cells, folded once per width (a paint measures, then draws)."""
+        if width not in self._lines:
+            self._lines[width] = list(self._fold(console, width))
+        return self._lines[width]
+
+    def _fold(self, console: Console, width: int) -> Iterator[Text]:
+        value_width = max(width - LABEL_WIDTH, MIN_VALUE_WIDTH)
         for label, value in self.fields:
-            parts = Text(value).wrap(console, width, overflow="fold", no_wrap=False) or [Text()]
-            for number, part in enumerate(parts):
+            parts = Text(value).wrap(console, value_width, overflow="fold", no_wrap=False)
+            for number, part in enumerate(parts or [Text()]):
                 head = label.ljust(LABEL_WIDTH) if number == 0 else " " * LABEL_WIDTH
-                line = Text(head)
-                line.stylize("bold" if number == 0 else "none")
+                line = Text(end="")
+                line.append(head, style="bold" if number == 0 else None)
                 line.append_text(part)
                 yield line
 
@@ -55,14 +72,17 @@ def fields_table(sprite: Sprite | None) -> FieldLines | Text:
     return FieldLines(sprite_fields(sprite))
 
 
-def _field_lengths(sprite: Sprite | None) -> tuple[int, ...]:
-    return tuple(len(value) for _, value in sprite_fields(sprite)) if sprite else ()
+def fields_height(fields: FieldLines | Text, console: Console, width: int) -> int:
+    """How many lines ``fields`` take at ``width`` cells."""
+    if isinstance(fields, FieldLines):
+        return fields.height(console, width)
+    return len(fields.wrap(console, max(width, 1)))
 
 
-def history_title(cpu: Sequence[float], memory: Sequence[float]) -> str:
+def history_title(cpu: Sequence[float], memory: Sequence[float], reported: bool = True) -> str:
     polls = max(len(cpu), len(memory))
     if not polls:
-        return "No CPU or memory figures yet"
+        return "No CPU or memory figures yet" if reported else "Not reported by this backend"
     return f"History, last {polls} poll{'s' if polls > 1 else ''}"
 
 
@@ -145,20 +165,35 @@ class SpriteDetail(VerticalScroll):
 
     _shown: tuple | None = None
 
-    def show(self, sprite: Sprite | None, cpu: list[float], memory: list[float]) -> None:
-        """Redraw what changed; the layout only moves when a field's text changes length."""
-        shown = (sprite, cpu, memory)
+    def show(
+        self, sprite: Sprite | None, cpu: list[float], memory: list[float], reported: bool = True
+    ) -> None:
+        """Redraw what changed; the layout only moves when a field's text changes length.
+        ``reported``: whether the backend reports CPU and memory in use at all."""
+        shown = (sprite, cpu, memory, reported)
         if shown == self._shown:
             return
         before, self._shown = self._shown, shown
         if before is None or sprite != before[0]:
-            resized = before is None or _field_lengths(sprite) != _field_lengths(before[0])
-            self.query_one("#fields", Static).update(fields_table(sprite), layout=resized)
+            self._show_fields(fields_table(sprite))
         self.query_one("#history").display = sprite is not None
-        self.query_one("#history-title", Label).update(history_title(cpu, memory), layout=False)
+        title = history_title(cpu, memory, reported)
+        self.query_one("#history-title", Label).update(title, layout=False)
         cpu_scale, memory_scale = scales(sprite, cpu, memory)
         self._show_series("cpu", "CPU %", cpu, lambda value: f"{value:.0f}%", cpu_scale)
         self._show_series("memory", "memory", memory, format_mib, memory_scale)
+
+    _fields_shape: tuple[int, int] | None = None
+    """The width the fields were last drawn at, and how many lines they took."""
+
+    def _show_fields(self, fields: FieldLines | Text) -> None:
+        """Draw ``fields``; the layout moves only when they take another number of lines (a
+        new sprite's fields, drawn at the same width, usually take as many as the last)."""
+        static = self.query_one("#fields", Static)
+        width = static.content_size.width
+        shape = (width, fields_height(fields, self.app.console, width)) if width else None
+        static.update(fields, layout=shape is None or shape != self._fields_shape)
+        self._fields_shape = shape
 
     def _show_series(
         self,
