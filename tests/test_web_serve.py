@@ -113,10 +113,10 @@ async def test_closing_a_tab_or_q_ends_its_dashboard(fleet_wisp, tmp_path):
 
 
 async def test_y_copies_the_url_and_read_only_refuses_changes(fleet_wisp, tmp_path):
-    with served(fleet_wisp.path, tmp_path, "--read-only") as server:
+    with served(fleet_wisp.path, tmp_path, "--read-only", "--set", "max_vms=7") as server:
         async with aiohttp.ClientSession() as session:
             dashboard = await open_dashboard(session, server)
-            await dashboard.wait_for("alpha")
+            await dashboard.wait_for("alpha", "VMs 2/7")  # the settings serve was given
             await dashboard.press("y")
             await dashboard.wait_for("copied https://alpha.sprites.test")
             copied = base64.b64encode(b"https://alpha.sprites.test")
