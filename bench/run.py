@@ -24,6 +24,7 @@ sys.path.insert(0, str(BENCH))
 import agents_bench  # noqa: E402
 import attach_bench  # noqa: E402
 import dashboard_bench  # noqa: E402
+import idle_bench  # noqa: E402
 import keys_bench  # noqa: E402
 import psutil  # noqa: E402
 import sandbox_bench  # noqa: E402
@@ -71,6 +72,12 @@ REQUIRED_KEYS = (
     "sprites_poll_ms_1000",
     "sprites_server_ms_1000",
     "sprites_idle_cpu_percent_100",
+    "idle_cpu_percent_builtin_10",
+    "idle_cpu_percent_oneshot_10",
+    "idle_cpu_percent_builtin_working_10",
+    "idle_cpu_percent_oneshot_working_10",
+    "captures_per_poll_working_10",
+    "preview_captures_per_poll_working_10",
 )
 """The figures every run reports in its JSON, quick or full."""
 AGENT_FIGURES = (
@@ -155,6 +162,14 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
         _row("Sprites poll of 1,000 over the API's time (ms)", sprites_overhead, "<=", 300),
         _row("idle CPU on Sprites, 100 sprites (% of a core)",
              results["sprites_idle_cpu_percent_100"], "<=", 1),
+        _row("idle CPU, built-in, 10 sandboxes, all processes (%)",
+             results["idle_cpu_percent_builtin_10"], "<=", 1.5),
+        _row("idle CPU, built-in, 100 sandboxes, 10 working (%)",
+             results["idle_cpu_percent_builtin_working_10"], "<=", 2),
+        _row("captures of quiet sprites per poll (none went quiet)",
+             results["captures_per_poll_working_10"], "<=", 0),
+        _row("preview captures per poll (one sprite, about 1/s)",
+             results["preview_captures_per_poll_working_10"], "<=", 2),
     ]  # fmt: skip
     rows += web_goals(results)
     if quick_seconds is not None:
@@ -250,6 +265,8 @@ def run(quick: bool) -> dict[str, float]:
         ("agents", lambda: agents_bench.run(
             **(agents_bench.QUICK if quick else agents_bench.FULL))),
         ("sprites", lambda: sprites_bench.run(5 if quick else 15, 10 if quick else 30)),
+        ("idle-builtin", lambda: idle_bench.run(
+            **(idle_bench.QUICK if quick else idle_bench.FULL))),
         ("cap", dashboard_bench.memory_at_cap),
         ("web", lambda: web_bench.run(**(web_bench.QUICK if quick else web_bench.FULL))),
         ("soak", lambda: dashboard_bench.soak(

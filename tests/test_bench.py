@@ -59,6 +59,12 @@ ISSUE_KEYS = {
     "sprites_poll_ms_1000",
     "sprites_server_ms_1000",
     "sprites_idle_cpu_percent_100",
+    "idle_cpu_percent_builtin_10",
+    "idle_cpu_percent_oneshot_10",
+    "idle_cpu_percent_builtin_working_10",
+    "idle_cpu_percent_oneshot_working_10",
+    "captures_per_poll_working_10",
+    "preview_captures_per_poll_working_10",
 }
 
 GOOD = {
@@ -99,6 +105,12 @@ GOOD = {
     "sprites_poll_ms_1000": 150.0,
     "sprites_server_ms_1000": 20.0,
     "sprites_idle_cpu_percent_100": 0.5,
+    "idle_cpu_percent_builtin_10": 0.8,
+    "idle_cpu_percent_oneshot_10": 5.0,
+    "idle_cpu_percent_builtin_working_10": 1.2,
+    "idle_cpu_percent_oneshot_working_10": 9.0,
+    "captures_per_poll_working_10": 0.0,
+    "preview_captures_per_poll_working_10": 1.0,
 }
 """Figures that meet every goal, with room: each miss below breaks one goal only."""
 
@@ -134,7 +146,7 @@ def test_a_run_without_a_required_figure_is_refused(run, key):
 
 def test_good_figures_meet_every_goal(run):
     rows = run.goals(GOOD)
-    assert len(rows) == 25
+    assert len(rows) == 29
     assert missed(rows) == set()
 
 
@@ -171,6 +183,22 @@ def test_good_figures_meet_every_goal(run):
         (
             "idle CPU on Sprites, 100 sprites (% of a core)",
             {"sprites_idle_cpu_percent_100": 1.01},
+        ),
+        (
+            "idle CPU, built-in, 10 sandboxes, all processes (%)",
+            {"idle_cpu_percent_builtin_10": 1.6},
+        ),
+        (
+            "idle CPU, built-in, 100 sandboxes, 10 working (%)",
+            {"idle_cpu_percent_builtin_working_10": 2.1},
+        ),
+        (
+            "captures of quiet sprites per poll (none went quiet)",
+            {"captures_per_poll_working_10": 0.1},
+        ),
+        (
+            "preview captures per poll (one sprite, about 1/s)",
+            {"preview_captures_per_poll_working_10": 2.5},
         ),
     ],
 )
@@ -213,6 +241,8 @@ def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
     monkeypatch.setattr(run.sandbox_bench, "run", lambda **kwargs: {})
     monkeypatch.setattr(run.agents_bench, "run", lambda **kwargs: {})
     monkeypatch.setattr(run.sprites_bench, "run", lambda *args: {})
+    monkeypatch.setattr(run.idle_bench, "run", lambda **kwargs: {})
+    monkeypatch.setattr(run.keys_bench, "key_ui_cost", lambda *args: {})
     monkeypatch.setattr(run.web_bench, "run", lambda **kwargs: {})
     soaks = []
     monkeypatch.setattr(bench, "soak", lambda **kwargs: soaks.append(kwargs) or GOOD)
@@ -280,6 +310,7 @@ def test_the_bench_imports_only_runtime_dependencies():
         "attach_bench",
         "dashboard_bench",
         "keys_bench",
+        "idle_bench",
         "sandbox_bench",
         "sprites_bench",
         "web_bench",
@@ -368,3 +399,27 @@ def _processes_of(work) -> list[str]:
         if any(str(work) in text for text in texts):
             found.append(f"{process.pid} {process.info['cmdline']}")
     return found
+
+
+def test_the_idle_bench_counts_the_whole_tree_and_leaves_nothing(run):
+    """The idle benchmark with tiny counts: both dashboards measured and polling, the captures
+    counted, and no sandbox, dashboard or helper left once it returns."""
+    bench = run.idle_bench
+    base = passable_dir("/tmp")
+    work = base / "idle"
+    children = {child.pid for child in psutil.Process().children(recursive=True)}
+    try:
+        figures = bench.run(seconds=3, large=12, work=work)
+        assert _processes_of(work) == []
+        left = {child.pid for child in psutil.Process().children(recursive=True)} - children
+        assert [pid for pid in left if alive(pid)] == []
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert not work.exists()
+    for label in ("10", "working_10"):
+        for kind in ("builtin", "oneshot"):
+            assert figures[f"polls_{kind}_{label}"] >= 1
+            total = figures[f"idle_cpu_percent_{kind}_{label}"]
+            assert 0 < figures[f"dashboard_only_cpu_percent_{kind}_{label}"] <= total
+        assert figures[f"captures_per_poll_{label}"] >= 0
+    assert figures["preview_captures_per_poll_working_10"] > 0  # the preview was shown

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from wreckit_tui.backends import Backend, resolve_backend
+from wreckit_tui.backends import HELPER_COMMANDS, Backend, resolve_backend
 from wreckit_tui.contract import NESTING_VARIABLES, require_argv, require_name
 from wreckit_tui.errors import (
     InvalidRequest,
@@ -31,6 +31,7 @@ from wreckit_tui.errors import (
     WispNotFound,
     WispTimeout,
 )
+from wreckit_tui.helper import Helper
 from wreckit_tui.models import (
     DEFAULT_MAX_SPRITES,
     Fleet,
@@ -77,6 +78,8 @@ class Wisp:
     ledger: Ledger | None = field(default=None, repr=False)
     """The starts in flight on this backend, shared with every process of this user."""
     _capabilities: asyncio.Task[frozenset[str]] | None = field(default=None, repr=False)
+    helper: Helper | None = field(default=None, repr=False)
+    """The backend's long-lived helper for read-only calls, once :meth:`keep_helper` asked."""
 
     @classmethod
     def from_config(cls, config: Config) -> Wisp:
@@ -88,6 +91,19 @@ class Wisp:
             max_output_bytes=config.max_output_bytes,
             max_sprites=config.max_sprites,
         )
+
+    def keep_helper(self) -> None:
+        """Answer ``list``, ``capture``, ``capabilities`` and ``--version`` through one
+        long-lived helper process where the backend offers one (the built-in provider): for a
+        program that calls them again and again (the dashboard, the MCP server). :meth:`close`
+        ends it."""
+        if self.helper is None and self.backend.helper_argv:
+            self.helper = Helper(self.backend.helper_argv)
+
+    def close(self) -> None:
+        """End the helper, if one runs."""
+        if self.helper is not None:
+            self.helper.close()
 
     async def version(self) -> str:
         """The version that ``wisp --version`` prints."""
@@ -120,7 +136,9 @@ class Wisp:
 
     async def _ask_capabilities(self) -> frozenset[str]:
         """A backend that refuses the call speaks plain v1 for good; one that timed out or was
-        interrupted is asked again next time."""
+        interrupted is asked again next time. What the backend offers may be known already."""
+        if self.backend.capabilities is not None:
+            return self.backend.capabilities
         try:
             done = await self._call(["capabilities", "--json"], self.list_timeout)
         except (WispTimeout, WispInterrupted):
@@ -364,10 +382,14 @@ class Wisp:
         keeps_leftovers: bool = False,
         stop: asyncio.Event | None = None,
     ) -> Completed:
-        argv = [*self.backend.argv, *args]
         label = self._label(args)
-        done = await run_process(
-            argv,
+        done = None
+        if self.helper is not None and args[0] in HELPER_COMMANDS:
+            done = await self.helper.call(
+                args, label=label, timeout=timeout, max_stdout=self.max_output_bytes
+            )
+        done = done or await run_process(
+            [*self.backend.argv, *args],
             label=label,
             timeout=timeout,
             grace=self.kill_grace,

@@ -147,6 +147,7 @@ class WreckitApp(LinksApp, AgentsApp):
             loop.add_signal_handler(signum, partial(self.exit, return_code=128 + signum))
 
     def on_unmount(self) -> None:
+        self.wisp.close()  # the backend's helper, if one runs
         if not self.is_headless:
             for signum in STOP_SIGNALS:
                 asyncio.get_running_loop().remove_signal_handler(signum)
@@ -413,6 +414,7 @@ class WreckitApp(LinksApp, AgentsApp):
 
 def run_dashboard(config: Config, wisp: SpriteManager) -> int:
     """Run the dashboard until the user quits; returns the exit code."""
+    wisp.keep_helper()  # one long-lived process of the built-in provider, not one per poll
     app = WreckitApp(config, wisp)
-    app.run()
+    app.run()  # its unmount ends the helper
     return app.return_code or 0

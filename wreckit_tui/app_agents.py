@@ -36,7 +36,8 @@ class AgentsApp(KeyHoldingApp):
         return Previewer(self, partial(self.wisp.capture, ansi=True), self._show_preview)
 
     def _show_preview(self, preview: Preview) -> None:
-        self.dashboard.preview = preview
+        if preview != self.dashboard.preview:  # a screen that did not change is not redrawn
+            self.dashboard.preview = preview
 
     def on_preview_requested(self, request: PreviewRequested) -> None:
         self.previewer.watch(request.name)

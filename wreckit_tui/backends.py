@@ -2,7 +2,8 @@
 
 This module owns :class:`Backend` (the argv to run, how to name it to a person) and how one is
 chosen from the settings, ``PATH`` and this interpreter. It reads the environment and ``PATH``
-and runs nothing.
+and runs nothing. What the built-in provider offers is known here without asking it, as is
+the long-lived helper it offers for the read-only calls of a dashboard.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from dataclasses import dataclass
 
 BUILTIN_COMMAND = "wreckit-sandbox"
 """The built-in provider's command, as messages name it."""
+BUILTIN_CAPABILITIES = frozenset({"exec", "capture", "send", "resume", "start-command"})
+"""What the built-in provider announces (``capabilities --json``): it is this very package, so
+the adapter knows it without asking (a test holds the two together)."""
+HELPER_COMMANDS = frozenset({"list", "capture", "capabilities", "--version"})
+"""The calls a backend's helper answers (the provider's private ``serve``)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,10 @@ class Backend:
     name: str = "wisp"
     local: bool = False
     shows_detach_hint: bool = False
+    capabilities: frozenset[str] | None = None
+    """What the backend announces, where that is known without asking it."""
+    helper_argv: tuple[str, ...] | None = None
+    """A long-lived process that answers :data:`HELPER_COMMANDS` (:mod:`wreckit_tui.helper`)."""
 
     @property
     def key(self) -> str:
@@ -62,10 +72,13 @@ def resolve_backend(wisp_path: str | None) -> Backend:
 
 def builtin_backend() -> Backend:
     """The built-in local provider, run with this interpreter so no PATH is needed."""
+    argv = (sys.executable, "-m", "wreckit_tui.sandbox")
     return Backend(
-        argv=(sys.executable, "-m", "wreckit_tui.sandbox"),
+        argv=argv,
         label="built-in sandbox provider",
         name=BUILTIN_COMMAND,
         local=True,
         shows_detach_hint=True,
+        capabilities=BUILTIN_CAPABILITIES,
+        helper_argv=(*argv, "serve"),
     )

@@ -34,11 +34,9 @@ from wreckit_tui.errors import (
     WispInterrupted,
     WreckitError,
 )
-from wreckit_tui.headless import caption_for, print_table, sprite_json, write_fleet_json
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.processes import adopt_orphans
 from wreckit_tui.text import sanitize
-from wreckit_tui.watching import list_watched
 
 PROG = "wreckit-tui"
 COMMAND_PREFIX = "command_"
@@ -272,6 +270,9 @@ def _require_terminal() -> None:
 
 
 async def _list(wisp: SpriteManager, config: Config, *, as_json: bool) -> int:
+    from wreckit_tui.headless import caption_for, print_table, write_fleet_json
+    from wreckit_tui.watching import list_watched  # the table and activity: only where needed
+
     if as_json:
         fleet = await list_watched(wisp, config.activity.overrides())
         _warn_all(fleet)
@@ -305,6 +306,8 @@ async def _start(wisp: SpriteManager, config: Config, args: argparse.Namespace) 
     cpus = args.cpus or config.default_cpus
     resumed = await start_or_resume(wisp, config, args)
     if args.json:
+        from wreckit_tui.headless import sprite_json
+
         fleet = await wisp.list()
         sprite = fleet.get(args.name)
         print(sprite_json(sprite or Sprite(name=args.name)))

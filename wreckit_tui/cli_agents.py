@@ -26,9 +26,7 @@ from wreckit_tui.cli import DETACH_KEY, NAME_RULE, _error, _warn, start_or_resum
 from wreckit_tui.config import Config, attach_settings
 from wreckit_tui.contract import require_name
 from wreckit_tui.errors import InvalidRequest, SpriteNotFound, UsageError, WreckitError
-from wreckit_tui.headless import print_table, sprite_json
 from wreckit_tui.models import Fleet, Sprite
-from wreckit_tui.watching import rules_of, watch_fleet
 
 Maker = Callable[[str, str, str], argparse.ArgumentParser]
 """Makes a subcommand from its name, one-line summary and paragraph (``cli._command``)."""
@@ -164,6 +162,8 @@ def run(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
 
 
 async def _show(wisp: SpriteManager, name: str, *, as_json: bool) -> int:
+    from wreckit_tui.headless import print_table, sprite_json  # only this command prints them
+
     sprite = (await wisp.list()).get(name) or Sprite(name=name)
     if as_json:
         print(sprite_json(sprite))
@@ -312,6 +312,8 @@ def wait(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
 async def _wait(
     wisp: SpriteManager, config: Config, name: str, until: str, timeout: float | None
 ) -> int:
+    from wreckit_tui.watching import rules_of, watch_fleet  # only this command watches
+
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
     interval = min(config.poll_interval, 1.0)

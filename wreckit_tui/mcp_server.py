@@ -32,6 +32,7 @@ from wreckit_tui.text import sanitize
 if TYPE_CHECKING:
     from mcp.server.mcpserver.tools import Tool
 
+    from wreckit_tui.activity import Watch
     from wreckit_tui.backend_api import SpriteManager
     from wreckit_tui.config import Config
 
@@ -65,13 +66,18 @@ class Tools:
         self.wisp = wisp
         self.config = config
         self.read_only = read_only
+        self._watch: Watch | None = None
+        """Kept from call to call, as the dashboard keeps it: each list_sprites captures only
+        the sprites that went quiet since the last one, not every quiet sprite every time."""
 
     async def list_sprites(self) -> dict[str, Any]:
         """Every sprite, under "sprites": the objects `wreckit-tui --headless --json` prints
         (name, state, sizes and use, command, exit code, and what its agent is doing)."""
-        from wreckit_tui.watching import list_watched
+        from wreckit_tui.watching import Watch, list_watched, rules_of
 
-        fleet = await list_watched(self.wisp, self.config.activity.overrides())
+        if self._watch is None:
+            self._watch = Watch(rules_of(self.config.activity.overrides()))
+        fleet = await list_watched(self.wisp, watch=self._watch)
         return {"sprites": [sprite.public_dict() for sprite in fleet.sprites]}
 
     async def spawn_sprite(
@@ -245,11 +251,14 @@ def serve(wisp: SpriteManager, config: Config, *, read_only: bool = False) -> in
         log_level="WARNING",
         tools=[_strict_tool(name, _as_tool(method, in_flight), note) for name, method in offered],
     )
+    wisp.keep_helper()
     try:
         anyio.run(_serve_until_stopped, server, in_flight)
     except Exception as exc:  # the client went away mid-write, say: one line, never a traceback
         print(f"wreckit-tui: error: the MCP server stopped: {sanitize(repr(exc))}", file=sys.stderr)
         return 1
+    finally:
+        wisp.close()
     return 0
 
 

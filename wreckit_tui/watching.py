@@ -153,10 +153,13 @@ def rules_of(settings: Mapping[str, object] | None) -> Rules:
     return Rules.load(settings)
 
 
-async def list_watched(wisp: SpriteManager, settings: Mapping[str, object] | None = None) -> Fleet:
+async def list_watched(
+    wisp: SpriteManager, settings: Mapping[str, object] | None = None, watch: Watch | None = None
+) -> Fleet:
     """One list with activity as one poll can tell it: a program that ended, a spinner in the
-    title, output within ``quiet_after``, else one capture of each quiet sprite."""
+    title, output within ``quiet_after``, else one capture of each quiet sprite. A ``watch``
+    kept from call to call (a server's) captures only the sprites gone quiet since the last."""
     fleet = await wisp.list()
     now = datetime.now(UTC).timestamp()
-    seen = await watch_fleet(wisp, Watch(rules_of(settings)), fleet, now)
+    seen = await watch_fleet(wisp, watch or Watch(rules_of(settings)), fleet, now)
     return annotate(fleet, seen, now)

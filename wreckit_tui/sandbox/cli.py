@@ -14,22 +14,25 @@ ignored, for the program run too; ``exec`` passes the others on to its command.
 
 from __future__ import annotations
 
-import argparse
-import json
+import functools
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
 
-from wreckit_tui import __version__
 from wreckit_tui.sandbox import PROG, signals
 from wreckit_tui.sandbox.errors import CannotRun, SandboxError
-from wreckit_tui.sandbox.spec import DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS
 
+TYPE_CHECKING = False  # typing, like argparse, is imported only where needed: capture starts fast
 if TYPE_CHECKING:
+    import argparse
+
     from wreckit_tui.sandbox.store import Home
     from wreckit_tui.sandbox.tmux import Tmux
 
 EXEC_FAILED = 125
+SERVE = "serve"
+"""Private: ``wreckit-sandbox serve`` answers read-only commands over its stdin and stdout for
+as long as its caller keeps them open (see :mod:`wreckit_tui.sandbox.serve`)."""
 CAPABILITIES = {
     "contract": "1.1",
     "commands": ["exec", "capture", "send", "resume", "start-command"],
@@ -38,7 +41,13 @@ CAPABILITIES = {
 """What ``capabilities --json`` announces: the wisp contract v1.1 commands the provider has."""
 
 
+@functools.cache  # built once per process: ``serve`` parses every request
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from wreckit_tui import __version__
+    from wreckit_tui.sandbox.spec import DEFAULT_CPUS, DEFAULT_MEMORY, DEFAULT_PIDS
+
     parser = argparse.ArgumentParser(
         prog=PROG, description="Local sandboxes (tmux + bubblewrap) behind the wisp CLI contract."
     )
@@ -93,9 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wreckit-sandbox`` script; returns the exit status."""
-    args = parse(list(sys.argv[1:] if argv is None else argv))
-    in_exec = args.command == "exec"
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == [SERVE]:
+        from wreckit_tui.sandbox.serve import serve
+
+        return serve()
+    args = quick_args(argv) or parse(argv)
     signals.install()
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one parsed command; its exit status (a failure is one line on stderr)."""
+    in_exec = args.command == "exec"
     try:
         return _dispatch(args)
     except CannotRun as exc:
@@ -110,6 +129,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except signals.Stopped as stop:
         signals.block_for_good()
         return 128 + stop.signum
+
+
+def quick_args(argv: list[str]) -> argparse.Namespace | SimpleNamespace | None:
+    """``capture NAME [--lines N] [--ansi]`` and ``exec NAME -- CMD...`` read without argparse,
+    which takes longer to import than a capture takes; ``None`` for anything else (:func:`parse`
+    reads it then, and says what is wrong)."""
+    if argv[:1] == ["exec"] and len(argv) > 3 and argv[2] == "--" and argv[1][:1] != "-":
+        return SimpleNamespace(command="exec", name=argv[1], argv=argv[3:], in_pane=False)
+    if argv[:1] != ["capture"]:
+        return None
+    args = SimpleNamespace(command="capture", name=None, lines=None, ansi=False)
+    words = iter(argv[1:])
+    for word in words:
+        if word == "--ansi":
+            args.ansi = True
+        elif word == "--lines" and (count := next(words, "")).isascii() and count.isdigit():
+            args.lines = int(count)
+        elif word.startswith("-") or args.name is not None:
+            return None
+        else:
+            args.name = word
+    return args if args.name is not None else None
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -129,6 +170,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "capabilities":
+        import json
+
         print(json.dumps(CAPABILITIES))
         return 0
     from wreckit_tui.sandbox.store import Home
@@ -160,6 +203,8 @@ def _lifecycle(args: argparse.Namespace, home: Home, tmux: Tmux) -> None:
     request = lifecycle.Request(args.memory, args.cpus, args.pids, args.network, args.rest)
     meta = lifecycle.start(home, tmux, args.name, request)
     keys = ("name", "id", "pid", "isolation", "created_at", "uid")
+    import json
+
     print(json.dumps({"state": "running", **{key: meta.get(key) for key in keys}}))
 
 
@@ -176,6 +221,8 @@ def _terminal(args: argparse.Namespace, home: Home, tmux: Tmux) -> None:
 
 def _print_list(records: list[dict], *, as_json: bool) -> None:
     if as_json:
+        import json
+
         print(json.dumps(records))
         return
     for record in records:

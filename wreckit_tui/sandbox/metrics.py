@@ -110,17 +110,21 @@ def cgroup_memory_bytes(path: str, version: str) -> int | None:
     try:
         with open(f"{path}/{usage_file}") as usage_text, open(f"{path}/memory.stat") as stat:
             usage = int(usage_text.read())
-            inactive = next(
-                (
-                    int(value)
-                    for key, value in (line.split() for line in stat)
-                    if key == inactive_key
-                ),
-                0,
-            )
+            inactive = _stat_value("\n" + stat.read(), inactive_key)
     except (OSError, ValueError):
         return None
     return max(usage - inactive, 0)
+
+
+def _stat_value(text: str, key: str) -> int:
+    """The value of ``key`` in the text of a cgroup's ``memory.stat`` (a newline before it),
+    0 if absent: found without splitting every line, as each ``list`` reads one per sandbox."""
+    start = text.find(f"\n{key} ")
+    if start < 0:
+        return 0
+    start += len(key) + 2
+    end = text.find("\n", start)
+    return int(text[start : end if end >= 0 else None])
 
 
 def owned_by(uid: int, table: ProcessTable) -> set[int]:

@@ -22,12 +22,8 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from typing import Any
 
 from wreckit_tui.pids import process_start
 from wreckit_tui.sandbox.errors import AlreadyExists, NotFound, NotRunning
@@ -45,7 +41,11 @@ LOCK = ".lock"
 SERVER_LOCK = ".server.lock"
 SAMPLES = ".samples.json"
 
-Meta = dict[str, Any]
+TYPE_CHECKING = False  # typing costs capture more to import than it takes
+if TYPE_CHECKING:
+    from typing import Any
+
+Meta = dict[str, "Any"]
 
 
 def machine_root() -> bool:
@@ -130,7 +130,7 @@ class Home:
             try:
                 os.rename(staging, self.dir(name))
             except OSError as exc:
-                shutil.rmtree(staging, ignore_errors=True)
+                _rmtree(staging)
                 if exc.errno in {errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR}:
                     raise AlreadyExists(name) from None
                 raise
@@ -139,14 +139,16 @@ class Home:
     def remove(self, name: str) -> None:
         """Delete the sandbox's directory: the workspace first, then the rest, which disappears
         at once (metadata and lock together) and is deleted under a hidden name."""
-        shutil.rmtree(self.workspace(name), ignore_errors=True)
+        _rmtree(self.workspace(name))
         hidden = self._hidden(name)
         with contextlib.suppress(FileNotFoundError):
             os.rename(self.dir(name), hidden)
-        shutil.rmtree(hidden, ignore_errors=True)
+        _rmtree(hidden)
 
     def _hidden(self, name: str) -> str:
         """A new empty directory in the home that :meth:`names` does not list."""
+        import tempfile
+
         path = tempfile.mkdtemp(prefix=f".{name}.", dir=self.path)
         os.chmod(path, self.dir_mode)
         return path
@@ -155,7 +157,7 @@ class Home:
         """The metadata, or ``None`` while ``start`` has not written it (or it is unreadable)."""
         try:
             with open(self.file(name, META), "rb") as handle:
-                meta = json.load(handle)
+                meta = _json().load(handle)
         except (OSError, ValueError):
             return None
         return meta if isinstance(meta, dict) else None
@@ -217,7 +219,7 @@ def write_json_atomic(path: str, data: Any) -> None:
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         with open(temporary, "w") as handle:
-            json.dump(data, handle, separators=(",", ":"))
+            handle.write(_json().dumps(data, separators=(",", ":")))  # dump() is pure Python
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -228,7 +230,7 @@ def write_json_atomic(path: str, data: Any) -> None:
 def read_json(path: str, default: Any) -> Any:
     try:
         with open(path, "rb") as handle:
-            return json.load(handle)
+            return _json().load(handle)
     except (OSError, ValueError):
         return default
 
@@ -244,3 +246,18 @@ def running_meta(home: Home, name: str) -> Meta:
     if process_start(meta["pid"]) != meta.get("pid_start"):
         raise NotRunning(name)
     return meta
+
+
+def _json() -> Any:
+    """The json module, imported at first use: ``capture`` reads no JSON."""
+    import json
+
+    return json
+
+
+def _rmtree(path: str) -> None:
+    """Remove ``path`` and all it holds (shutil is imported only here: ``list`` and ``capture``
+    never need it)."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import re
-from typing import NoReturn
 
 from wreckit_tui.sandbox.errors import InvalidRequest, NotFound, SandboxError
 from wreckit_tui.sandbox.spec import check_name
 from wreckit_tui.sandbox.store import Home, running_meta
 from wreckit_tui.sandbox.tmux import Tmux, without_tmux
+
+TYPE_CHECKING = False  # typing costs capture more to import than it takes
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 DEAD_PANE = "Pane is dead ("
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
@@ -30,11 +33,14 @@ def capture(
     check_name(name)
     if lines is not None and lines < 1:
         raise InvalidRequest("--lines takes a whole number from 1")
-    if name not in tmux.panes():
+    try:  # one tmux call; only when it fails, what the sandbox's state is
+        text = tmux.capture(name, ansi=ansi, history=lines is not None)
+    except SandboxError:
         if not os.path.isdir(home.dir(name)):
-            raise NotFound(name)
-        raise SandboxError(f"sandbox {name!r} has no terminal: it is not running")
-    text = tmux.capture(name, ansi=ansi, history=lines is not None)
+            raise NotFound(name) from None
+        if name not in tmux.panes():
+            raise SandboxError(f"sandbox {name!r} has no terminal: it is not running") from None
+        raise
     kept = _screen_lines(text, ansi=ansi)
     return "".join(line + "\n" for line in (kept[-lines:] if lines else kept))
 

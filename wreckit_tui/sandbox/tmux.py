@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import stat
 import subprocess
 import time
-from dataclasses import dataclass
 
 from wreckit_tui.contract import NESTING_VARIABLES
 from wreckit_tui.errors import last_line
@@ -44,7 +42,7 @@ class Tmux:
 
     def __init__(self, socket: str) -> None:
         self.socket = socket
-        self.program = shutil.which("tmux")
+        self.program = _which("tmux")
 
     def base_argv(self) -> list[str]:
         if not self.program:
@@ -61,7 +59,7 @@ class Tmux:
             timeout=CALL_TIMEOUT,
             check=False,
             start_new_session=True,  # a signal to the caller's group never cuts a call short
-            preexec_fn=_unblock_signals,
+            preexec_fn=_unblock_signals if _blocked_signals() else None,  # else a faster vfork
         )
 
     def new_session(
@@ -162,18 +160,26 @@ PANE_FORMAT_V1 = "\t".join([*_PANE_STATE, "", ""])
 """What the state alone needs (contract v1): the terminal's fields left empty."""
 
 
-@dataclass(frozen=True)
 class Pane:
     """What tmux says of a session's pane: whether its program ended (its terminal closed), when
     it last printed (seconds since the epoch) and the title it set. (tmux's own record of the
-    exit status is not used: it sometimes never learns it.)"""
+    exit status is not used: it sometimes never learns it.) A plain class: ``dataclasses``
+    would cost ``capture`` more to import than it takes."""
 
-    name: str
-    server_pid: int
-    order: tuple[int, int]
-    dead: bool
-    activity: int | None
-    title: str
+    __slots__ = ("activity", "dead", "name", "order", "server_pid", "title")
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        server_pid: int,
+        order: tuple[int, int],
+        dead: bool,
+        activity: int | None,
+        title: str,
+    ) -> None:
+        self.name, self.server_pid, self.order = name, server_pid, order
+        self.dead, self.activity, self.title = dead, activity, title
 
     @classmethod
     def parse(cls, line: str) -> Pane | None:
@@ -189,6 +195,21 @@ class Pane:
             activity=int(activity) if activity.isdigit() else None,
             title=title,
         )
+
+
+def _which(program: str) -> str | None:
+    """``program`` on PATH, as ``shutil.which`` finds it (shutil costs ``capture`` more to
+    import than this lookup takes)."""
+    for directory in os.get_exec_path():
+        path = os.path.join(directory or ".", program)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def _blocked_signals() -> bool:
+    """Whether this thread holds back any signal now."""
+    return bool(signal.pthread_sigmask(signal.SIG_BLOCK, ()))
 
 
 def _unblock_signals() -> None:
