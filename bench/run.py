@@ -29,6 +29,7 @@ import keys_bench  # noqa: E402
 import psutil  # noqa: E402
 import sandbox_bench  # noqa: E402
 import sprites_bench  # noqa: E402
+import web_bench  # noqa: E402
 
 SIZES = (10, 100, 1000, 5000)
 QUICK_SIZES = (10, 100, 1000)
@@ -91,6 +92,13 @@ AGENT_FIGURES = (
     ("v1.1 fields, per pair of lists", "v11_fields_ms_100"),
 )
 """The agents' figures and their baselines, as the table of ``bench/run.py`` names them."""
+WEB_FIGURES = (
+    ("page load to first rows", "web_first_rows_ms"),
+    ("... the page's own load event", "web_page_load_ms"),
+    ("key echo in a web terminal", "web_echo_ms"),
+    ("... a pty's own echo, no browser", "pty_echo_ms"),
+)
+"""The browser's figures and their baselines (only when Chromium is there)."""
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -163,9 +171,20 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
         _row("preview captures per poll (one sprite, about 1/s)",
              results["preview_captures_per_poll_working_10"], "<=", 2),
     ]  # fmt: skip
+    rows += web_goals(results)
     if quick_seconds is not None:
         rows.append(_row("--quick run time (s)", quick_seconds, "<", QUICK_BUDGET_S))
     return rows
+
+
+def web_goals(results: Mapping[str, float]) -> list[GoalRow]:
+    """The browser's goals, where the run could measure them (Chromium is there)."""
+    if "web_first_rows_ms" not in results:
+        return []
+    return [
+        _row("browser: page load to first rows (ms)", results["web_first_rows_ms"], "<=", 2000),
+        _row("browser: key echo in a web terminal (ms)", results["web_echo_ms"], "<=", 50),
+    ]
 
 
 def missing_keys(results: Mapping[str, float]) -> list[str]:
@@ -206,12 +225,15 @@ def scaling(results: dict[str, float], sizes: tuple[int, ...]) -> list[list[str]
     return table
 
 
-def agents_table(results: Mapping[str, float]) -> list[list[str]]:
-    """The agents' figures beside their baselines: median, fastest and slowest, in ms."""
-    rows = [["agents (ms)", "median", "min", "max"]]
-    for title, key in AGENT_FIGURES:
+def agents_table(
+    results: Mapping[str, float], figures=AGENT_FIGURES, title: str = "agents (ms)"
+) -> list[list[str]]:
+    """Figures beside their baselines (the agents' by default): median, fastest and slowest,
+    in ms."""
+    rows = [[title, "median", "min", "max"]]
+    for figure, key in figures:
         keys = (key, f"{key}_min", f"{key}_max")
-        rows.append([title, *(_ms(results.get(name)) for name in keys)])
+        rows.append([figure, *(_ms(results.get(name)) for name in keys)])
     return rows
 
 
@@ -246,6 +268,7 @@ def run(quick: bool) -> dict[str, float]:
         ("idle-builtin", lambda: idle_bench.run(
             **(idle_bench.QUICK if quick else idle_bench.FULL))),
         ("cap", dashboard_bench.memory_at_cap),
+        ("web", lambda: web_bench.run(**(web_bench.QUICK if quick else web_bench.FULL))),
         ("soak", lambda: dashboard_bench.soak(
             **(dashboard_bench.SOAK_QUICK if quick else dashboard_bench.SOAK_FULL))),
     ]  # fmt: skip
@@ -301,6 +324,10 @@ def main() -> int:
     print()
     print("Agents in sprites: whole processes, each beside its baseline of the same run:")
     print_table(agents_table(results))
+    if "web_first_rows_ms" in results:
+        print()
+        print("In a browser (Chromium, loopback), each beside its baseline of the same run:")
+        print_table(agents_table(results, WEB_FIGURES, "browser (ms)"))
     print()
     print(
         f"A cursor key, UI-thread ms: {results['key_ui_ms_dashboard']:.1f} in the dashboard, "

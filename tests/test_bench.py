@@ -243,6 +243,7 @@ def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
     monkeypatch.setattr(run.sprites_bench, "run", lambda *args: {})
     monkeypatch.setattr(run.idle_bench, "run", lambda **kwargs: {})
     monkeypatch.setattr(run.keys_bench, "key_ui_cost", lambda *args: {})
+    monkeypatch.setattr(run.web_bench, "run", lambda **kwargs: {})
     soaks = []
     monkeypatch.setattr(bench, "soak", lambda **kwargs: soaks.append(kwargs) or GOOD)
     assert run.run(quick) == GOOD
@@ -312,6 +313,7 @@ def test_the_bench_imports_only_runtime_dependencies():
         "idle_bench",
         "sandbox_bench",
         "sprites_bench",
+        "web_bench",
         "tests",
         "wreckit_tui",
     }

@@ -1,4 +1,5 @@
-"""The wheel a user installs carries the stylesheet, the provider and both scripts."""
+"""The wheel a user installs carries the stylesheet, the provider, the web pages (with
+xterm.js) and both scripts."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ def test_wheel_carries_styles_provider_and_scripts(tmp_path):
         scripts = archive.read(entry_points).decode()
     assert "wreckit_tui/styles/app.tcss" in names
     assert "wreckit_tui/sandbox/__main__.py" in names
+    web = "wreckit_tui/data/web/"
+    xterm = ("xterm.js", "xterm.css", "addon-fit.js", "LICENSE-xterm", "LICENSE-addon-fit")
+    shipped = [*(f"static/xterm/{n}" for n in xterm), "static/attach.js", "templates/index.html"]
+    for name in shipped:
+        assert web + name in names  # serve needs no CDN
     assert "wreckit-tui = wreckit_tui.cli:main" in scripts
     assert "wreckit-sandbox = wreckit_tui.sandbox.cli:main" in scripts
     assert not any("__pycache__" in name for name in names)

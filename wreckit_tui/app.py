@@ -23,6 +23,7 @@ from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 
 from wreckit_tui.app_agents import AgentsApp
+from wreckit_tui.app_links import LinksApp
 from wreckit_tui.attach import attach
 from wreckit_tui.attach_outcome import AttachFailed, AttachOutcome, attach_report
 from wreckit_tui.backend_api import SpriteManager
@@ -65,7 +66,7 @@ def styles_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "styles"
 
 
-class WreckitApp(AgentsApp):
+class WreckitApp(LinksApp, AgentsApp):
     """The dashboard. It owns the backend, polling and the operations in flight, and hands
     the dashboard screen one immutable :class:`Snapshot` per change; the screen's requests
     come back as messages. ``clock`` and ``host`` are injectable for deterministic tests."""

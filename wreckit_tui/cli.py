@@ -170,12 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_agent_commands(commands: Any, parent: argparse.ArgumentParser) -> None:
-    from wreckit_tui import cli_agents
+    from wreckit_tui import cli_agents, cli_serve
 
     def make(name: str, summary: str, about: str) -> argparse.ArgumentParser:
         return _command(commands, name, parent, summary, about)
 
     cli_agents.add_commands(make)
+    cli_serve.add_command(make)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -245,8 +246,9 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if args.command == "attach":
         return _attach(wisp, config, args.name)
     from wreckit_tui.cli_agents import COMMANDS as AGENT_COMMANDS
+    from wreckit_tui.cli_serve import COMMANDS as SERVE_COMMANDS
 
-    command = AGENT_COMMANDS.get(args.command)
+    command = AGENT_COMMANDS.get(args.command) or SERVE_COMMANDS.get(args.command)
     if command is not None:
         return command(wisp, config, args)
     if args.command == "list" or args.headless:

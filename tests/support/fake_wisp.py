@@ -445,7 +445,8 @@ def cmd_attach(args: list[str], behaviour: str) -> int:
     ``exit [N]`` (for a sprite started with a program: the program ends with N); ``stty ARGS``
     (the real stty on this terminal); ``env VAR``; ``keys`` (says
     when it is in raw mode, then prints the bytes of each read as hex until a ``q``); ``lines N``
-    (prints ``line 1`` to ``line N``); ``clear``; ``title TEXT`` (sets the terminal's title);
+    (prints ``line 1`` to ``line N``); ``clear``; ``nap S`` (reads nothing for S seconds, then
+    prints ``awake``); ``title TEXT`` (sets the terminal's title);
     anything else comes back as ``NAME> LINE``. Ctrl+C prints ``interrupted`` and a new prompt;
     each SIGWINCH is noted in ``winches.txt``.
 
@@ -521,6 +522,9 @@ def attach_command(name: str, words: list[str], line: str) -> None:
         os.write(1, "".join(f"line {number}\n" for number in range(1, int(words[1]) + 1)).encode())
     elif words == ["clear"]:
         os.write(1, b"\x1b[H\x1b[2J")
+    elif words[:1] == ["nap"] and len(words) == 2:  # reads nothing for a while
+        time.sleep(float(words[1]))
+        os.write(1, b"awake\n")
     elif words[:1] == ["title"]:
         os.write(1, f"\x1b]2;{line.removeprefix('title').strip()}\x07".encode())
     elif line:

@@ -13,11 +13,12 @@ from textual.widgets import Static
 
 
 def extra_keys(detach_key: str) -> tuple[tuple[str, str], ...]:
-    """Keys the bindings do not list: moving, the mouse, the palette, detaching."""
+    """Keys the bindings do not list: moving, the mouse, the palette, detaching, the URL."""
     return (
         ("↑ ↓ j k", "move the cursor; PgUp PgDn a page, Home End the first and last sprite"),
         ("enter", "attach to the selected sprite; on a stopped one, offer to start it again"),
         (detach_key, "while attached: detach and come back here (the sprite keeps running)"),
+        ("o, y", "open the selected sprite's own URL (its web terminal, say), or copy it"),
         ("mouse", "click a row to select it, a column header to sort by it"),
         ("ctrl+p", "command palette: every action, and the sprites by name"),
     )
