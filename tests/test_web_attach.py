@@ -120,12 +120,12 @@ async def test_a_paste_the_sprite_does_not_take_yet_stalls_nothing_else(fake_wis
             await slow.wait_for("connected to alpha")
             await slow.type("stty raw -echo\r")
             await slow.wait_for("alpha$ stty raw -echo\nalpha$")  # raw from the new prompt on
-            await slow.type("nap 4\r")
+            await slow.type("nap 10\r")  # it reads nothing for 10 s: long enough on a slow machine
             await slow.type("x" * (1 << 20))  # far more than a pty holds: it must wait
             other = await open_terminal(session, server, "bravo")
-            await other.wait_for("connected to bravo", timeout=3)
+            await other.wait_for("connected to bravo", timeout=8)
             await other.type("still here\r")
-            await other.wait_for("bravo> still here", timeout=3)
+            await other.wait_for("bravo> still here", timeout=8)
             await other.socket.close()
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 30
