@@ -17,6 +17,9 @@
   about 15 MB of ``list --json`` output: the peak RSS of ``--headless --json`` and of the
   dashboard in a terminal (until a poll after the first is applied, when two fleets are held at
   once), and the time from starting the dashboard to its first rows on screen.
+- ``refusal_s_*`` and ``rss_peak_mb_*_refusal``: 200,000 sprites in about 15 MB, past
+  ``max_sprites``: the time to refuse them (headless: exit 4; the dashboard: the error on
+  screen) and the peak RSS meanwhile.
 - ``soak_*``: polls against a wisp that fails at random in every fault scenario (warning floods
   and daemons that leave the call's session included); a crash is the dashboard dying, or a poll
   ending in an error that is not a wisp error (a bug of the app). Then attach sessions under
@@ -406,6 +409,36 @@ def memory_at_cap() -> dict[str, float]:
             pane.send("q")  # it may be busy with a poll: let it quit before its pane closes
             with contextlib.suppress(psutil.TimeoutExpired):
                 dashboard.wait(60)
+    return results
+
+
+def refusal_past_the_cap() -> dict[str, float]:
+    """200,000 sprites in about 15 MB of output, past ``max_sprites``: the time and peak RSS
+    of ``--headless --json`` to refuse them (exit 4), and of the dashboard to show why."""
+    with fake_wisp() as fake:
+        fake.set_scenario(list="multitude")
+        command = [sys.executable, "-m", "wreckit_tui", "--headless", "--json"]
+        began = time.monotonic()
+        headless = subprocess.Popen(
+            [*command, "--wisp", str(fake.path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=REPO,
+        )
+        _, status, usage = os.wait4(headless.pid, 0)
+        headless.returncode = os.waitstatus_to_exitcode(status)
+        if headless.returncode != 4:
+            raise RuntimeError(f"--headless --json past the cap exited {headless.returncode}")
+        results = {
+            "refusal_s_headless": time.monotonic() - began,
+            "rss_peak_mb_headless_refusal": usage.ru_maxrss * 1024 / 1e6,
+        }
+        began = time.monotonic()
+        with dashboard_pane(fake, "poll_interval=60") as pane:
+            pane.wait_for(lambda screen: "too many sprites" in " ".join(screen.split()), 120)
+            results["refusal_s_dashboard"] = time.monotonic() - began
+            results["rss_peak_mb_dashboard_refusal"] = _peak_rss_mb(pane.pid())
     return results
 
 

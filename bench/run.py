@@ -50,6 +50,10 @@ REQUIRED_KEYS = (
     "rss_peak_mb_headless_json_at_cap",
     "rss_peak_mb_dashboard_at_cap",
     "first_rows_s_at_cap",
+    "refusal_s_headless",
+    "rss_peak_mb_headless_refusal",
+    "refusal_s_dashboard",
+    "rss_peak_mb_dashboard_refusal",
     "soak_polls",
     "soak_crashes",
     "soak_leaked_processes",
@@ -129,6 +133,12 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
         _row("peak RSS at the cap, dashboard (MB)", results["rss_peak_mb_dashboard_at_cap"],
              "<=", at_cap),
         _row("first rows at the cap (s)", results["first_rows_s_at_cap"], "<=", 5),
+        _row("200,000 sprites refused, headless (s)", results["refusal_s_headless"], "<=", 5),
+        _row("... its peak RSS, headless (MB)", results["rss_peak_mb_headless_refusal"],
+             "<=", at_cap),
+        _row("200,000 sprites refused, dashboard (s)", results["refusal_s_dashboard"], "<=", 5),
+        _row("... its peak RSS, dashboard (MB)", results["rss_peak_mb_dashboard_refusal"],
+             "<=", at_cap),
         _row("soak crashes", results["soak_crashes"], "=", 0),
         _row("soak leaked processes", results["soak_leaked_processes"], "=", 0),
         _row("soak RSS growth (MB)", results["soak_rss_growth_mb"], "<=", 5),
@@ -216,6 +226,7 @@ def run(quick: bool) -> dict[str, float]:
         ("agents", lambda: agents_bench.run(
             **(agents_bench.QUICK if quick else agents_bench.FULL))),
         ("cap", dashboard_bench.memory_at_cap),
+        ("refusal", dashboard_bench.refusal_past_the_cap),
         ("soak", lambda: dashboard_bench.soak(
             **(dashboard_bench.SOAK_QUICK if quick else dashboard_bench.SOAK_FULL))),
     ]  # fmt: skip

@@ -41,6 +41,10 @@ ISSUE_KEYS = {
     "rss_peak_mb_headless_json_at_cap",
     "rss_peak_mb_dashboard_at_cap",
     "first_rows_s_at_cap",
+    "refusal_s_headless",
+    "rss_peak_mb_headless_refusal",
+    "refusal_s_dashboard",
+    "rss_peak_mb_dashboard_refusal",
     "soak_polls",
     "soak_crashes",
     "soak_leaked_processes",
@@ -76,6 +80,10 @@ GOOD = {
     "rss_peak_mb_headless_json_at_cap": 100.0,
     "rss_peak_mb_dashboard_at_cap": 150.0,
     "first_rows_s_at_cap": 4.0,
+    "refusal_s_headless": 1.0,
+    "rss_peak_mb_headless_refusal": 80.0,
+    "refusal_s_dashboard": 2.0,
+    "rss_peak_mb_dashboard_refusal": 100.0,
     "soak_polls": 1000.0,
     "soak_crashes": 0.0,
     "soak_leaked_processes": 0.0,
@@ -124,7 +132,7 @@ def test_a_run_without_a_required_figure_is_refused(run, key):
 
 def test_good_figures_meet_every_goal(run):
     rows = run.goals(GOOD)
-    assert len(rows) == 23
+    assert len(rows) == 27
     assert missed(rows) == set()
 
 
@@ -150,6 +158,10 @@ def test_good_figures_meet_every_goal(run):
         ),
         ("peak RSS at the cap, dashboard (MB)", {"rss_peak_mb_dashboard_at_cap": 168.0}),
         ("first rows at the cap (s)", {"first_rows_s_at_cap": 5.1}),
+        ("200,000 sprites refused, headless (s)", {"refusal_s_headless": 5.1}),
+        ("... its peak RSS, headless (MB)", {"rss_peak_mb_headless_refusal": 168.0}),
+        ("200,000 sprites refused, dashboard (s)", {"refusal_s_dashboard": 5.1}),
+        ("... its peak RSS, dashboard (MB)", {"rss_peak_mb_dashboard_refusal": 168.0}),
         ("soak crashes", {"soak_crashes": 1.0}),
         ("soak leaked processes", {"soak_leaked_processes": 1.0}),
         ("soak RSS growth (MB)", {"soak_rss_growth_mb": 5.1}),
@@ -190,7 +202,7 @@ def test_a_quick_run_of_two_minutes_or_more_is_flagged(run):
 def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
     bench = run.dashboard_bench
     steps = ["refresh_costs", "key_latency_hung_wisp", "headless_overhead", "idle_cpu_and_memory"]
-    steps.append("memory_at_cap")
+    steps += ["memory_at_cap", "refusal_past_the_cap"]
     for name in [*steps, "attach_and_detach"]:
         monkeypatch.setattr(bench, name, lambda *args, **kwargs: {})
     monkeypatch.setattr(run, "_passthrough", lambda quick: {})
