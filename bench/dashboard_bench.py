@@ -380,6 +380,7 @@ def memory_at_cap() -> dict[str, float]:
     with fake_wisp() as fake:
         output = fleet_at_cap()
         fake.set_fleet(output)
+        fake.set_scenario("ok", announce=[])  # memory and time, not 20,000 captures
         command = [sys.executable, "-m", "wreckit_tui", "--headless", "--json"]
         headless = subprocess.Popen(
             [*command, "--wisp", str(fake.path)],
