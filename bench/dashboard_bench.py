@@ -17,6 +17,9 @@
   about 15 MB of ``list --json`` output: the peak RSS of ``--headless --json`` and of the
   dashboard in a terminal (until a poll after the first is applied, when two fleets are held at
   once), and the time from starting the dashboard to its first rows on screen.
+- ``refusal_s_*`` and ``rss_peak_mb_*_refusal``: 200,000 sprites in about 15 MB, past
+  ``max_sprites``: the time to refuse them (headless: exit 4; the dashboard: the error on
+  screen) and the peak RSS meanwhile.
 - ``soak_*``: polls against a wisp that fails at random in every fault scenario (warning floods
   and daemons that leave the call's session included); a crash is the dashboard dying, or a poll
   ending in an error that is not a wisp error (a bug of the app). Then attach sessions under
@@ -377,21 +380,14 @@ def memory_at_cap() -> dict[str, float]:
     with fake_wisp() as fake:
         output = fleet_at_cap()
         fake.set_fleet(output)
+        fake.set_scenario("ok", announce=[])  # memory and time, not 20,000 captures
         command = [sys.executable, "-m", "wreckit_tui", "--headless", "--json"]
-        headless = subprocess.Popen(
-            [*command, "--wisp", str(fake.path)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=REPO,
-        )
-        _, status, usage = os.wait4(headless.pid, 0)
-        headless.returncode = os.waitstatus_to_exitcode(status)
-        if headless.returncode != 0:
-            raise RuntimeError(f"--headless --json at the cap exited {headless.returncode}")
+        code, peak_mb, _ = _peak_rss([*command, "--wisp", str(fake.path)])
+        if code != 0:
+            raise RuntimeError(f"--headless --json at the cap exited {code}")
         results = {
             "output_mb_at_cap": len(output) / 1e6,
-            "rss_peak_mb_headless_json_at_cap": usage.ru_maxrss * 1024 / 1e6,
+            "rss_peak_mb_headless_json_at_cap": peak_mb,
         }
         began = time.monotonic()
         with dashboard_pane(fake, "poll_interval=2") as pane:
@@ -407,6 +403,41 @@ def memory_at_cap() -> dict[str, float]:
             with contextlib.suppress(psutil.TimeoutExpired):
                 dashboard.wait(60)
     return results
+
+
+def refusal_past_the_cap() -> dict[str, float]:
+    """200,000 sprites in about 15 MB of output, past ``max_sprites``: the time and peak RSS
+    of ``--headless --json`` to refuse them (exit 4), and of the dashboard to show why."""
+    with fake_wisp() as fake:
+        fake.set_scenario(list="multitude")
+        command = [sys.executable, "-m", "wreckit_tui", "--headless", "--json"]
+        code, peak_mb, seconds = _peak_rss([*command, "--wisp", str(fake.path)])
+        if code != 4:
+            raise RuntimeError(f"--headless --json past the cap exited {code}")
+        results = {"refusal_s_headless": seconds, "rss_peak_mb_headless_refusal": peak_mb}
+        began = time.monotonic()
+        with dashboard_pane(fake, "poll_interval=60") as pane:
+            pane.wait_for(lambda screen: "too many sprites" in " ".join(screen.split()), 120)
+            results["refusal_s_dashboard"] = time.monotonic() - began
+            results["rss_peak_mb_dashboard_refusal"] = _peak_rss_mb(pane.pid())
+    return results
+
+
+_MEASURE = (
+    "import resource, subprocess, sys, time; began = time.monotonic(); "
+    "code = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, "
+    "stderr=subprocess.DEVNULL).returncode; seconds = time.monotonic() - began; "
+    "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, seconds)"
+)
+
+
+def _peak_rss(argv: list[str]) -> tuple[int, float, float]:
+    """Exit code, peak RSS (MB) and seconds of ``argv``, run by a small interpreter of its own:
+    a child forked from this big benchmark would count its parent's pages until it execs."""
+    done = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True,
+                          text=True, cwd=REPO, check=True)  # fmt: skip
+    code, peak_kb, seconds = done.stdout.split()
+    return int(code), int(peak_kb) * 1024 / 1e6, float(seconds)
 
 
 def _peak_rss_mb(pid: int) -> float:

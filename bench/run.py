@@ -28,6 +28,7 @@ import idle_bench  # noqa: E402
 import keys_bench  # noqa: E402
 import psutil  # noqa: E402
 import sandbox_bench  # noqa: E402
+import scale_bench  # noqa: E402
 import sprites_bench  # noqa: E402
 import web_bench  # noqa: E402
 
@@ -56,6 +57,24 @@ REQUIRED_KEYS = (
     "rss_peak_mb_headless_json_at_cap",
     "rss_peak_mb_dashboard_at_cap",
     "first_rows_s_at_cap",
+    "refusal_s_headless",
+    "rss_peak_mb_headless_refusal",
+    "refusal_s_dashboard",
+    "rss_peak_mb_dashboard_refusal",
+    "table_ms_1000",
+    "table_json_ms_1000",
+    "table_ms_10000",
+    "refresh_ms_10000_changed_10",
+    "refresh_ms_10000_changed_10000",
+    "filter_key_ms_max_10000",
+    "rss_mb_10000_sprites",
+    "key_latency_ms_p95_polling_10000",
+    "first_rows_ms_10",
+    "first_rows_ms_1000",
+    "first_rows_ms_10000",
+    "textual_first_paint_ms",
+    "first_paint_wisp_list_ms_10",
+    "first_paint_wisp_list_ms_1000",
     "soak_polls",
     "soak_crashes",
     "soak_leaked_processes",
@@ -152,6 +171,13 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
         _row("peak RSS at the cap, dashboard (MB)", results["rss_peak_mb_dashboard_at_cap"],
              "<=", at_cap),
         _row("first rows at the cap (s)", results["first_rows_s_at_cap"], "<=", 5),
+        _row("200,000 sprites refused, headless (s)", results["refusal_s_headless"], "<=", 5),
+        _row("... its peak RSS, headless (MB)", results["rss_peak_mb_headless_refusal"],
+             "<=", at_cap),
+        _row("200,000 sprites refused, dashboard (s)", results["refusal_s_dashboard"], "<=", 5),
+        _row("... its peak RSS, dashboard (MB)", results["rss_peak_mb_dashboard_refusal"],
+             "<=", at_cap),
+        *_scale_rows(results),
         _row("soak crashes", results["soak_crashes"], "=", 0),
         _row("soak leaked processes", results["soak_leaked_processes"], "=", 0),
         _row("soak RSS growth (MB)", results["soak_rss_growth_mb"], "<=", 5),
@@ -185,6 +211,30 @@ def web_goals(results: Mapping[str, float]) -> list[GoalRow]:
         _row("browser: page load to first rows (ms)", results["web_first_rows_ms"], "<=", 2000),
         _row("browser: key echo in a web terminal (ms)", results["web_echo_ms"], "<=", 50),
     ]
+
+
+def _scale_rows(results: Mapping[str, float]) -> list[GoalRow]:
+    """The goals of starting fast and staying cheap at 10,000 sprites."""
+    paint = results["textual_first_paint_ms"]
+    return [
+        _row("headless table / --json, 1,000 sprites",
+             results["table_ms_1000"] / results["table_json_ms_1000"], "<=", 1.3),
+        _row("headless table, 10,000 sprites (ms)", results["table_ms_10000"], "<=", 2000),
+        _row("refresh, 10 of 10,000 changed (ms)", results["refresh_ms_10000_changed_10"],
+             "<=", 5),
+        _row("refresh, all 10,000 changed (ms)", results["refresh_ms_10000_changed_10000"],
+             "<=", 300),
+        _row("filter key, 10,000 sprites, slowest (ms)", results["filter_key_ms_max_10000"],
+             "<=", 50),
+        _row("RSS, 10,000 sprites (MB)", results["rss_mb_10000_sprites"], "<=", 200),
+        _row("key latency p95, polling 10,000 (ms)",
+             results["key_latency_ms_p95_polling_10000"], "<=", 50),
+        _row("first rows, 10, over Textual + list (ms)", results["first_rows_ms_10"]
+             - paint - results["first_paint_wisp_list_ms_10"], "<=", 150),
+        _row("first rows, 1,000, over Textual + list (ms)", results["first_rows_ms_1000"]
+             - paint - results["first_paint_wisp_list_ms_1000"], "<=", 150),
+        _row("first rows, 10,000 sprites (ms)", results["first_rows_ms_10000"], "<=", 2000),
+    ]  # fmt: skip
 
 
 def missing_keys(results: Mapping[str, float]) -> list[str]:
@@ -269,6 +319,11 @@ def run(quick: bool) -> dict[str, float]:
             **(idle_bench.QUICK if quick else idle_bench.FULL))),
         ("cap", dashboard_bench.memory_at_cap),
         ("web", lambda: web_bench.run(**(web_bench.QUICK if quick else web_bench.FULL))),
+        ("refusal", dashboard_bench.refusal_past_the_cap),
+        ("table", lambda: scale_bench.headless_table(5 if quick else 9)),
+        ("scale", lambda: {**scale_bench.dashboard_costs(3 if quick else 5),
+                           **scale_bench.polling_10000(30 if quick else 100)}),
+        ("first paint", lambda: scale_bench.first_paint(3 if quick else 5)),
         ("soak", lambda: dashboard_bench.soak(
             **(dashboard_bench.SOAK_QUICK if quick else dashboard_bench.SOAK_FULL))),
     ]  # fmt: skip

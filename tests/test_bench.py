@@ -43,6 +43,24 @@ ISSUE_KEYS = {
     "rss_peak_mb_headless_json_at_cap",
     "rss_peak_mb_dashboard_at_cap",
     "first_rows_s_at_cap",
+    "refusal_s_headless",
+    "rss_peak_mb_headless_refusal",
+    "refusal_s_dashboard",
+    "rss_peak_mb_dashboard_refusal",
+    "table_ms_1000",
+    "table_json_ms_1000",
+    "table_ms_10000",
+    "refresh_ms_10000_changed_10",
+    "refresh_ms_10000_changed_10000",
+    "filter_key_ms_max_10000",
+    "rss_mb_10000_sprites",
+    "key_latency_ms_p95_polling_10000",
+    "first_rows_ms_10",
+    "first_rows_ms_1000",
+    "first_rows_ms_10000",
+    "textual_first_paint_ms",
+    "first_paint_wisp_list_ms_10",
+    "first_paint_wisp_list_ms_1000",
     "soak_polls",
     "soak_crashes",
     "soak_leaked_processes",
@@ -89,6 +107,24 @@ GOOD = {
     "rss_peak_mb_headless_json_at_cap": 100.0,
     "rss_peak_mb_dashboard_at_cap": 150.0,
     "first_rows_s_at_cap": 4.0,
+    "refusal_s_headless": 1.0,
+    "rss_peak_mb_headless_refusal": 80.0,
+    "refusal_s_dashboard": 2.0,
+    "rss_peak_mb_dashboard_refusal": 100.0,
+    "table_ms_1000": 300.0,
+    "table_json_ms_1000": 280.0,
+    "table_ms_10000": 1500.0,
+    "refresh_ms_10000_changed_10": 3.0,
+    "refresh_ms_10000_changed_10000": 200.0,
+    "filter_key_ms_max_10000": 30.0,
+    "rss_mb_10000_sprites": 150.0,
+    "key_latency_ms_p95_polling_10000": 30.0,
+    "first_rows_ms_10": 400.0,
+    "first_rows_ms_1000": 450.0,
+    "first_rows_ms_10000": 1500.0,
+    "textual_first_paint_ms": 300.0,
+    "first_paint_wisp_list_ms_10": 25.0,
+    "first_paint_wisp_list_ms_1000": 30.0,
     "soak_polls": 1000.0,
     "soak_crashes": 0.0,
     "soak_leaked_processes": 0.0,
@@ -146,7 +182,7 @@ def test_a_run_without_a_required_figure_is_refused(run, key):
 
 def test_good_figures_meet_every_goal(run):
     rows = run.goals(GOOD)
-    assert len(rows) == 29
+    assert len(rows) == 43
     assert missed(rows) == set()
 
 
@@ -172,6 +208,20 @@ def test_good_figures_meet_every_goal(run):
         ),
         ("peak RSS at the cap, dashboard (MB)", {"rss_peak_mb_dashboard_at_cap": 168.0}),
         ("first rows at the cap (s)", {"first_rows_s_at_cap": 5.1}),
+        ("200,000 sprites refused, headless (s)", {"refusal_s_headless": 5.1}),
+        ("... its peak RSS, headless (MB)", {"rss_peak_mb_headless_refusal": 168.0}),
+        ("200,000 sprites refused, dashboard (s)", {"refusal_s_dashboard": 5.1}),
+        ("... its peak RSS, dashboard (MB)", {"rss_peak_mb_dashboard_refusal": 168.0}),
+        ("headless table / --json, 1,000 sprites", {"table_ms_1000": 365.0}),
+        ("headless table, 10,000 sprites (ms)", {"table_ms_10000": 2001.0}),
+        ("refresh, 10 of 10,000 changed (ms)", {"refresh_ms_10000_changed_10": 5.1}),
+        ("refresh, all 10,000 changed (ms)", {"refresh_ms_10000_changed_10000": 301.0}),
+        ("filter key, 10,000 sprites, slowest (ms)", {"filter_key_ms_max_10000": 51.0}),
+        ("RSS, 10,000 sprites (MB)", {"rss_mb_10000_sprites": 201.0}),
+        ("key latency p95, polling 10,000 (ms)", {"key_latency_ms_p95_polling_10000": 51.0}),
+        ("first rows, 10, over Textual + list (ms)", {"first_rows_ms_10": 476.0}),
+        ("first rows, 1,000, over Textual + list (ms)", {"first_rows_ms_1000": 481.0}),
+        ("first rows, 10,000 sprites (ms)", {"first_rows_ms_10000": 2001.0}),
         ("soak crashes", {"soak_crashes": 1.0}),
         ("soak leaked processes", {"soak_leaked_processes": 1.0}),
         ("soak RSS growth (MB)", {"soak_rss_growth_mb": 5.1}),
@@ -234,7 +284,9 @@ def test_a_quick_run_of_two_minutes_or_more_is_flagged(run):
 def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
     bench = run.dashboard_bench
     steps = ["refresh_costs", "key_latency_hung_wisp", "headless_overhead", "idle_cpu_and_memory"]
-    steps.append("memory_at_cap")
+    steps += ["memory_at_cap", "refusal_past_the_cap"]
+    for name in ("headless_table", "dashboard_costs", "polling_10000", "first_paint"):
+        monkeypatch.setattr(run.scale_bench, name, lambda *args, **kwargs: {})
     for name in [*steps, "attach_and_detach"]:
         monkeypatch.setattr(bench, name, lambda *args, **kwargs: {})
     monkeypatch.setattr(run, "_passthrough", lambda quick: {})
@@ -314,6 +366,7 @@ def test_the_bench_imports_only_runtime_dependencies():
         "sandbox_bench",
         "sprites_bench",
         "web_bench",
+        "scale_bench",
         "tests",
         "wreckit_tui",
     }

@@ -466,6 +466,32 @@ def test_a_fleet_past_max_sprites_exits_4_with_one_line(fake_wisp):
         )
 
 
+MULTITUDE_ERROR = (
+    "wreckit-tui: error: wisp gave bad output: too many sprites (200000 > max_sprites 20000). "
+    "Raise max_sprites if the fleet is really that large.\n"
+)
+PEAK_RSS_LIMIT_MB = 110
+"""Peak RSS of a refusal of 200,000 sprites (15 MB): 79 MB decoding entry by entry, 143 MB
+when the whole list was decoded first (the cap allows 10 times the output, 168 MB)."""
+
+
+def test_200000_sprites_are_refused_with_one_line_in_bounded_memory(fake_wisp):
+    fake_wisp.set_scenario(list="multitude")
+    for command in (["--headless"], ["list", "--json"]):
+        result = run_cli(*command, "--wisp", str(fake_wisp.path))
+        assert (result.returncode, result.stdout, result.stderr) == (4, "", MULTITUDE_ERROR)
+    measure = (  # the peak RSS of the one child this interpreter waits for, in kB
+        "import resource, subprocess, sys; "
+        "subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    headless = [sys.executable, "-m", "wreckit_tui", "--headless", "--json"]
+    argv = [sys.executable, "-c", measure, *headless, "--wisp", str(fake_wisp.path)]
+    measured = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, check=True)
+    peak_mb = int(measured.stdout) * 1024 / 1e6
+    assert peak_mb < PEAK_RSS_LIMIT_MB, f"--headless --json peaked at {peak_mb:.0f} MB"
+
+
 def wait_until_none_alive(fake, timeout: float = 2.0) -> None:
     """Fail unless every process of the fake has ended within ``timeout`` seconds."""
     wait_until(lambda: not fake.alive_pids(), timeout, what="every process of the fake to end")

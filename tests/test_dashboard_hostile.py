@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from tests.support.dashboard_harness import dashboard, screen_text
+from tests.support.dashboard_harness import dashboard, poll, screen_text
 from tests.support.waiting import wait_until_async
 from wreckit_tui.screens.confirm import ConfirmScreen
 from wreckit_tui.screens.help import HelpScreen
@@ -101,3 +101,14 @@ async def test_a_fleet_past_max_sprites_is_refused_with_a_clear_error(fake_wisp)
         assert "too many sprites (3 > max_sprites 2)" in text
         assert "Raise max_sprites if the fleet is really that large" in text
         assert pilot.app.dashboard.table.shown_keys == []
+
+
+async def test_200000_sprites_are_refused_and_the_last_good_table_stays(fake_wisp):
+    async with dashboard(fake_wisp, flood(3, bad=1), list_timeout=60) as pilot:
+        app = pilot.app
+        fake_wisp.set_scenario(list="multitude")
+        await poll(pilot)
+        text = " ".join(screen_text(app).split())
+        assert "STALE" in text
+        assert "too many sprites (200000 > max_sprites 20000)" in text
+        assert app.dashboard.table.shown_keys == ["w0", "w1", "w2"]

@@ -9,7 +9,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from wreckit_tui.fields import COLUMN_KEYS, COLUMNS, render_cell, sprite_fields, table_cells
-from wreckit_tui.headless import fleet_table
+from wreckit_tui.headless import fleet_table, table_lines
 from wreckit_tui.models import Fleet, Sprite
 
 COMMAND = COLUMNS[COLUMN_KEYS.index("command")]
@@ -100,3 +100,19 @@ def test_the_headless_table_fits_80_columns_with_every_label_whole():
     assert labels == [column.label for column in COLUMNS]
     assert "exit 3" in lines[2] and "working 12m" in lines[2] and "claude" in lines[2]
     assert "exited 3" in lines[3]
+
+
+def test_the_headless_table_written_line_by_line_is_rich_s_table_exactly():
+    sprites = (
+        AGENT,
+        Sprite(name="n" + "a" * 100, state="running", url="https://" + "u" * 500, cpus=2),
+        Sprite(name="zw\u200bp", state="o\u00adk"),
+        Sprite(name="日本語の名前", state="stopped", exit_code=3, activity="exited"),
+        Sprite(name="w", state="weird-state", activity="waiting", activity_seconds=5),
+    )
+    fleet = Fleet(sprites=sprites)
+    for width in (1000, 200):
+        out = io.StringIO()
+        Console(file=out, width=width, highlight=False).print(fleet_table(fleet))
+        assert "".join(line + "\n" for line in table_lines(fleet, width)) == out.getvalue()
+    assert table_lines(fleet, 120) is None  # too narrow: rich's table shrinks the columns

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from wreckit_tui.contract import size_to_mib
 from wreckit_tui.errors import InvalidRequest, WispBadOutput
+from wreckit_tui.fleet_json import fleet_items
 from wreckit_tui.models import (
     DEFAULT_MAX_SPRITES,
     MAX_WARNINGS,
@@ -256,3 +257,38 @@ def test_no_input_makes_the_parser_raise_anything_but_bad_output(value):
         return
     for sprite in fleet.sprites:
         json.dumps(sprite.public_dict(), allow_nan=False)
+
+
+def _expected_items(document: object) -> list | None:
+    """What ``json.loads`` makes of a fleet document: its list of entries, or None (refused)."""
+    if isinstance(document, dict) and "sprites" in document:
+        document = document["sprites"]
+    return document if isinstance(document, list) else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(json_values, st.lists(json_values), st.dictionaries(st.text(), json_values)),
+    st.sampled_from([None, 0, 2]),
+    st.sampled_from([(",", ":"), (", ", ": "), (" ,\n", " :\t")]),
+    st.integers(min_value=0, max_value=400),
+)
+def test_entry_by_entry_decoding_agrees_with_json_loads(document, indent, separators, cut):
+    """Any JSON, however spaced, and any prefix of it: the same entries as ``json.loads``,
+    or bad output exactly where ``json.loads`` (or the fleet's shape) refuses it."""
+    text = json.dumps(document, indent=indent, separators=separators)
+    for candidate in (text, text[:cut]):
+        try:
+            expected = _expected_items(json.loads(candidate))
+        except ValueError:
+            expected = None
+        if expected is None:
+            with pytest.raises(WispBadOutput):
+                fleet_items(candidate.encode(), 10**6)
+        else:
+            assert fleet_items(candidate.encode(), 10**6) == (expected, len(expected))
+
+
+def test_entries_past_the_limit_are_counted_not_kept():
+    text = json.dumps({"count": 5, "sprites": [{"name": f"s{i}"} for i in range(5)], "x": []})
+    assert fleet_items(text.encode(), 2) == ([{"name": "s0"}, {"name": "s1"}], 5)

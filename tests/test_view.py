@@ -12,6 +12,7 @@ from wreckit_tui.models import Fleet, Sprite, parse_fleet
 from wreckit_tui.operations import Operations
 from wreckit_tui.view import (
     HISTORY_LENGTH,
+    RowFilter,
     Snapshot,
     build_row,
     diff_rows,
@@ -147,3 +148,16 @@ def test_new_warnings_are_noted_once_and_summarised():
     assert note.startswith(f"wisp list: {fleet.warning_count:,} warnings")
     assert len(note.splitlines()) == 4  # the count, then the first three
     assert warning_note(fleet, fleet) is None
+
+
+def test_the_filter_narrows_incrementally_and_agrees_with_matches():
+    rows = tuple(build_row(sprite) for sprite in fleet_of(ALPHA, BRAVO, CHARLIE).sprites)
+    row_filter = RowFilter()
+    for query in ("", "A", "al", "alp", "a", "", "r", "ra", "rav", "ch", "x", "LIE"):
+        shown = row_filter(rows, query)
+        assert shown == tuple(row for row in rows if matches(row.key, query)), query
+    assert row_filter(rows, "a") is rows  # every row matches: the very same rows
+    other = rows[:2]  # new rows: the last query's result is not reused
+    row_filter(rows, "ha")
+    assert row_filter(other, "har") == ()
+    assert [row.key for row in row_filter(rows, "har")] == ["charlie"]

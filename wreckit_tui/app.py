@@ -119,8 +119,7 @@ class WreckitApp(LinksApp, AgentsApp):
             self.theme = self.config.theme
         else:
             self.say(f"unknown theme {self.config.theme!r}", severity="warning")
-        self.run_worker(self._fetch_version(), group="version", exit_on_error=False)
-        self.poller.resume()
+        self.poller.resume()  # the version is asked after the first poll: rows come first
 
     def say(
         self,
@@ -206,6 +205,9 @@ class WreckitApp(LinksApp, AgentsApp):
             self._announce(() if first else previous.attention, view, quiet=first)
             if isinstance(self.screen, LaunchScreen):
                 self.screen.update_taken(self.taken_names())
+        finally:
+            if number == 1:  # asked now, so that the first rows never wait for these calls
+                self.run_worker(self._fetch_version, group="version", exit_on_error=False)
 
     def _announce(self, before: tuple[str, ...], view: FleetView, *, quiet: bool) -> None:
         """Ring (or notify) once for the sprites that started to need you at this poll; not

@@ -230,7 +230,7 @@ COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 
 def fit(text: str, width: int) -> str:
     """``text`` cut to ``width`` terminal cells, ending in an ellipsis when it was longer."""
-    if len(text) <= width and cell_len(text) <= width:
+    if len(text) <= width and (text.isascii() or cell_len(text) <= width):
         return text
     return set_cell_size(text, width - 1).rstrip() + "…"
 

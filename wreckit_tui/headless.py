@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING
+
+from rich.cells import cell_len
 
 from wreckit_tui.fields import COLUMN_KEYS, COLUMNS, activity_cell, state_cell, table_cells
 from wreckit_tui.models import Fleet, Sprite
@@ -64,14 +66,79 @@ def fleet_table(fleet: Fleet) -> Table:
 
 
 def print_table(fleet: Fleet, caption: str, file: IO[str]) -> None:
-    """Print the table and its caption; when ``file`` is not a terminal no cell is cut short."""
+    """Print the table and its caption; when ``file`` is not a terminal no cell is cut short.
+
+    A table that fits the width is written line by line from the cells' own widths (each cell
+    measured once); a narrower terminal gets rich's table, which shrinks the columns."""
     from rich.console import Console
     from rich.text import Text
 
     width = None if file.isatty() else PIPE_WIDTH
     console = Console(file=file, width=width, highlight=False)
-    console.print(fleet_table(fleet) if fleet.sprites else Text(EMPTY_HINT))
+    lines = table_lines(fleet, console.width, styled=console.color_system is not None)
+    if lines is not None:
+        file.write("".join(line + "\n" for line in lines))
+    else:
+        console.print(fleet_table(fleet) if fleet.sprites else Text(EMPTY_HINT))
     console.print(Text(caption, style="dim"))
+
+
+def table_lines(fleet: Fleet, width: int, *, styled: bool = False) -> list[str] | None:
+    """The lines :func:`fleet_table` prints, when the table fits ``width`` cells (else None);
+    ``styled`` adds the header's, states' and activities' colours as escape sequences."""
+    if not fleet.sprites:
+        return None
+    rows = [table_cells(sprite) for sprite in fleet.sprites]
+    widths = [len(column.label) for column in COLUMNS]
+    for cells in rows:
+        widths = [max(w, _cells(text)) for w, text in zip(widths, cells, strict=True)]
+    if sum(widths) + 3 * len(widths) - 1 > width:
+        return None
+    paint = _painter(styled)
+    rights = [column.numeric for column in COLUMNS]
+    labels = zip(COLUMNS, widths, rights, strict=True)
+    header = [_pad(c.label, w, r, paint(c.label, "bold")) for c, w, r in labels]
+    lines = [f" {' ┃ '.join(header)} ", "╇".join("━" * (w + 2) for w in widths)]
+    state, activity = COLUMN_KEYS.index("state"), COLUMN_KEYS.index("activity")
+    for sprite, cells in zip(fleet.sprites, rows, strict=True):
+        padded = [_pad(text, w, r) for text, w, r in zip(cells, widths, rights, strict=True)]
+        if styled:
+            for index, cell in ((state, state_cell(sprite)), (activity, activity_cell(sprite))):
+                painted = paint(cells[index], cell.style)
+                padded[index] = _pad(cells[index], widths[index], rights[index], painted)
+        lines.append(f" {' │ '.join(padded)} ")
+    return lines
+
+
+def _cells(text: str) -> int:
+    """How many terminal cells ``text`` takes."""
+    return len(text) if text.isascii() else cell_len(text)
+
+
+def _pad(text: str, width: int, right: bool, shown: str | None = None) -> str:
+    """``text`` (written as ``shown``, if given: ``text`` with escape sequences) padded to
+    ``width`` cells, on the left when ``right``."""
+    gap = " " * (width - _cells(text))
+    shown = text if shown is None else shown
+    return gap + shown if right else shown + gap
+
+
+def _painter(styled: bool) -> Callable[[str, str], str]:
+    """``paint(text, style)``: the text in that rich style (as escape sequences when
+    ``styled``; as it is when not)."""
+    if not styled:
+        return lambda text, _style: text
+    from rich.style import Style
+
+    styles: dict[str, Style] = {}
+
+    def paint(text: str, style: str) -> str:
+        if not style:
+            return text
+        found = styles.get(style) or styles.setdefault(style, Style.parse(style))
+        return found.render(text)
+
+    return paint
 
 
 def describe_backend(label: str, version: str, isolations: Sequence[str]) -> str:

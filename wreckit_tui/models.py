@@ -3,7 +3,8 @@
 ``parse_fleet`` turns wisp's stdout into a :class:`Fleet`. A field with the wrong type spoils
 only that field (it becomes ``None`` with a warning); a row without a usable name is skipped
 with a warning; anything that is not a list of sprites, or a list longer than ``max_sprites``,
-is :class:`WispBadOutput`. Of the warnings, the first :data:`MAX_WARNINGS` are kept and the rest
+is :class:`WispBadOutput` (the list is decoded entry by entry, and entries past the limit are
+only counted). Of the warnings, the first :data:`MAX_WARNINGS` are kept and the rest
 only counted, so a flood of them costs no memory.
 """
 
@@ -19,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wreckit_tui.contract import SIZE_RE, cpus_problem, name_problem, size_problem, size_to_mib
 from wreckit_tui.errors import InvalidRequest, WispBadOutput
-from wreckit_tui.text import quoted, sanitize
+from wreckit_tui.fleet_json import fleet_items
+from wreckit_tui.text import quoted
 
 PUBLIC_KEYS = (
     "name",
@@ -217,13 +219,13 @@ def parse_fleet(
 ) -> Fleet:
     """Parse ``wisp list --json`` stdout. Raises :class:`WispBadOutput` and nothing else.
 
-    A list of more than ``max_sprites`` entries is refused right after decoding, before any
-    model is built.
+    The list is decoded one entry at a time: past ``max_sprites`` entries are only counted, and
+    then the list is refused before any model is built, so memory stays bounded by the limit.
     """
-    items = _top_level_items(_decode_json(stdout))
-    if len(items) > max_sprites:
+    items, count = fleet_items(stdout, max_sprites)
+    if count > max_sprites:
         raise WispBadOutput(
-            f"too many sprites ({len(items)} > max_sprites {max_sprites})",
+            f"too many sprites ({count} > max_sprites {max_sprites})",
             advice="Raise max_sprites if the fleet is really that large.",
         )
     now = now or datetime.now(UTC)
@@ -241,29 +243,6 @@ def parse_fleet(
     return Fleet(
         sprites=tuple(sprites), warnings=tuple(warnings.kept), more_warnings=warnings.dropped
     )
-
-
-def _decode_json(stdout: bytes | bytearray) -> Any:
-    text = stdout.decode("utf-8", errors="replace")
-    if not text.strip():
-        raise WispBadOutput("empty output where a JSON list was expected")
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise WispBadOutput(f"not valid JSON ({_short(exc)})") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
-
-
-def _top_level_items(document: Any) -> list[Any]:
-    if isinstance(document, dict) and "sprites" in document:
-        document = document["sprites"]
-    if not isinstance(document, list):
-        kind = type(document).__name__
-        raise WispBadOutput(f'expected a JSON array or {{"sprites": [...]}}, got {kind}')
-    return document
 
 
 def _parse_item(index: int, item: Any, now: datetime, warnings: Warnings) -> Sprite | None:
@@ -347,11 +326,6 @@ def _uptime_from(created_at: str, now: datetime) -> float | None:
         return None
     seconds = (now - created).total_seconds()
     return max(seconds, 0.0) if math.isfinite(seconds) else None
-
-
-def _short(exc: BaseException, limit: int = 120) -> str:
-    text = sanitize(str(exc)) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 CAPABILITY_COMMANDS = frozenset({"exec", "capture", "send", "resume", "start-command"})

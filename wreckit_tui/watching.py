@@ -67,14 +67,16 @@ async def watch_fleet(
 ) -> dict[str, Seen]:
     """Take one poll into ``watch``: capture the sprites that went quiet since the last poll
     (at most :data:`MAX_CAPTURES` at once), judge their screens; each sprite's :class:`Seen`.
+    The work over every sprite runs in a thread (only polls touch ``watch``, one at a time).
 
     A backend without ``capture`` judges nothing by screen: a quiet sprite whose terminal has
     a clock (``activity_at``) is ``idle``, one without stays unknown. A capture that fails
     leaves its sprite as it was (it is looked at again next poll). With ``wait`` false (the
     dashboard), a poll that comes before the backend said what it offers captures nothing.
     """
+    observe = (observed(sprite) for sprite in fleet.sprites)
+    quiet = await asyncio.to_thread(watch.update, observe, now)  # 10,000 sprites: ~0.1 s
     by_name = {sprite.name: sprite for sprite in fleet.sprites}
-    quiet = watch.update((observed(sprite) for sprite in fleet.sprites), now)
     if quiet:
         known = await wisp.capabilities() if wait else wisp.known_capabilities()
         if known is None:  # not known yet: these sprites are looked at again next poll
@@ -87,6 +89,11 @@ async def watch_fleet(
                 watch.judge_screen(name, screens[name], sprite.command)
             elif not can_capture and sprite.activity_at is not None:
                 watch.judge_screen(name, "", sprite.command)
+    return await asyncio.to_thread(_seen, watch, fleet)
+
+
+def _seen(watch: Watch, fleet: Fleet) -> dict[str, Seen]:
+    """Each sprite's activity and attention as ``watch`` now tells them."""
     seen = {}
     for sprite in fleet.sprites:
         activity = watch.get(sprite.name)

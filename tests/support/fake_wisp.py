@@ -17,7 +17,8 @@ no pipe), grandchild, garbage, truncated, empty, fail, fail-quiet (exit 3, nothi
 huge, slow (``slow_seconds`` in scenario.json), badbytes, vanish (kill: the sprite disappears and
 the kill fails), ansi (stderr with escape sequences on failure), duplicate and wrong-type (list:
 every sprite twice, or ``cpus`` spoiled), warnings (list: ``warning_sprites`` sprites, default
-2,000, each with every field of the wrong type), daemon (any command: first a daemon leaves the
+2,000, each with every field of the wrong type), multitude (list: ``multitude_sprites``
+sprites, default 200,000, in about 15 MB), daemon (any command: first a daemon leaves the
 call's session with ``setsid`` and starts a child of its own, both sleeping for ten minutes),
 unknown (the command does not exist, as in an older wisp), linger (start: makes the sprite,
 then hangs ignoring SIGTERM), finish-on-term (start: waits, and finishes when SIGTERM comes),
@@ -280,6 +281,8 @@ def cmd_list(args: list[str], behaviour: str) -> int:
     elif behaviour == "warnings":
         count = int(load_scenario().get("warning_sprites", 2000))
         text = json.dumps([{"name": f"w{index}", **SPOILED} for index in range(count)])
+    elif behaviour == "multitude":
+        text = multitude(int(load_scenario().get("multitude_sprites", MULTITUDE)))
     elif behaviour == "badbytes":
         sys.stdout.buffer.write(b'[{"name": "bad-\xff\xfe-bytes", "state": "running"}]\n')
         return 0
@@ -288,6 +291,15 @@ def cmd_list(args: list[str], behaviour: str) -> int:
     if behaviour == "grandchild":
         spawn_grandchild()
     return 0
+
+
+MULTITUDE = 200_000
+
+
+def multitude(count: int) -> str:
+    """``count`` small sprites as compact JSON: 200,000 of them in about 15 MB."""
+    sprite = '{"name": "m%06d", "state": "running", "cpus": 1, "memory": "512MiB"}'
+    return "[" + ", ".join(sprite % index for index in range(count)) + "]"
 
 
 V11_COMMANDS = ["exec", "capture", "send", "resume", "start-command"]

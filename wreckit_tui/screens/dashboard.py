@@ -33,7 +33,7 @@ from wreckit_tui.screens.requests import (
     SendRequested,
 )
 from wreckit_tui.textual_private import bindings_by_key, replace_binding
-from wreckit_tui.view import Row, Snapshot, matches
+from wreckit_tui.view import Row, RowFilter, Snapshot
 from wreckit_tui.widgets.detail import SpriteDetail
 from wreckit_tui.widgets.form_input import FormInput
 from wreckit_tui.widgets.gauges import FleetGauges
@@ -109,7 +109,7 @@ class DashboardScreen(Screen[None]):
 
     def __init__(self, detach_key: str = "ctrl+]", clock: Callable[[], float] = time.time) -> None:
         super().__init__()
-        self.clock = clock
+        self.clock, self._row_filter = clock, RowFilter()
         self.detach_key = key_label(detach_key)
         attach = bindings_by_key(self)["a"][0]
         replace_binding(
@@ -180,9 +180,8 @@ class DashboardScreen(Screen[None]):
         self.set_class(snapshot.error is not None, "-stale")
 
     def _filtered(self, rows: tuple[Row, ...]) -> tuple[Row, ...]:
-        """The rows the filter lets through; ``hidden`` counts the others."""
-        query = self.filter_text
-        shown = tuple(row for row in rows if matches(row.key, query)) if query else rows
+        """The rows the filter lets through (incrementally); ``hidden`` counts the others."""
+        shown = self._row_filter(rows, self.filter_text)
         self.hidden = len(rows) - len(shown)
         return shown
 

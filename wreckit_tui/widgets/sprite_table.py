@@ -70,6 +70,7 @@ class SpriteTable(CellRenderingTable):
         self.sort_reverse = False
         self.marks: set[str] = set()
         self._shown: dict[str, Row] = {}
+        self._rows: Sequence[Row] | None = None
         self._rendered_cells: LRUCache[tuple, tuple[object, list[list[Segment]]]] = LRUCache(1024)
 
     def on_mount(self) -> None:
@@ -96,8 +97,10 @@ class SpriteTable(CellRenderingTable):
         A row object the table shows already is unchanged at once (the view keeps the row
         object of a sprite that did not change), so the work is in proportion to the change.
         """
+        same = rows is self._rows  # the very rows shown last: nothing to compare
+        self._rows = rows
         selected = self.selected_key
-        delta = diff_rows(self._shown, rows)
+        delta = RowDelta((), (), ()) if same else diff_rows(self._shown, rows)
         with self._deferred_refresh() as repaint:
             if len(delta.removed) > max(len(self._shown) * REBUILD_SHARE, 8):
                 self._rebuild(rows)
