@@ -16,19 +16,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from textual.app import SuspendNotSupported, SystemCommand
+from textual.app import SystemCommand
 from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 
 from wreckit_tui.app_agents import AgentsApp
+from wreckit_tui.app_attach import ERROR_TOAST, AttachingApp
 from wreckit_tui.app_links import LinksApp
-from wreckit_tui.attach import attach
-from wreckit_tui.attach_outcome import AttachFailed, AttachOutcome, attach_report
+from wreckit_tui.attach_outcome import AttachFailed
 from wreckit_tui.backend_api import SpriteManager
 from wreckit_tui.capacity import Host
-from wreckit_tui.config import Config, attach_settings
+from wreckit_tui.config import Config
 from wreckit_tui.contract import size_to_mib
 from wreckit_tui.driver import QuickSuspendDriver
 from wreckit_tui.errors import SpriteNotFound, WispError, WispNotFound, WreckitError, describe
@@ -55,7 +55,6 @@ from wreckit_tui.textual_private import write_to_terminal
 from wreckit_tui.view import FleetView, Snapshot, view_of
 from wreckit_tui.watching import Watch, rules_of, watch_fleet
 
-ERROR_TOAST = {"severity": "error", "timeout": 15}
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 SAID_KEPT = 100
 
@@ -66,7 +65,7 @@ def styles_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "styles"
 
 
-class WreckitApp(LinksApp, AgentsApp):
+class WreckitApp(AttachingApp, LinksApp, AgentsApp):
     """The dashboard. It owns the backend, polling and the operations in flight, and hands
     the dashboard screen one immutable :class:`Snapshot` per change; the screen's requests
     come back as messages. ``clock`` and ``host`` are injectable for deterministic tests."""
@@ -357,41 +356,6 @@ class WreckitApp(LinksApp, AgentsApp):
             self.operations.ended([name], self.poller.started)
             self.say(f"started {name} again", timeout=4)
         self.poller.now()
-
-    def attach(self, name: str) -> None:
-        """Hand the terminal to ``wisp attach`` for ``name``, then come back."""
-        self.poller.pause()
-        self.previewer.pause()
-        try:
-            outcome = self._attached(name)
-        finally:
-            self._back_from = name
-            self.poller.resume(now=True)
-            self.previewer.resume()
-        if outcome is not None:
-            self._report_attach(outcome)
-
-    def _attached(self, name: str) -> AttachOutcome | None:
-        """Run the passthrough inside ``suspend``; None where the terminal cannot be lent."""
-        try:
-            with self.suspend():
-                return attach(self.wisp, name, **attach_settings(self.config))
-        except SuspendNotSupported:
-            self.say(
-                f"attach needs a real terminal: run `wreckit-tui attach {name}` from a shell",
-                severity="warning",
-                timeout=8,
-            )
-            return None
-
-    def _report_attach(self, outcome: AttachOutcome) -> None:
-        if outcome.warning:
-            self.say(outcome.warning, severity="warning", timeout=8)
-        if outcome.stop_signal is not None:
-            self.exit(return_code=128 + outcome.stop_signal)
-        elif outcome.problem:
-            self.last_error = outcome.error or AttachFailed(outcome.problem, outcome.tail)
-            self.say(attach_report(outcome), title=f"attach {outcome.name}", **ERROR_TOAST)
 
     # -- the rest ----------------------------------------------------------------------------
 
