@@ -4,7 +4,9 @@ none where the backend cannot capture; the view carries it; ``wait`` exits 0, 4 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from collections import Counter
 from datetime import UTC, datetime
 
 from tests.conftest import run_cli
@@ -12,7 +14,13 @@ from tests.support.dashboard_harness import FIXED_NOW, dashboard, make_app, poll
 from wreckit_tui.activity import EXITED, IDLE, WAITING, WORKING, Rules, Watch
 from wreckit_tui.capacity import Host
 from wreckit_tui.view import view_of
-from wreckit_tui.watching import MAX_CAPTURES, annotate, list_watched, watch_fleet
+from wreckit_tui.watching import (
+    CAPTURES_PER_POLL,
+    MAX_CAPTURES,
+    annotate,
+    list_watched,
+    watch_fleet,
+)
 
 NOW = 1_790_000_000.0
 ASKING = "Edit app.py\nDo you want to proceed? (y/n) "
@@ -80,6 +88,36 @@ def test_captures_run_a_few_at_a_time_and_a_failed_one_leaves_its_sprite_unknown
     _, seen = poll_once(fake_wisp, Watch(Rules.load()), NOW)
     assert len(captures(fake_wisp)) == len(fleet)
     assert all(told.activity.state is None for told in seen.values())
+
+
+def test_a_fleet_of_quiet_sprites_is_captured_a_poll_s_worth_at_a_time(fake_wisp):
+    """Twice as many quiet sprites as one poll captures: the ones that printed last are looked
+    at first, the others at the next poll, and none twice."""
+    count = CAPTURES_PER_POLL * 2
+    fleet = [agent(f"s{index:03d}", NOW - 600 + index) for index in range(count)]
+    fake_wisp.set_fleet(fleet)
+    watch = Watch(Rules.load())
+    _, seen = poll_once(fake_wisp, watch, NOW)
+    latest = {f"s{index:03d}" for index in range(CAPTURES_PER_POLL, count)}
+    assert set(captures(fake_wisp)) == latest and len(captures(fake_wisp)) == CAPTURES_PER_POLL
+    assert {name for name, told in seen.items() if told.activity.state == IDLE} == latest
+    assert all(seen[name].activity.state is None for name in seen.keys() - latest)  # not yet
+
+    fake_wisp.forget_calls()
+    _, seen = poll_once(fake_wisp, watch, NOW + 2)
+    assert set(captures(fake_wisp)) == {sprite["name"] for sprite in fleet} - latest
+    assert all(told.activity.state == IDLE for told in seen.values())
+
+
+def test_headless_json_of_many_quiet_sprites_makes_one_poll_s_captures(fake_wisp):
+    """``--headless --json`` tells what one poll can tell; the rest is null, not a guess."""
+    count = CAPTURES_PER_POLL + 20
+    fake_wisp.set_fleet([agent(f"s{index:03d}", 1_000.0 + index) for index in range(count)])
+    done = run_cli("--wisp", str(fake_wisp.path), "--headless", "--json")
+    assert done.returncode == 0, done.stderr
+    activity = {sprite["name"]: sprite["activity"] for sprite in json.loads(done.stdout)}
+    assert len(captures(fake_wisp)) == CAPTURES_PER_POLL
+    assert Counter(activity.values()) == {IDLE: CAPTURES_PER_POLL, None: 20}
 
 
 def test_an_exit_and_full_memory_need_attention_and_the_view_carries_it(fake_wisp):

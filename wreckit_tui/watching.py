@@ -25,6 +25,9 @@ CAPTURE_LINES = 40
 """Lines of a quiet sprite's terminal looked at (the patterns look at its last non-blank ones)."""
 MAX_CAPTURES = 8
 """Captures run at once."""
+CAPTURES_PER_POLL = 48
+"""Captures one poll makes at most: the sprites that went quiet last first; the others are
+looked at in the polls after (a fleet of quiet sprites never costs a capture per sprite at once)."""
 
 
 class Seen(NamedTuple):
@@ -66,7 +69,8 @@ async def watch_fleet(
     wisp: SpriteManager, watch: Watch, fleet: Fleet, now: float, *, wait: bool = True
 ) -> dict[str, Seen]:
     """Take one poll into ``watch``: capture the sprites that went quiet since the last poll
-    (at most :data:`MAX_CAPTURES` at once), judge their screens; each sprite's :class:`Seen`.
+    (at most :data:`MAX_CAPTURES` at once and :data:`CAPTURES_PER_POLL` in all), judge their
+    screens; each sprite's :class:`Seen`.
     The work over every sprite runs in a thread (only polls touch ``watch``, one at a time).
 
     A backend without ``capture`` judges nothing by screen: a quiet sprite whose terminal has
@@ -82,7 +86,7 @@ async def watch_fleet(
         if known is None:  # not known yet: these sprites are looked at again next poll
             known, quiet = frozenset({"capture"}), []
         can_capture = "capture" in known
-        screens = await _captures(wisp, quiet) if can_capture else {}
+        screens = await _captures(wisp, _latest(quiet, by_name)) if can_capture else {}
         for name in quiet:
             sprite = by_name[name]
             if name in screens:
@@ -90,6 +94,15 @@ async def watch_fleet(
             elif not can_capture and sprite.activity_at is not None:
                 watch.judge_screen(name, "", sprite.command)
     return await asyncio.to_thread(_seen, watch, fleet)
+
+
+def _latest(names: list[str], by_name: Mapping[str, Sprite]) -> list[str]:
+    """The :data:`CAPTURES_PER_POLL` of ``names`` that printed last (no clock: last of all)."""
+    if len(names) <= CAPTURES_PER_POLL:
+        return names
+    printed = {name: epoch(by_name[name].activity_at) for name in names}
+    names = sorted(names, key=lambda name: -(printed[name] or float("-inf")))
+    return names[:CAPTURES_PER_POLL]
 
 
 def _seen(watch: Watch, fleet: Fleet) -> dict[str, Seen]:
