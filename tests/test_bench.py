@@ -473,6 +473,7 @@ def test_the_idle_bench_counts_the_whole_tree_and_leaves_nothing(run):
         for kind in ("builtin", "oneshot"):
             assert figures[f"polls_{kind}_{label}"] >= 1
             total = figures[f"idle_cpu_percent_{kind}_{label}"]
-            assert 0 < figures[f"dashboard_only_cpu_percent_{kind}_{label}"] <= total
+            own = figures[f"dashboard_only_cpu_percent_{kind}_{label}"]
+            assert 0 < own <= total + 1e-9  # the total is a sum of float shares
         assert figures[f"captures_per_poll_{label}"] >= 0
     assert figures["preview_captures_per_poll_working_10"] > 0  # the preview was shown

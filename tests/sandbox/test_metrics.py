@@ -36,8 +36,10 @@ def test_cpu_percent_is_the_current_rate_not_a_lifetime_average(sandboxes):
     after_the_burst = sandboxes.record("burst")["cpu_percent"]
     time.sleep(1.1)
     idle = sandboxes.record("burst")["cpu_percent"]
-    assert after_the_burst >= 30
-    assert idle < 10
+    # a loaded machine gives the burst less than a core; a lifetime average would still show
+    # most of the burst a second later, the current rate next to nothing
+    assert after_the_burst >= 10
+    assert idle < min(10, after_the_burst / 2)
 
 
 def test_cpu_percent_rises_while_an_exec_keeps_a_core_busy(sandboxes):
@@ -48,7 +50,7 @@ def test_cpu_percent_rises_while_an_exec_keeps_a_core_busy(sandboxes):
     busy = sandboxes.record("spin")["cpu_percent"]
     sandboxes.kill("spin")
     spinner.wait(timeout=10)
-    assert busy >= 30
+    assert busy >= 10  # an idle sandbox shows about 0; a loaded machine gives less than a core
 
 
 def test_the_first_list_after_start_reports_the_rate_since_start(sandboxes):
