@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
 
-from wreckit_tui.fields import COLUMN_KEYS, COLUMNS, activity_cell, state_cell, table_cells
+from wreckit_tui.fields import activity_cell, columns_for, state_cell, table_cells
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.text import sanitize
 
@@ -38,13 +38,15 @@ def sprite_json(sprite: Sprite) -> str:
     return json.dumps(sprite.public_dict(), indent=2)
 
 
-def fleet_table(fleet: Fleet) -> Table:
-    """A rich table of the fleet, columns as in the dashboard; every cell is literal text."""
+def fleet_table(fleet: Fleet, backends: bool = False) -> Table:
+    """A rich table of the fleet, columns as in the dashboard (BACKEND with ``backends``);
+    every cell is literal text."""
     from rich.table import Table
     from rich.text import Text
 
     table = Table(header_style="bold", show_edge=False)  # no outer border: 80 columns fit
-    for column in COLUMNS:
+    columns = columns_for(2 if backends else 1)
+    for column in columns:
         justify = "right" if column.numeric else "left"
         shrinks = column.key in SHRINK_FIRST  # rich narrows only columns that may wrap
         table.add_column(
@@ -54,23 +56,25 @@ def fleet_table(fleet: Fleet) -> Table:
             max_width=column.width,
             min_width=len(column.label) if shrinks else None,
         )
-    state, activity = COLUMN_KEYS.index("state"), COLUMN_KEYS.index("activity")
+    keys = [column.key for column in columns]
+    state, activity = keys.index("state"), keys.index("activity")
     for sprite in fleet.sprites:
-        cells = [Text(cell, no_wrap=True, overflow="ellipsis") for cell in table_cells(sprite)]
+        texts = table_cells(sprite, columns)
+        cells = [Text(cell, no_wrap=True, overflow="ellipsis") for cell in texts]
         cells[state].stylize(state_cell(sprite).style)
         cells[activity].stylize(activity_cell(sprite).style)
         table.add_row(*cells)
     return table
 
 
-def print_table(fleet: Fleet, caption: str, file: IO[str]) -> None:
+def print_table(fleet: Fleet, caption: str, file: IO[str], *, backends: bool = False) -> None:
     """Print the table and its caption; when ``file`` is not a terminal no cell is cut short."""
     from rich.console import Console
     from rich.text import Text
 
     width = None if file.isatty() else PIPE_WIDTH
     console = Console(file=file, width=width, highlight=False)
-    console.print(fleet_table(fleet) if fleet.sprites else Text(EMPTY_HINT))
+    console.print(fleet_table(fleet, backends) if fleet.sprites else Text(EMPTY_HINT))
     console.print(Text(caption, style="dim"))
 
 
