@@ -26,10 +26,10 @@ class Two:
 
     def write(self, extra: str = "", two: str = "") -> None:
         self.config.write_text(
-            f"{extra}\n[[backends]]\nname = \"one\"\nkind = \"wisp\"\n"
-            f"wisp_path = \"{self.one.path}\"\n"
-            f"[[backends]]\nname = \"two\"\nkind = \"wisp\"\n"
-            f"wisp_path = [\"{self.config.parent / 'ssh'}\", \"gpu-box\", \"{self.two.path}\"]\n"
+            f'{extra}\n[[backends]]\nname = "one"\nkind = "wisp"\n'
+            f'wisp_path = "{self.one.path}"\n'
+            f'[[backends]]\nname = "two"\nkind = "wisp"\n'
+            f'wisp_path = ["{self.config.parent / "ssh"}", "gpu-box", "{self.two.path}"]\n'
             f"{two}\n"
         )
 
@@ -55,7 +55,12 @@ def rows(stdout: str) -> list[tuple[str, str]]:
 def test_the_list_shows_every_backend_with_a_backend_column_and_field(two) -> None:
     listed = run_cli("list", "--json")
     assert listed.returncode == 0, listed.stderr
-    assert rows(listed.stdout) == [("one", "alpha"), ("one", "dup"), ("two", "beta"), ("two", "dup")]
+    assert rows(listed.stdout) == [
+        ("one", "alpha"),
+        ("one", "dup"),
+        ("two", "beta"),
+        ("two", "dup"),
+    ]
     assert list(json.loads(listed.stdout)[0])[:2] == ["name", "backend"]
     table = run_cli("--headless")
     header = table.stdout.splitlines()[0].split()
@@ -66,7 +71,9 @@ def test_the_list_shows_every_backend_with_a_backend_column_and_field(two) -> No
 
 
 def test_one_backend_hides_the_column_and_the_json_still_names_it(two) -> None:
-    two.config.write_text(f'[[backends]]\nname = "solo"\nkind = "wisp"\nwisp_path = "{two.one.path}"\n')
+    two.config.write_text(
+        f'[[backends]]\nname = "solo"\nkind = "wisp"\nwisp_path = "{two.one.path}"\n'
+    )
     table = run_cli("list")
     assert "BACKEND" not in table.stdout and "alpha" in table.stdout
     assert rows(run_cli("list", "--json").stdout) == [("solo", "alpha"), ("solo", "dup")]
@@ -147,7 +154,8 @@ def test_bad_backends_are_one_line_and_exit_2(two) -> None:
         '[[backends]]\nname = "a"\nkind = "wisp"\n[[backends]]\nname = "a"\nkind = "builtin"\n': (
             "two backends are named 'a'"
         ),
-        '[[backends]]\nname = "a"\nkind = "builtin"\n[[backends]]\nname = "b"\nkind = "builtin"\n': (
+        '[[backends]]\nname = "a"\nkind = "builtin"\n'
+        '[[backends]]\nname = "b"\nkind = "builtin"\n': (
             "only one backend can be of kind 'builtin'"
         ),
     }
@@ -156,3 +164,39 @@ def test_bad_backends_are_one_line_and_exit_2(two) -> None:
         result = run_cli("list")
         assert result.returncode == 2, text
         assert len(result.stderr.splitlines()) == 1 and words in result.stderr, result.stderr
+
+
+def test_the_mcp_tools_follow_the_same_naming_rule(two, tmp_path) -> None:
+    from tests.support.mcp_client import McpServer
+
+    env = {"WRECKIT_TUI_CONFIG": str(two.config), "XDG_STATE_HOME": str(tmp_path / "state")}
+    two.two.set_screen("beta", "hello from two\n")
+    server = McpServer(tmp_path / "server", env)
+    try:
+        listed = server.ok("list_sprites")["sprites"]
+        assert [(s["backend"], s["name"]) for s in listed] == [
+            ("one", "alpha"),
+            ("one", "dup"),
+            ("two", "beta"),
+            ("two", "dup"),
+        ]
+        refused = server.error("kill_sprite", {"name": "dup"})
+        assert "sprite 'dup' is on 2 backends (one/dup, two/dup)" in refused
+        assert (
+            "hello from two"
+            in server.ok("attach_sprite", {"name": "beta", "wait_seconds": 0})["result"]
+        )
+        spawned = server.ok("spawn_sprite", {"name": "two/gamma"})
+        assert (spawned["name"], spawned["backend"], spawned["attach"]) == (
+            "gamma",
+            "two",
+            "wreckit-tui attach two/gamma",
+        )
+        assert server.ok("kill_sprite", {"name": "one/dup"}) == {
+            "name": "dup",
+            "backend": "one",
+            "killed": True,
+        }
+    finally:
+        server.close()
+    server.assert_clean()

@@ -17,10 +17,12 @@ from typing import Any
 
 from wreckit_tui.config import Config, load_config
 from wreckit_tui.errors import WispError
-from wreckit_tui.fleets import Fleets, split
+from wreckit_tui.fleets import Fleets
+from wreckit_tui.fleets import public_name as named
 from wreckit_tui.headless import caption_for, print_table, write_fleet_json
 from wreckit_tui.watching import list_watched
 
+__all__ = ["list_fleets", "load_settings", "named", "prepare"]
 NEW_SPRITE_COMMANDS = ("start", "run")
 FAILED = WispError.exit_code
 
@@ -38,12 +40,6 @@ def load_settings(args: argparse.Namespace, flags: Mapping[str, Any]) -> Config:
         args.member = chosen
         return config
     return load_config(args.config, {**flags, "backend": chosen})
-
-
-def named(name: str) -> dict[str, str]:
-    """``{"name": NAME}``, with ``"backend"`` after it for ``BACKEND/NAME`` (``--json``)."""
-    backend, bare = split(name)
-    return {"name": bare} if backend is None else {"name": bare, "backend": backend}
 
 
 def prepare(wisp: Fleets, args: argparse.Namespace) -> None:

@@ -300,5 +300,11 @@ DETAIL_FIELDS: tuple[tuple[str, Callable[[Sprite], str]], ...] = (
 
 
 def sprite_fields(sprite: Sprite) -> list[tuple[str, str]]:
-    """Every field of ``sprite`` as label and literal text."""
-    return [(label, words(sprite)) for label, words in DETAIL_FIELDS]
+    """Every field of ``sprite`` as label and literal text (with several backends, its
+    backend after its name)."""
+    fields = [(label, words(sprite)) for label, words in DETAIL_FIELDS]
+    return (
+        [*fields[:1], ("backend", _backend_words(sprite)), *fields[1:]]
+        if sprite.backend
+        else fields
+    )

@@ -53,6 +53,12 @@ def qualify(fleet: Fleet, backend: str, *, stale: bool = False) -> Fleet:
     return fleet.model_copy(update={"sprites": sprites, "warnings": warnings})
 
 
+def public_name(name: str) -> dict[str, str]:
+    """``{"name": NAME}``, with ``"backend"`` after it for ``BACKEND/NAME`` (``--json``)."""
+    backend, bare = split(name)
+    return {"name": bare} if backend is None else {"name": bare, "backend": backend}
+
+
 def named(error: WreckitError, backend: str) -> WreckitError:
     """``error`` with its message prefixed by the backend's name (once)."""
     if not error.message.startswith(f"{backend}: "):
@@ -89,7 +95,8 @@ class Fleets:
         names = ", ".join(member.name for member in members)
         local = all(member.manager.backend.local for member in members)
         self.backend = Backend(argv=(), label=f"backends {names}", name="backend", local=local)
-        self._capabilities: dict[str, frozenset[str]] = {}
+        self._waiting = False
+        """Whether a list waits for the backends now (it shows what they answer)."""
 
     @classmethod
     def from_config(cls, config: Config) -> Fleets:
@@ -128,7 +135,15 @@ class Fleets:
                 member.task = asyncio.ensure_future(self._list_one(member))
         tasks = [member.task for member in self.members if member.task is not None]
         if tasks:
-            await asyncio.wait(tasks, timeout=LIVE_WAIT if self.live else None)
+            self._waiting = True
+            try:
+                await asyncio.wait(tasks, timeout=LIVE_WAIT if self.live else None)
+            except asyncio.CancelledError:  # quitting: no backend is listed any longer
+                for task in tasks:
+                    task.cancel()
+                raise
+            finally:
+                self._waiting = False
         if all(member.error is not None for member in self.members):
             raise self._all_failed()
         return self.merged()
@@ -145,8 +160,8 @@ class Fleets:
                 member.fleet = await asyncio.to_thread(_staled, fleet)
         finally:
             member.task, member.ended = None, time.monotonic()
-            if self.live and self.on_answer is not None:
-                self.on_answer()
+        if self.live and not self._waiting and self.on_answer is not None:
+            self.on_answer()  # answered after the list that asked had shown what came
         return member.fleet or Fleet()
 
     def merged(self) -> Fleet:
@@ -206,6 +221,14 @@ class Fleets:
             raise SpriteNotFound(bare)
         return hits[0]
 
+    def free_name(self, fleet: Fleet) -> str:
+        """A free ``sprite-N`` on the first backend, as ``BACKEND/NAME``."""
+        from wreckit_tui.names import free_name
+
+        first = self.members[0].name + SEPARATOR
+        names = {s.name.removeprefix(first) for s in fleet.sprites if s.name.startswith(first)}
+        return first + free_name(names)
+
     def start_name(self, name: str, backend: str | None = None) -> str:
         """Where a new sprite goes: ``BACKEND/NAME``, else ``backend`` (``--backend``), else
         the first backend."""
@@ -249,7 +272,15 @@ class Fleets:
         got = [answer for answer in known if answer is not None]
         return frozenset().union(*got) if got else None
 
-    async def _on(self, name: str, call: Callable[[Member, str], object]) -> object:
+    async def _on(
+        self, name: str, call: Callable[[Member, str], object], *, new: bool = False
+    ) -> object:
+        """``call`` on the backend of ``name``: a bare name is that of the one backend that
+        has it, or (``new``, a start) the first backend."""
+        if new:
+            name = self.start_name(name)
+        elif split(name)[0] is None:
+            name = await self.qualified(name)
         member, bare = self._route(name)
         member.dirty = True
         try:
@@ -273,6 +304,7 @@ class Fleets:
             lambda m, bare: m.manager.start(
                 bare, memory, cpus, max_vms=m.max_vms, command=command, stop=stop
             ),
+            new=True,
         )
 
     async def resume(self, name: str, *, max_vms: int, stop: asyncio.Event | None = None) -> None:
