@@ -137,7 +137,7 @@ def _idle_cpu(fakes: list[FakeWisp], seconds: float) -> float:
     dashboard = None
     try:
         dashboard = psutil.Process(pane.pid())
-        pane.wait_for(_detail_name("agent-00000"), timeout=60)
+        pane.wait_for(_detail_name("agent-00000"), timeout=180)
         time.sleep(4)
         before = dashboard.cpu_times()
         time.sleep(seconds)

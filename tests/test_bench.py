@@ -57,6 +57,10 @@ ISSUE_KEYS = {
     "sprites_poll_ms_1000",
     "sprites_server_ms_1000",
     "sprites_idle_cpu_percent_100",
+    "fleets_refresh_ms_3x1000_changed_10",
+    "fleets_refresh_ms_1x3000_changed_10",
+    "fleets_idle_cpu_percent_3x1000",
+    "fleets_idle_cpu_percent_1x3000",
 }
 
 GOOD = {
@@ -95,6 +99,10 @@ GOOD = {
     "sprites_poll_ms_1000": 150.0,
     "sprites_server_ms_1000": 20.0,
     "sprites_idle_cpu_percent_100": 0.5,
+    "fleets_refresh_ms_3x1000_changed_10": 2.0,
+    "fleets_refresh_ms_1x3000_changed_10": 2.0,
+    "fleets_idle_cpu_percent_3x1000": 1.0,
+    "fleets_idle_cpu_percent_1x3000": 1.0,
 }
 """Figures that meet every goal, with room: each miss below breaks one goal only."""
 
@@ -130,7 +138,7 @@ def test_a_run_without_a_required_figure_is_refused(run, key):
 
 def test_good_figures_meet_every_goal(run):
     rows = run.goals(GOOD)
-    assert len(rows) == 25
+    assert len(rows) == 27
     assert missed(rows) == set()
 
 
@@ -167,6 +175,14 @@ def test_good_figures_meet_every_goal(run):
         (
             "idle CPU on Sprites, 100 sprites (% of a core)",
             {"sprites_idle_cpu_percent_100": 1.01},
+        ),
+        (
+            "refresh, 10 of 3 backends x 1,000 changed (ms)",
+            {"fleets_refresh_ms_3x1000_changed_10": 5.01},
+        ),
+        (
+            "idle CPU, 3 backends x 1,000 sprites (% of a core)",
+            {"fleets_idle_cpu_percent_3x1000": 1.51},
         ),
     ],
 )
@@ -274,6 +290,7 @@ def test_the_bench_imports_only_runtime_dependencies():
         "agents_bench",
         "attach_bench",
         "dashboard_bench",
+        "fleets_bench",
         "sandbox_bench",
         "sprites_bench",
         "tests",

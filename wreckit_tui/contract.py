@@ -49,9 +49,9 @@ def require_name(name: str) -> None:
 def require_sprite_name(name: str) -> None:
     """Like :func:`require_name`, but ``BACKEND/NAME`` (several backends) passes too."""
     backend, sep, bare = name.partition("/")
+    require_name(backend)
     if sep:
-        require_name(backend)
-    require_name(bare)
+        require_name(bare)
 
 
 def size_problem(size: str) -> str | None:
