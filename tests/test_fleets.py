@@ -200,3 +200,36 @@ def test_the_mcp_tools_follow_the_same_naming_rule(two, tmp_path) -> None:
     finally:
         server.close()
     server.assert_clean()
+
+
+def test_a_sprites_backend_beside_a_wisp(two, tmp_path) -> None:
+    from tests.support.fake_sprites_api import FakeSprites, sprite
+
+    api = FakeSprites.start()
+    try:
+        api.set(
+            token="spr-fleet-0a1b2c3d", sprites=[sprite("alpha", "warm"), sprite("zulu", "cold")]
+        )
+        token_file = tmp_path / "token"
+        token_file.write_text("spr-fleet-0a1b2c3d\n")
+        two.config.write_text(
+            f'[[backends]]\nname = "one"\nkind = "wisp"\nwisp_path = "{two.one.path}"\n'
+            f'[[backends]]\nname = "fly"\nkind = "sprites"\nsprites_token_file = "{token_file}"\n'
+        )
+        env = {"SPRITES_API_URL": api.url}
+        listed = run_cli("list", "--json", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert [(s["backend"], s["name"], s["state"]) for s in json.loads(listed.stdout)] == [
+            ("one", "alpha", "running"),
+            ("one", "dup", "running"),
+            ("fly", "alpha", "running"),
+            ("fly", "zulu", "stopped"),
+        ]
+        assert run_cli("kill", "alpha", env=env).returncode == 2
+        killed = run_cli("kill", "fly/zulu", env=env)
+        assert killed.returncode == 0, killed.stderr
+        assert [r["method"] for r in api.requests() if r["path"] == "/v1/sprites/zulu"] == [
+            "DELETE"
+        ]
+    finally:
+        api.stop()

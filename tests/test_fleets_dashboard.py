@@ -105,6 +105,10 @@ async def test_a_failing_backend_keeps_its_last_rows_marked_stale(pair) -> None:
             ["bravo", "two", "stale"],
         ]
         assert app.snapshot.by_name["one/alpha"].stale is False
+        await pilot.press("e")
+        await pilot.pause()
+        assert "two: `wisp list --json` failed with exit code 3" in screen_text(app)
+        await pilot.press("escape")
         two.set_scenario(list="ok")
         await wait_until_async(pilot, lambda: app.snapshot.stale == () and not app.snapshot.error)
         assert not app.snapshot.by_name["two/bravo"].stale

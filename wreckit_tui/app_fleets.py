@@ -67,6 +67,7 @@ class FleetsApp(AgentsApp):
         failures = fleets.failures if fleets else {}
         if not failures:
             return {"error": None, "stale": ()}
+        self.last_error = next(iter(failures.values()))  # e shows it whole
         error = "; ".join(error.message for error in failures.values())
         return {"error": error, "stale": tuple(failures)}
 

@@ -353,6 +353,7 @@ def open_member(config: Config, entry: BackendSettings) -> SpriteManager:
             "sprites_org": entry.sprites_org,
             "sprites_token_file": entry.sprites_token_file,
             "sprite_path": entry.sprite_path or config.sprite_path,
+            "backends": (),
         }
         return open_backend(config.model_copy(update=update))
     wisp = Wisp.from_config(config)
