@@ -62,7 +62,7 @@ def _shared_options(prefix: str = "") -> argparse.ArgumentParser:
         "--backend",
         metavar="KIND",
         dest=f"{prefix}backend",
-        help="wisp (the default: wisp_path, wisp or the built-in provider) or sprites (Fly.io)",
+        help="wisp (the default) or sprites (Fly.io); with [[backends]]: one of them by name",
     )
     shared.add_argument(
         "--config",
