@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.dashboard_harness import DASHBOARD_SIZE, FIXED_NOW, TEST_HOST, screen_text
+from tests.support.dashboard_harness import (
+    DASHBOARD_SIZE,
+    FIXED_NOW,
+    TEST_HOST,
+    poll,
+    screen_text,
+)
 from tests.support.fake_wisp_handle import FakeWisp, make_fake_wisp
 from tests.support.snapshots import screen_cells
 from tests.support.waiting import wait_until_async
@@ -164,6 +170,11 @@ def test_snapshot_of_the_backend_column(snap_compare, pair) -> None:
     async def settled(pilot) -> None:
         app = pilot.app
         await wait_until_async(pilot, lambda: len(keys(app)) == 3 and app.backend_version)
+        for _ in range(5):  # activity is told from the second poll on: let it settle
+            running = [s for s in app.snapshot.fleet.sprites if s.state == "running"]
+            if all(s.activity == "idle" for s in running):
+                break
+            await poll(pilot)
         await pilot.pause()
 
     assert snap_compare(

@@ -4,9 +4,9 @@ A sprite is ``BACKEND/NAME``; a bare ``NAME`` names the one sprite of that name 
 backends, and is refused (exit 2) where two have it. Each backend is listed on its own: one
 that fails or hangs leaves the others' rows as fresh as ever. From the command line a list
 waits for every backend (each within ``list_timeout``) and keeps the failures apart
-(:attr:`Fleets.failures`); on the dashboard (:meth:`Fleets.go_live`) it waits a moment at most,
-a backend that answers later wakes the dashboard, and a failed backend's last good rows stay,
-marked ``stale``.
+(:attr:`Fleets.failures`); on the dashboard (:meth:`Fleets.go_live`) it waits a moment at most;
+what a backend answers later shows at the next poll, or at once when it is its first answer or
+it failed or recovered; a failed backend's last good rows stay, marked ``stale``.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class Fleets:
 
     def go_live(self, on_answer: Callable[[], object]) -> None:
         """Dashboard mode: lists wait :data:`LIVE_WAIT` at most, and ``on_answer`` is called
-        when a backend answers after that."""
+        when a backend answers after that with news: its first answer, a failure, a recovery."""
         self.live, self.on_answer = True, on_answer
 
     def member(self, name: str) -> Member:
@@ -149,6 +149,7 @@ class Fleets:
         return self.merged()
 
     async def _list_one(self, member: Member) -> Fleet:
+        before = (member.fleet is None, member.error is None)
         try:
             fleet = await member.manager.list()
             member.fleet = await asyncio.to_thread(qualify, fleet, member.name)
@@ -160,8 +161,9 @@ class Fleets:
                 member.fleet = await asyncio.to_thread(_staled, fleet)
         finally:
             member.task, member.ended = None, time.monotonic()
-        if self.live and not self._waiting and self.on_answer is not None:
-            self.on_answer()  # answered after the list that asked had shown what came
+        news = before != (member.fleet is None, member.error is None)
+        if self.live and news and not self._waiting and self.on_answer is not None:
+            self.on_answer()  # its first rows, or it failed or recovered: shown at once
         return member.fleet or Fleet()
 
     def merged(self) -> Fleet:
