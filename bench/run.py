@@ -24,6 +24,7 @@ sys.path.insert(0, str(BENCH))
 import agents_bench  # noqa: E402
 import attach_bench  # noqa: E402
 import dashboard_bench  # noqa: E402
+import fleets_bench  # noqa: E402
 import idle_bench  # noqa: E402
 import keys_bench  # noqa: E402
 import psutil  # noqa: E402
@@ -97,6 +98,10 @@ REQUIRED_KEYS = (
     "idle_cpu_percent_oneshot_working_10",
     "captures_per_poll_working_10",
     "preview_captures_per_poll_working_10",
+    "fleets_refresh_ms_3x1000_changed_10",
+    "fleets_refresh_ms_1x3000_changed_10",
+    "fleets_idle_cpu_percent_3x1000",
+    "fleets_idle_cpu_percent_1x3000",
 )
 """The figures every run reports in its JSON, quick or full."""
 AGENT_FIGURES = (
@@ -196,6 +201,10 @@ def goals(results: Mapping[str, float], quick_seconds: float | None = None) -> l
              results["captures_per_poll_working_10"], "<=", 0),
         _row("preview captures per poll (one sprite, about 1/s)",
              results["preview_captures_per_poll_working_10"], "<=", 2),
+        _row("refresh, 10 of 3 backends x 1,000 changed (ms)",
+             results["fleets_refresh_ms_3x1000_changed_10"], "<=", 5),
+        _row("idle CPU, 3 backends x 1,000 sprites (% of a core)",
+             results["fleets_idle_cpu_percent_3x1000"], "<=", 1.5),
     ]  # fmt: skip
     rows += web_goals(results)
     if quick_seconds is not None:
@@ -287,6 +296,17 @@ def agents_table(
     return rows
 
 
+def fleets_table(results: Mapping[str, float]) -> list[list[str]]:
+    """The figures of several backends beside their one-backend baseline."""
+    return [
+        ["3,000 sprites", "3 backends", "1 backend"],
+        ["refresh, 10 changed (UI-thread ms)",
+         *(_ms(results.get(f"fleets_refresh_ms_{n}_changed_10")) for n in ("3x1000", "1x3000"))],
+        ["idle CPU at a 2 s poll (% of a core)",
+         *(_ms(results.get(f"fleets_idle_cpu_percent_{n}")) for n in ("3x1000", "1x3000"))],
+    ]  # fmt: skip
+
+
 def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.1f}"
 
@@ -317,6 +337,7 @@ def run(quick: bool) -> dict[str, float]:
         ("sprites", lambda: sprites_bench.run(5 if quick else 15, 10 if quick else 30)),
         ("idle-builtin", lambda: idle_bench.run(
             **(idle_bench.QUICK if quick else idle_bench.FULL))),
+        ("fleets", lambda: fleets_bench.run(5 if quick else 9, 10 if quick else 30)),
         ("cap", dashboard_bench.memory_at_cap),
         ("web", lambda: web_bench.run(**(web_bench.QUICK if quick else web_bench.FULL))),
         ("refusal", dashboard_bench.refusal_past_the_cap),
@@ -391,6 +412,9 @@ def main() -> int:
     print()
     print("UI-thread ms per refresh, and whole-process ms of the headless list, by fleet size:")
     print_table(scaling(results, QUICK_SIZES if args.quick else SIZES))
+    print()
+    print("Three backends of 1,000 sprites, beside one backend of the same 3,000:")
+    print_table(fleets_table(results))
     print(f"\n{results['soak_polls']:.0f} soak polls; done in {seconds:.0f} s")
     if args.json:
         print(json.dumps(json_report(results)))

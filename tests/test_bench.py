@@ -83,6 +83,10 @@ ISSUE_KEYS = {
     "idle_cpu_percent_oneshot_working_10",
     "captures_per_poll_working_10",
     "preview_captures_per_poll_working_10",
+    "fleets_refresh_ms_3x1000_changed_10",
+    "fleets_refresh_ms_1x3000_changed_10",
+    "fleets_idle_cpu_percent_3x1000",
+    "fleets_idle_cpu_percent_1x3000",
 }
 
 GOOD = {
@@ -147,6 +151,10 @@ GOOD = {
     "idle_cpu_percent_oneshot_working_10": 9.0,
     "captures_per_poll_working_10": 0.0,
     "preview_captures_per_poll_working_10": 1.0,
+    "fleets_refresh_ms_3x1000_changed_10": 2.0,
+    "fleets_refresh_ms_1x3000_changed_10": 2.0,
+    "fleets_idle_cpu_percent_3x1000": 1.0,
+    "fleets_idle_cpu_percent_1x3000": 1.0,
 }
 """Figures that meet every goal, with room: each miss below breaks one goal only."""
 
@@ -182,7 +190,7 @@ def test_a_run_without_a_required_figure_is_refused(run, key):
 
 def test_good_figures_meet_every_goal(run):
     rows = run.goals(GOOD)
-    assert len(rows) == 43
+    assert len(rows) == 45
     assert missed(rows) == set()
 
 
@@ -249,6 +257,14 @@ def test_good_figures_meet_every_goal(run):
         (
             "preview captures per poll (one sprite, about 1/s)",
             {"preview_captures_per_poll_working_10": 2.5},
+        ),
+        (
+            "refresh, 10 of 3 backends x 1,000 changed (ms)",
+            {"fleets_refresh_ms_3x1000_changed_10": 5.01},
+        ),
+        (
+            "idle CPU, 3 backends x 1,000 sprites (% of a core)",
+            {"fleets_idle_cpu_percent_3x1000": 1.51},
         ),
     ],
 )
@@ -363,6 +379,7 @@ def test_the_bench_imports_only_runtime_dependencies():
         "dashboard_bench",
         "keys_bench",
         "idle_bench",
+        "fleets_bench",
         "sandbox_bench",
         "sprites_bench",
         "web_bench",

@@ -22,8 +22,8 @@ from textual.drivers.linux_driver import LinuxDriver
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 
-from wreckit_tui.app_agents import AgentsApp
 from wreckit_tui.app_attach import ERROR_TOAST, AttachingApp
+from wreckit_tui.app_fleets import CARRIED, FleetsApp
 from wreckit_tui.app_links import LinksApp
 from wreckit_tui.attach_outcome import AttachFailed
 from wreckit_tui.backend_api import SpriteManager
@@ -65,7 +65,7 @@ def styles_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "styles"
 
 
-class WreckitApp(AttachingApp, LinksApp, AgentsApp):
+class WreckitApp(AttachingApp, LinksApp, FleetsApp):
     """The dashboard. It owns the backend, polling and the operations in flight, and hands
     the dashboard screen one immutable :class:`Snapshot` per change; the screen's requests
     come back as messages. ``clock`` and ``host`` are injectable for deterministic tests."""
@@ -93,7 +93,7 @@ class WreckitApp(AttachingApp, LinksApp, AgentsApp):
         self.previewer = self.make_previewer()
         self.operations = Operations()
         self.watch = Watch(rules_of(config.activity.overrides()))
-        self.snapshot = Snapshot(view=view_of(Fleet(), self.host, config.max_vms))
+        self.snapshot = Snapshot(view=view_of(Fleet(), self.host, self.max_vms, self.first_view()))
         self.last_error: WreckitError | None = None
         self._back_from: str | None = None
         """The sprite just detached from: the next poll does not announce it."""
@@ -106,7 +106,7 @@ class WreckitApp(AttachingApp, LinksApp, AgentsApp):
         return QuickSuspendDriver if driver_class is LinuxDriver else driver_class
 
     def get_default_screen(self) -> Screen:
-        return DashboardScreen(self.config.detach_key, self.clock)
+        return self.with_columns(DashboardScreen(self.config.detach_key, self.clock))
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -118,6 +118,7 @@ class WreckitApp(AttachingApp, LinksApp, AgentsApp):
             self.theme = self.config.theme
         else:
             self.say(f"unknown theme {self.config.theme!r}", severity="warning")
+        self.go_live()
         self.poller.resume()  # the version is asked after the first poll: rows come first
 
     def say(
@@ -159,7 +160,7 @@ class WreckitApp(AttachingApp, LinksApp, AgentsApp):
         operations in flight as they are now."""
         old = self.snapshot
         view = changes.pop("view", old.view)
-        fields = {"error": old.error, "last_ok": old.last_ok, "poll": old.poll} | changes
+        fields = {key: getattr(old, key) for key in CARRIED} | changes
         backend = self.backend_description(view)
         self.snapshot = Snapshot.of(view, self.operations.pending, backend=backend, **fields)
         self.dashboard.snapshot = self.snapshot
@@ -189,10 +190,10 @@ class WreckitApp(AttachingApp, LinksApp, AgentsApp):
             now = self.clock()
             seen = await watch_fleet(self.wisp, self.watch, fleet, now, wait=False)
             previous, build = self.snapshot.view, partial(view_of, activity=seen, now=now)
-            view = await asyncio.to_thread(build, fleet, self.host, self.config.max_vms, previous)
+            view = await asyncio.to_thread(build, fleet, self.host, self.max_vms, previous)
         except WispError as exc:
             self.last_error = exc
-            self._publish(error=exc.message, poll=number)
+            self._publish(error=exc.message, poll=number, stale=())
         except Exception as exc:  # the dashboard outlives any bug in a poll
             self._publish(error=describe(exc), poll=number)
         else:
@@ -200,7 +201,7 @@ class WreckitApp(AttachingApp, LinksApp, AgentsApp):
                 self.say(view.warning_note, title="warning", severity="warning", timeout=8)
             self.operations.settle(number)
             first = self.snapshot.last_ok is None
-            self._publish(view=view, error=None, last_ok=self.clock(), poll=number)
+            self._publish(view=view, last_ok=self.clock(), poll=number, **self.poll_outcome())
             self._announce(() if first else previous.attention, view, quiet=first)
             if isinstance(self.screen, LaunchScreen):
                 self.screen.update_taken(self.taken_names())
@@ -233,7 +234,7 @@ class WreckitApp(AttachingApp, LinksApp, AgentsApp):
         """Open the launch form, unless the quota is reached."""
         if self.screen is not self.dashboard:
             return
-        problem = quota_problem(self.operations.in_use(self.snapshot.fleet), self.config.max_vms)
+        problem = quota_problem(self.operations.in_use(self.snapshot.fleet), self.max_vms)
         if problem:
             self.say(problem, severity="warning", timeout=8)
             return
@@ -245,6 +246,7 @@ class WreckitApp(AttachingApp, LinksApp, AgentsApp):
             config.default_cpus,
             host,
             command=config.default_command,
+            backends=self.backend_names(),
         )
         self.push_screen(form, callback=self._launch)
 
@@ -254,7 +256,8 @@ class WreckitApp(AttachingApp, LinksApp, AgentsApp):
         memory_mib = size_to_mib(request.memory)
         command = shlex.join(request.command) if request.command else None
         sprite = Sprite(
-            name=request.name,
+            name=request.sprite_name,
+            backend=request.backend,
             state="starting",
             cpus=request.cpus,
             memory_mib=memory_mib,
@@ -265,7 +268,7 @@ class WreckitApp(AttachingApp, LinksApp, AgentsApp):
         self.run_worker(self._start(request), group="start", exit_on_error=False)
 
     async def _start(self, request: LaunchRequest) -> None:
-        name = request.name
+        name = request.sprite_name
         # the program only when one was asked for: a shell is the start of contract v1
         program = {"command": request.command} if request.command else {}
         try:

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 from wreckit_tui.attach_outcome import AttachError, AttachOutcome, NotATerminal, tail_lines
 from wreckit_tui.attach_signals import STOP_SIGNALS, Wakeup, signal_handlers
 from wreckit_tui.child_ending import DETACH_GRACE, end_child, open_pidfd
-from wreckit_tui.contract import require_name
+from wreckit_tui.contract import require_sprite_name
 from wreckit_tui.detach_key import (
     DEFAULT_DETACH_KEY,
     banner,
@@ -135,7 +135,7 @@ class _Session:
                 "attach needs a terminal, but standard input is not a tty; run it from an "
                 "interactive shell, not from a pipe, a script or a job without a terminal"
             )
-        require_name(name)  # refused before the terminal is touched
+        require_sprite_name(name)  # refused before the terminal is touched
         self.wisp = wisp
         self.name = name
         self.detach = detach

@@ -113,7 +113,12 @@ class SpriteManager(Protocol):
 
 def open_backend(config: Config) -> SpriteManager:
     """The sprite manager the ``backend`` setting chooses: ``wisp`` (``wisp_path``, else
-    ``wisp`` on PATH, else the built-in provider) or ``sprites`` (Fly.io Sprites)."""
+    ``wisp`` on PATH, else the built-in provider) or ``sprites`` (Fly.io Sprites); with
+    ``[[backends]]``, all of them as one (:class:`wreckit_tui.fleets.Fleets`)."""
+    if config.backends:
+        from wreckit_tui.fleets import Fleets
+
+        return Fleets.from_config(config)
     if config.backend == "sprites":
         from wreckit_tui.sprites_backend import SpritesBackend
 

@@ -53,8 +53,8 @@ class Backend:
 
     def shell_command(self, args: list[str]) -> str:
         """``args`` as a command a person can paste into a shell to run them as the call did."""
-        program = BUILTIN_COMMAND if self.local else self.argv[0]
-        return shlex.join([program, *args])
+        program = [BUILTIN_COMMAND] if self.local else list(self.argv)
+        return shlex.join([*program, *args])
 
 
 def resolve_backend(wisp_path: str | None) -> Backend:
@@ -82,3 +82,13 @@ def builtin_backend() -> Backend:
         capabilities=BUILTIN_CAPABILITIES,
         helper_argv=(*argv, "serve"),
     )
+
+
+def argv_backend(argv: tuple[str, ...]) -> Backend:
+    """A wisp run through an argv prefix, such as ``("ssh", "gpu-box", "wisp")``."""
+    program = os.path.expanduser(argv[0])
+    if os.sep not in program:
+        program = shutil.which(program) or program
+    if len(argv) == 1:
+        return Backend(argv=(program,), label=f"wisp {program}")
+    return Backend(argv=(program, *argv[1:]), label=f"wisp {shlex.join(argv)}")

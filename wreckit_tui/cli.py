@@ -23,8 +23,9 @@ from typing import Any
 
 from wreckit_tui import __version__
 from wreckit_tui.backend_api import SpriteManager, open_backend
-from wreckit_tui.config import KEYS, Config, attach_settings, load_config
-from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, require_name
+from wreckit_tui.cli_fleets import list_fleets, load_settings, named, prepare
+from wreckit_tui.config import KEYS, Config, attach_settings
+from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, require_sprite_name
 from wreckit_tui.errors import (
     ConfigError,
     SpriteNotFound,
@@ -59,7 +60,7 @@ def _shared_options(prefix: str = "") -> argparse.ArgumentParser:
         "--backend",
         metavar="KIND",
         dest=f"{prefix}backend",
-        help="wisp (the default: wisp_path, wisp or the built-in provider) or sprites (Fly.io)",
+        help="wisp (the default) or sprites (Fly.io); with [[backends]]: one of them by name",
     )
     shared.add_argument(
         "--config",
@@ -186,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json and args.command is None and not args.headless:
         parser.error("--json needs --headless (or the list command)")
     try:
-        config = load_config(args.config, _flag_overrides(args))
+        config = load_settings(args, _flag_overrides(args))
         return _dispatch(args, config)
     except WreckitError as exc:
         _error(exc.message)
@@ -239,6 +240,8 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
     adopt_orphans()  # every child of this process is a wisp call's: what they leave is ended
     wisp = open_backend(config)
+    if config.backends:
+        prepare(wisp, args)  # type: ignore[arg-type]
     if args.command == "start":
         return asyncio.run(_start(wisp, config, args))
     if args.command == "kill":
@@ -270,6 +273,8 @@ def _require_terminal() -> None:
 
 
 async def _list(wisp: SpriteManager, config: Config, *, as_json: bool) -> int:
+    if config.backends:
+        return await list_fleets(wisp, config, as_json=as_json)  # type: ignore[arg-type]
     from wreckit_tui.headless import caption_for, print_table, write_fleet_json
     from wreckit_tui.watching import list_watched  # the table and activity: only where needed
 
@@ -368,7 +373,7 @@ def _stop_on_signals() -> Iterator[tuple[asyncio.Event, list[int]]]:
 
 async def _kill(wisp: SpriteManager, args: argparse.Namespace) -> int:
     await wisp.kill(args.name)
-    print(json.dumps({"name": args.name, "killed": True}) if args.json else f"killed {args.name}")
+    print(json.dumps({**named(args.name), "killed": True}) if args.json else f"killed {args.name}")
     return 0
 
 
@@ -376,7 +381,7 @@ def _attach(wisp: SpriteManager, config: Config, name: str) -> int:
     """Attach this terminal to sprite ``name``; the exit status is the child's."""
     from wreckit_tui.attach import attach
 
-    require_name(name)
+    require_sprite_name(name)
     if name not in asyncio.run(wisp.list()).names():
         raise SpriteNotFound(name)
     outcome = attach(wisp, name, **attach_settings(config))

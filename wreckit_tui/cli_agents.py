@@ -24,7 +24,7 @@ from wreckit_tui.activity import STATES, Watch
 from wreckit_tui.backend_api import SpriteManager
 from wreckit_tui.cli import DETACH_KEY, NAME_RULE, _error, _warn, start_or_resume
 from wreckit_tui.config import Config, attach_settings
-from wreckit_tui.contract import require_name
+from wreckit_tui.contract import require_sprite_name
 from wreckit_tui.errors import InvalidRequest, SpriteNotFound, UsageError, WreckitError
 from wreckit_tui.models import Fleet, Sprite
 
@@ -149,7 +149,7 @@ def _seconds(text: str) -> float:
 
 def run(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
     """``run``: start (or start again), then attach or, with --detach, print the sprite."""
-    require_name(args.name)
+    require_sprite_name(args.name)
     if not args.detach and not sys.stdin.isatty():
         raise UsageError(
             "run attaches this terminal, but standard input is not one: use --detach, then "
@@ -255,7 +255,7 @@ class _EndWatch:
 
 def exec_command(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
     """``exec``: CMD's stdin, stdout, stderr and exit status, passed through."""
-    require_name(args.name)
+    require_sprite_name(args.name)
     stdin = b"" if sys.stdin.isatty() else _read_input(config.max_output_bytes)
     done = asyncio.run(
         wisp.exec(
@@ -305,7 +305,7 @@ class WaitTimedOut(WreckitError):
 def wait(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
     """``wait``: 0 once the sprite is in the state asked for; :class:`WaitTimedOut` (4) after
     the timeout, :class:`SpriteNotFound` (5) once it is not listed."""
-    require_name(args.name)
+    require_sprite_name(args.name)
     return asyncio.run(_wait(wisp, config, args.name, args.until, args.timeout))
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -24,6 +26,7 @@ from pydantic import (
     field_validator,
 )
 
+from wreckit_tui.backend_settings import BackendSettings, backends_from_text, check_backends
 from wreckit_tui.command_line import command_problem
 from wreckit_tui.contract import DEFAULT_CPUS, DEFAULT_MEMORY, MAX_CPUS, size_problem
 from wreckit_tui.detach_key import DEFAULT_DETACH_KEY, detach_byte
@@ -140,6 +143,11 @@ class Config(BaseModel):
     notify: Literal["off", "bell", "desktop"] = Field(
         "bell", description="how a sprite that starts to need you is announced"
     )
+    backends: Annotated[
+        tuple[BackendSettings, ...],
+        BeforeValidator(backends_from_text),
+        AfterValidator(check_backends),
+    ] = Field((), description="[[backends]]: several backends in one table, each named")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -377,6 +385,8 @@ _WORDS = {
     "less_than": "must be less than {lt}{given}",
     "less_than_equal": "must be at most {le}{given}",
     "literal_error": "must be {expected}{given}",
+    "model_type": "must be a table{given}",
+    "tuple_type": "must be an array of tables{given}",
 }
 
 

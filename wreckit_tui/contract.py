@@ -46,6 +46,14 @@ def require_name(name: str) -> None:
         raise InvalidRequest(problem)
 
 
+def require_sprite_name(name: str) -> None:
+    """Like :func:`require_name`, but ``BACKEND/NAME`` (several backends) passes too."""
+    backend, sep, bare = name.partition("/")
+    require_name(backend)
+    if sep:
+        require_name(bare)
+
+
 def size_problem(size: str) -> str | None:
     """Why ``size`` is not a valid memory size, or ``None`` when it is."""
     if SIZE_RE.fullmatch(size) and size_to_mib(size) > 0:

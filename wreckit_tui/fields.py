@@ -90,7 +90,19 @@ def _state_sort_key(state: str | None) -> tuple[int, str]:
 
 
 def _name_words(sprite: Sprite) -> str:
-    return sanitize(sprite.name)
+    """The name on its backend (with several backends BACKEND has the rest)."""
+    return sanitize(sprite.name.partition("/")[2] if sprite.backend else sprite.name)
+
+
+def _backend_words(sprite: Sprite) -> str:
+    """The backend's name, and ``stale`` when its last list failed."""
+    if sprite.backend is None:
+        return UNKNOWN
+    return sanitize(sprite.backend) + (" stale" if sprite.stale else "")
+
+
+def _backend_cell(sprite: Sprite) -> Cell:
+    return Cell(_backend_words(sprite), "dim red" if sprite.stale else "cyan")
 
 
 def _state_words(sprite: Sprite) -> str:
@@ -226,6 +238,16 @@ COLUMNS: tuple[Column, ...] = (
     Column("url", "URL", _url_words, _plain(_url_words), lambda s: s.url, 40),
 )  # fmt: skip
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
+BACKEND = Column(
+    "backend", "BACKEND", _backend_words, _backend_cell, lambda s: s.backend, 20
+)  # fmt: skip
+BACKEND_COLUMNS = (COLUMNS[0], BACKEND, *COLUMNS[1:])
+"""The columns with several backends: BACKEND after NAME."""
+
+
+def columns_for(backends: int) -> tuple[Column, ...]:
+    """The table's columns with ``backends`` backends (BACKEND only from two)."""
+    return BACKEND_COLUMNS if backends > 1 else COLUMNS
 
 
 def fit(text: str, width: int) -> str:
@@ -236,16 +258,19 @@ def fit(text: str, width: int) -> str:
 
 
 def render_cell(column: Column, sprite: Sprite) -> Cell:
-    """The dashboard's cell of ``column`` for ``sprite``, cut to the column's width."""
+    """The dashboard's cell of ``column`` for ``sprite``, cut to the column's width (dim
+    where its backend's last list failed)."""
     cell = column.render(sprite)
+    if sprite.stale and column is not BACKEND:
+        cell = Cell(cell.text, "dim")
     text = fit(cell.text, column.width)
     return cell if text is cell.text else Cell(text, cell.style)
 
 
-def table_cells(sprite: Sprite) -> tuple[str, ...]:
+def table_cells(sprite: Sprite, columns: tuple[Column, ...] = COLUMNS) -> tuple[str, ...]:
     """The plain text of each column for one sprite, each cut to its column's width with an
     ellipsis (the detail pane and ``--json`` keep every value whole)."""
-    return tuple(fit(column.words(sprite), column.width) for column in COLUMNS)
+    return tuple(fit(column.words(sprite), column.width) for column in columns)
 
 
 def _text(value: object) -> str:
@@ -275,5 +300,11 @@ DETAIL_FIELDS: tuple[tuple[str, Callable[[Sprite], str]], ...] = (
 
 
 def sprite_fields(sprite: Sprite) -> list[tuple[str, str]]:
-    """Every field of ``sprite`` as label and literal text."""
-    return [(label, words(sprite)) for label, words in DETAIL_FIELDS]
+    """Every field of ``sprite`` as label and literal text (with several backends, its
+    backend after its name)."""
+    fields = [(label, words(sprite)) for label, words in DETAIL_FIELDS]
+    return (
+        [*fields[:1], ("backend", _backend_words(sprite)), *fields[1:]]
+        if sprite.backend
+        else fields
+    )

@@ -8,7 +8,7 @@ from typing import IO, TYPE_CHECKING
 
 from rich.cells import cell_len
 
-from wreckit_tui.fields import COLUMN_KEYS, COLUMNS, activity_cell, state_cell, table_cells
+from wreckit_tui.fields import Column, activity_cell, columns_for, state_cell, table_cells
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.text import sanitize
 
@@ -40,13 +40,15 @@ def sprite_json(sprite: Sprite) -> str:
     return json.dumps(sprite.public_dict(), indent=2)
 
 
-def fleet_table(fleet: Fleet) -> Table:
-    """A rich table of the fleet, columns as in the dashboard; every cell is literal text."""
+def fleet_table(fleet: Fleet, backends: bool = False) -> Table:
+    """A rich table of the fleet, columns as in the dashboard (BACKEND with ``backends``);
+    every cell is literal text."""
     from rich.table import Table
     from rich.text import Text
 
     table = Table(header_style="bold", show_edge=False)  # no outer border: 80 columns fit
-    for column in COLUMNS:
+    columns = columns_for(2 if backends else 1)
+    for column in columns:
         justify = "right" if column.numeric else "left"
         shrinks = column.key in SHRINK_FIRST  # rich narrows only columns that may wrap
         table.add_column(
@@ -56,17 +58,20 @@ def fleet_table(fleet: Fleet) -> Table:
             max_width=column.width,
             min_width=len(column.label) if shrinks else None,
         )
-    state, activity = COLUMN_KEYS.index("state"), COLUMN_KEYS.index("activity")
+    keys = [column.key for column in columns]
+    state, activity = keys.index("state"), keys.index("activity")
     for sprite in fleet.sprites:
-        cells = [Text(cell, no_wrap=True, overflow="ellipsis") for cell in table_cells(sprite)]
+        texts = table_cells(sprite, columns)
+        cells = [Text(cell, no_wrap=True, overflow="ellipsis") for cell in texts]
         cells[state].stylize(state_cell(sprite).style)
         cells[activity].stylize(activity_cell(sprite).style)
         table.add_row(*cells)
     return table
 
 
-def print_table(fleet: Fleet, caption: str, file: IO[str]) -> None:
-    """Print the table and its caption; when ``file`` is not a terminal no cell is cut short.
+def print_table(fleet: Fleet, caption: str, file: IO[str], *, backends: bool = False) -> None:
+    """Print the table (BACKEND with ``backends``) and its caption; when ``file`` is not a
+    terminal no cell is cut short.
 
     A table that fits the width is written line by line from the cells' own widths (each cell
     measured once); a narrower terminal gets rich's table, which shrinks the columns."""
@@ -75,31 +80,38 @@ def print_table(fleet: Fleet, caption: str, file: IO[str]) -> None:
 
     width = None if file.isatty() else PIPE_WIDTH
     console = Console(file=file, width=width, highlight=False)
-    lines = table_lines(fleet, console.width, styled=console.color_system is not None)
+    columns = columns_for(2 if backends else 1)
+    lines = table_lines(
+        fleet, console.width, styled=console.color_system is not None, columns=columns
+    )
     if lines is not None:
         file.write("".join(line + "\n" for line in lines))
     else:
-        console.print(fleet_table(fleet) if fleet.sprites else Text(EMPTY_HINT))
+        console.print(fleet_table(fleet, backends) if fleet.sprites else Text(EMPTY_HINT))
     console.print(Text(caption, style="dim"))
 
 
-def table_lines(fleet: Fleet, width: int, *, styled: bool = False) -> list[str] | None:
+def table_lines(
+    fleet: Fleet, width: int, *, styled: bool = False, columns: tuple[Column, ...] | None = None
+) -> list[str] | None:
     """The lines :func:`fleet_table` prints, when the table fits ``width`` cells (else None);
     ``styled`` adds the header's, states' and activities' colours as escape sequences."""
     if not fleet.sprites:
         return None
-    rows = [table_cells(sprite) for sprite in fleet.sprites]
-    widths = [len(column.label) for column in COLUMNS]
+    columns = columns or columns_for(1)
+    rows = [table_cells(sprite, columns) for sprite in fleet.sprites]
+    widths = [len(column.label) for column in columns]
     for cells in rows:
         widths = [max(w, _cells(text)) for w, text in zip(widths, cells, strict=True)]
     if sum(widths) + 3 * len(widths) - 1 > width:
         return None
     paint = _painter(styled)
-    rights = [column.numeric for column in COLUMNS]
-    labels = zip(COLUMNS, widths, rights, strict=True)
+    rights = [column.numeric for column in columns]
+    labels = zip(columns, widths, rights, strict=True)
     header = [_pad(c.label, w, r, paint(c.label, "bold")) for c, w, r in labels]
     lines = [f" {' ┃ '.join(header)} ", "╇".join("━" * (w + 2) for w in widths)]
-    state, activity = COLUMN_KEYS.index("state"), COLUMN_KEYS.index("activity")
+    keys = [column.key for column in columns]
+    state, activity = keys.index("state"), keys.index("activity")
     for sprite, cells in zip(fleet.sprites, rows, strict=True):
         padded = [_pad(text, w, r) for text, w, r in zip(cells, widths, rights, strict=True)]
         if styled:

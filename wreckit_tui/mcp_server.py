@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from wreckit_tui import __version__
 from wreckit_tui.errors import InvalidRequest, StoppedSprite, WreckitError
+from wreckit_tui.fleets import Fleets, public_name
 from wreckit_tui.text import sanitize
 
 if TYPE_CHECKING:
@@ -94,8 +95,11 @@ class Tools:
         max_vms sprites already run. Returns the sprite, and how a person attaches to it."""
         from wreckit_tui.names import free_name
 
+        fleets = self.wisp if isinstance(self.wisp, Fleets) else None
         if name is None:
-            name = free_name((await self.wisp.list()).names())
+            fleet = await self.wisp.list()
+            name = fleets.free_name(fleet) if fleets else free_name(fleet.names())
+        name = fleets.start_name(name) if fleets else name
         memory_size = memory or self.config.default_memory
         count = self.config.default_cpus if cpus is None else cpus
         resumed = False
@@ -190,7 +194,7 @@ class Tools:
     async def kill_sprite(self, name: str) -> dict[str, Any]:
         """Kill the sprite: every process of it ends, and its disk is deleted."""
         await self.wisp.kill(name)
-        return {"name": name, "killed": True}
+        return {**public_name(name), "killed": True}
 
 
 def _wait_seconds(seconds: float) -> float:

@@ -148,6 +148,10 @@ class Sprite(BaseModel):
     """For how long, in seconds, when it was told (not in ``--json``)."""
     attention: str | None = None
     """Why it needs its person (``waiting``, ``error``, ``exited N``, ``memory``), or ``None``."""
+    backend: str | None = None
+    """With several backends: the one it is on (its name is then ``BACKEND/NAME``)."""
+    stale: bool = False
+    """With several backends: listed by a backend whose last list failed (its last good data)."""
 
     @property
     def active(self) -> bool:
@@ -155,8 +159,13 @@ class Sprite(BaseModel):
         return self.state != "stopped"
 
     def public_dict(self) -> dict[str, Any]:
-        """The keys of ``--json`` output, in their documented order."""
-        return {key: getattr(self, key) for key in PUBLIC_KEYS}
+        """The keys of ``--json`` output, in their documented order; with several backends
+        ``name`` is the name on its backend and ``backend`` follows it."""
+        data = {key: getattr(self, key) for key in PUBLIC_KEYS}
+        if self.backend is None:
+            return data
+        data["name"] = self.name.partition("/")[2]
+        return {"name": data.pop("name"), "backend": self.backend, **data}
 
 
 class Fleet(BaseModel):

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, TypeAlias
 
 from wreckit_tui.capacity import Gauge, Host, fleet_gauges
-from wreckit_tui.fields import COLUMNS, Cell, render_cell
+from wreckit_tui.fields import COLUMNS, Cell, Column, render_cell
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.operations import Pending
 from wreckit_tui.watching import Seen, annotate, needing_attention
@@ -36,12 +36,12 @@ class Row(NamedTuple):
     sort_keys: tuple[Any, ...]
 
 
-def build_row(sprite: Sprite) -> Row:
+def build_row(sprite: Sprite, columns: tuple[Column, ...] = COLUMNS) -> Row:
     """The table row of one sprite."""
     return Row(
         key=sprite.name,
-        cells=tuple(render_cell(column, sprite) for column in COLUMNS),
-        sort_keys=tuple(column.sort_key(sprite) for column in COLUMNS),
+        cells=tuple(render_cell(column, sprite) for column in columns),
+        sort_keys=tuple(column.sort_key(sprite) for column in columns),
     )
 
 
@@ -143,6 +143,12 @@ class FleetView:
     warning_note: str | None = None
     attention: tuple[str, ...] = ()
     """The sprites that need their person, longest waiting first."""
+    columns: tuple[Column, ...] = COLUMNS
+    """The table's columns (BACKEND among them with several backends)."""
+    quotas: tuple[tuple[str, int], ...] = ()
+    """With several backends: each one's name and ``max_vms``."""
+    by_backend: tuple[tuple[str, tuple[Gauge, ...]], ...] = ()
+    """With several backends: each one's name and gauges."""
 
 
 def _row_of(sprite: Sprite, previous: FleetView, old_rows: Mapping[str, Row]) -> Row:
@@ -150,7 +156,7 @@ def _row_of(sprite: Sprite, previous: FleetView, old_rows: Mapping[str, Row]) ->
     old = old_rows.get(sprite.name)
     if old is not None and previous.by_name.get(sprite.name) == sprite:
         return old
-    row = build_row(sprite)
+    row = build_row(sprite, previous.columns)
     return old if old == row else row
 
 
@@ -182,6 +188,24 @@ def view_of(
         history=MappingProxyType(record_history(previous.history, fleet)),
         warning_note=warning_note(previous.fleet, fleet),
         attention=needing_attention(fleet),
+        columns=previous.columns,
+        quotas=previous.quotas,
+        by_backend=backend_gauges(fleet, host, previous.quotas),
+    )
+
+
+def backend_gauges(
+    fleet: Fleet, host: Host, quotas: tuple[tuple[str, int], ...]
+) -> tuple[tuple[str, tuple[Gauge, ...]], ...]:
+    """The gauges of each backend's own sprites, against its own ``max_vms``."""
+    if not quotas:
+        return ()
+    mine: dict[str, list[Sprite]] = {name: [] for name, _ in quotas}
+    for sprite in fleet.sprites:
+        mine.get(sprite.backend or "", []).append(sprite)
+    return tuple(
+        (name, fleet_gauges(Fleet(sprites=tuple(mine[name])), host, max_vms))
+        for name, max_vms in quotas
     )
 
 
@@ -191,15 +215,18 @@ def with_pending(view: FleetView, pending: Pending) -> tuple[Row, ...]:
     if not pending:
         return view.rows
     by_name, starting, stopping = view.by_name, pending.starting, pending.stopping
+    columns = view.columns
     shown = [
-        build_row(by_name[row.key].model_copy(update={"state": "stopping"}))
+        build_row(by_name[row.key].model_copy(update={"state": "stopping"}), columns)
         if row.key in stopping
-        else build_row(starting[row.key])
+        else build_row(starting[row.key], columns)
         if row.key in starting and by_name[row.key].state == "stopped"
         else row
         for row in view.rows
     ]
-    shown.extend(build_row(sprite) for name, sprite in starting.items() if name not in by_name)
+    shown.extend(
+        build_row(sprite, columns) for name, sprite in starting.items() if name not in by_name
+    )
     return tuple(shown)
 
 
@@ -219,6 +246,9 @@ class Snapshot:
     last_ok: float | None = None
     poll: int = 0
     backend: str = ""
+    stale: tuple[str, ...] = ()
+    """With several backends: those whose last list failed (``error`` says why); their rows
+    are their last good ones, dimmed, and the others' are fresh."""
 
     @classmethod
     def of(cls, view: FleetView, pending: Pending, **fields: Any) -> Snapshot:

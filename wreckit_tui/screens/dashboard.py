@@ -11,16 +11,17 @@ from dataclasses import replace
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from wreckit_tui.fields import COLUMNS
+from wreckit_tui.fields import COLUMNS, Column
 from wreckit_tui.models import Sprite
 from wreckit_tui.preview import Preview
 from wreckit_tui.screens.help import HelpScreen
+from wreckit_tui.screens.keys import dashboard_key as _key
+from wreckit_tui.screens.keys import key_label
 from wreckit_tui.screens.palette import SpriteCommands
 from wreckit_tui.screens.requests import (
     KillRequested,
@@ -43,16 +44,6 @@ from wreckit_tui.widgets.status import Status, StatusBar
 
 DETAIL_MIN_WIDTH = 100
 """Narrower terminals give the table all the width, unless v asks for the detail pane."""
-
-
-def key_label(key: str) -> str:
-    """``ctrl+]`` as a person reads it: ``Ctrl+]``."""
-    return "+".join(part.capitalize() if len(part) > 1 else part for part in key.split("+"))
-
-
-def _key(keys: str, action: str, description: str, tooltip: str, show: bool = True) -> Binding:
-    """A dashboard binding: a priority one, so that it acts in the order keys were typed."""
-    return Binding(keys, action, description, show=show, tooltip=tooltip, priority=True)
 
 
 class DashboardScreen(Screen[None]):
@@ -83,6 +74,7 @@ class DashboardScreen(Screen[None]):
         _key("e", "last_error", "Error", "show the last error in full", show=False),
         _key("tab", "next_attention", "Next", "the next sprite that needs you", show=False),
         _key("v", "toggle_detail", "Details", "show or hide the detail pane", show=False),
+        _key("b", "toggle_backends", "Backends", "several backends: gauges of each", show=False),
         _key("enter", "open", "Attach", "attach to the selected sprite", show=False),
         _key("escape", "clear_filter", "Clear filter", "clear the filter", show=False),
         _key("up,k", "cursor('cursor_up')", "Up", "move the cursor up", show=False),
@@ -93,7 +85,7 @@ class DashboardScreen(Screen[None]):
         _key("end", "cursor('scroll_bottom')", "Last", "last sprite", show=False),
     ]
     LISTED_KEYS = (
-        *("n", "d", "a", "i", "p", "space", "slash", "s", "S", "r", "e", "tab", "v"),
+        *("n", "d", "a", "i", "p", "space", "slash", "s", "S", "r", "e", "tab", "v", "b"),
         *("question_mark", "q"),
     )
     """The bindings the help screen lists, in this order (cursor keys get one line there)."""
@@ -106,6 +98,8 @@ class DashboardScreen(Screen[None]):
     """Whether the detail pane shows the selected sprite's screen (p) rather than its fields."""
     _previewing: str | None = None
     """The sprite whose screen the app was last asked to capture."""
+    columns: tuple[Column, ...] = COLUMNS
+    """The table's columns (the app sets them before mounting, BACKEND with several)."""
 
     def __init__(self, detach_key: str = "ctrl+]", clock: Callable[[], float] = time.time) -> None:
         super().__init__()
@@ -138,7 +132,7 @@ class DashboardScreen(Screen[None]):
         self.filter = FormInput(
             placeholder="filter: part of a sprite name", id="filter", compact=True
         )
-        self.table = SpriteTable(id="sprites")
+        self.table = SpriteTable(self.columns, id="sprites")
         self.empty_hint = Static(id="empty-hint")
         self.detail = SpriteDetail(id="detail")
         yield self.status
@@ -174,10 +168,10 @@ class DashboardScreen(Screen[None]):
         with self.app.batch_update():
             self.table.show(rows)
             self._show_empty_hint(snapshot, shown=len(rows))
-            self.gauges.show(snapshot.view.gauges)
+            self.gauges.show(snapshot.view.gauges, snapshot.view.by_backend, snapshot.stale)
             self.show_status()
             self.show_detail()
-        self.set_class(snapshot.error is not None, "-stale")
+        self.set_class(snapshot.error is not None and not snapshot.stale, "-stale")
 
     def _filtered(self, rows: tuple[Row, ...]) -> tuple[Row, ...]:
         """The rows the filter lets through (incrementally); ``hidden`` counts the others."""
@@ -205,6 +199,7 @@ class DashboardScreen(Screen[None]):
                 running=snapshot.view.running,
                 seconds_since_refresh=since,
                 error=snapshot.error,
+                stale=snapshot.stale,
                 filter=self.filter_text,
                 warnings=snapshot.fleet.warning_count,
                 marked=len(self.table.marks),
@@ -266,7 +261,7 @@ class DashboardScreen(Screen[None]):
         if column == self.table.sort_column:
             self._sort(column, reverse=not self.table.sort_reverse)
         else:
-            self._sort(column, reverse=COLUMNS[column].highest_first)
+            self._sort(column, reverse=self.columns[column].highest_first)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -292,8 +287,8 @@ class DashboardScreen(Screen[None]):
 
     def action_cycle_sort(self) -> None:
         """The next column, highest first where its values are figures."""
-        column = (self.table.sort_column + 1) % len(COLUMNS)
-        self._sort(column, reverse=COLUMNS[column].highest_first)
+        column = (self.table.sort_column + 1) % len(self.columns)
+        self._sort(column, reverse=self.columns[column].highest_first)
 
     def action_reverse_sort(self) -> None:
         self._sort(self.table.sort_column, reverse=not self.table.sort_reverse)
@@ -399,6 +394,11 @@ class DashboardScreen(Screen[None]):
             if binding.show != wide:
                 replace_binding(self, key, replace(binding, show=wide))
                 self.refresh_bindings()
+
+    def action_toggle_backends(self) -> None:
+        """Under the gauges, one line per backend (with several), or none."""
+        self.gauges.per_backend = not self.gauges.per_backend
+        self.show()
 
     def action_refresh(self) -> None:
         self.request(RefreshRequested())

@@ -31,6 +31,13 @@ class LaunchRequest:
     memory: str
     cpus: int
     command: list[str] | None = None
+    backend: str | None = None
+    """With several backends: the one to start it on."""
+
+    @property
+    def sprite_name(self) -> str:
+        """``BACKEND/NAME`` with several backends, else the name."""
+        return f"{self.backend}/{self.name}" if self.backend else self.name
 
 
 class Problem(Validator):
@@ -69,7 +76,9 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
     """Enter submits when every field is valid; escape cancels; nothing runs until then.
 
     ``host``: the machine a local backend runs sprites on; a request beyond it gets a warning.
-    ``command``: the command line the form starts with (empty: a shell).
+    ``command``: the command line the form starts with (empty: a shell). ``backends``: with
+    several, a field chooses one (the first at the start); ``taken`` names are then
+    ``BACKEND/NAME``.
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False, priority=True)]
@@ -82,16 +91,24 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
         host: Host | None = None,
         *,
         command: str = "",
+        backends: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.taken = set(taken)
         self.host = host
-        self.defaults = (suggest_name(self.taken), memory, str(cpus), command)
+        self.backends = backends
+        self.backend = backends[0] if backends else None
+        """The backend chosen so far."""
+        first = f"{backends[0]}/" if backends else ""
+        names = {name.removeprefix(first) for name in self.taken if name.startswith(first)}
+        self.defaults = (suggest_name(names), memory, str(cpus), command)
 
     def compose(self) -> ComposeResult:
         name, memory, cpus, command = self.defaults
         with Vertical(id="launch-box", classes="dialog"):
             yield Static(TITLE, classes="dialog-title")
+            if self.backends:
+                yield from self._field("backend", self.backends[0], Problem(self._no_backend))
             yield from self._field("name", name, Problem(self._name_problem))
             with Horizontal(id="launch-sizes"):
                 with Vertical():
@@ -127,13 +144,22 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
             self.taken = taken
             self._check(self.query_one("#name", Input))
 
+    def _no_backend(self, backend: str) -> str | None:
+        if backend in self.backends:
+            return None
+        return f"no backend named {sanitize(backend)!r}: {', '.join(self.backends)}"
+
     def _name_problem(self, name: str) -> str | None:
-        if name in self.taken:
+        backend = self.backend
+        if (f"{backend}/{name}" if backend else name) in self.taken:
             return f"a sprite named {sanitize(name)!r} already exists"
         return name_problem(name)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._show_problem(event.input, event.validation_result)
+        if event.input.id == "backend":  # the name may be free on one backend, not another
+            self.backend = event.value.strip()
+            self._check(self.query_one("#name", Input))
         memory, cpus = (
             self.query_one(f"#{key}", Input).value.strip() for key in ("memory", "cpus")
         )
@@ -148,7 +174,8 @@ class LaunchScreen(ModalScreen[LaunchRequest | None]):
         name, memory, cpus, command = (
             self.query_one(f"#{key}", Input).value.strip() for key in FIELDS
         )
-        self.dismiss(LaunchRequest(name, memory, int(cpus), split_command(command)))
+        request = LaunchRequest(name, memory, int(cpus), split_command(command), self.backend)
+        self.dismiss(request)
 
     def _check(self, field: Input) -> bool:
         result = field.validate(field.value)

@@ -64,8 +64,10 @@ class SpriteTable(CellRenderingTable):
     _deferred: list[bool] | None = None
     """While ``show`` runs: the ``layout`` flag of each refresh asked for, else None."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, columns: tuple[Column, ...] = COLUMNS, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.fields = columns
+        """The columns shown, in the order of each row's cells."""
         self.sort_column = 0
         self.sort_reverse = False
         self.marks: set[str] = set()
@@ -75,7 +77,7 @@ class SpriteTable(CellRenderingTable):
 
     def on_mount(self) -> None:
         self.add_column(" ", key="mark", width=1)
-        for column in COLUMNS:
+        for column in self.fields:
             self.add_column(f"{column.label}  ", key=column.key, width=starting_width(column))
         self._label_sort_column()
 
@@ -117,7 +119,7 @@ class SpriteTable(CellRenderingTable):
         a frame drawn in between would be cached at the old widths and stay on screen.
         """
         grown = False
-        for index, column in enumerate(COLUMNS):
+        for index, column in enumerate(self.fields):
             table_column = self.columns[ColumnKey(column.key)]
             needed = max((cell_len(row.cells[index].text) for row in rows), default=0)
             if needed > table_column.width:
@@ -175,7 +177,7 @@ class SpriteTable(CellRenderingTable):
             self._sort()
 
     def sort_by(self, column: int, reverse: bool) -> None:
-        """Sort by ``column`` (an index into ``COLUMNS``); the cursor keeps its sprite."""
+        """Sort by ``column`` (an index into ``fields``); the cursor keeps its sprite."""
         selected = self.selected_key
         self.sort_column, self.sort_reverse = column, reverse
         self._label_sort_column()
@@ -185,7 +187,7 @@ class SpriteTable(CellRenderingTable):
     def _label_sort_column(self) -> None:
         """Show ▲ or ▼ after the label of the sort column."""
         arrow = "▼" if self.sort_reverse else "▲"
-        for index, column in enumerate(COLUMNS):
+        for index, column in enumerate(self.fields):
             suffix = f" {arrow}" if index == self.sort_column else "  "
             self.columns[ColumnKey(column.key)].label = Text(column.label + suffix)
         self.refresh()
@@ -209,7 +211,7 @@ class SpriteTable(CellRenderingTable):
         moved = old.sort_keys[self.sort_column] != new.sort_keys[self.sort_column]
         for index, (before, after) in enumerate(zip(old.cells, new.cells, strict=True)):
             if before != after:
-                key = COLUMNS[index].key
+                key = self.fields[index].key
                 self.update_cell(new.key, key, self._cell_text(index, after, new.key))
         return moved
 
@@ -237,11 +239,10 @@ class SpriteTable(CellRenderingTable):
     def _mark_text(self, key: str) -> Text:
         return Text(MARK if key in self.marks else " ", style="bold magenta")
 
-    @staticmethod
-    def _cell_text(index: int, cell: Cell, key: str) -> Text:
+    def _cell_text(self, index: int, cell: Cell, key: str) -> Text:
         if index == 0:
             return NameText(cell, key)
-        justify = "right" if COLUMNS[index].numeric else "left"
+        justify = "right" if self.fields[index].numeric else "left"
         return Text(cell.text, style=cell.style, justify=justify, no_wrap=True, end="")
 
     def render_table_cell(  # noqa: PLR0917 - DataTable's signature

@@ -33,6 +33,8 @@ class Status:
     marked: int = 0
     hidden: int = 0
     attention: int = 0
+    stale: tuple[str, ...] = ()
+    """With several backends: those whose last list failed (the others' rows are fresh)."""
 
 
 def status_text(status: Status, width: int = 200) -> Text:
@@ -42,6 +44,7 @@ def status_text(status: Status, width: int = 200) -> Text:
     text.append(" wreckit ", style="bold reverse")
     if status.error:
         marker = " ERROR " if status.seconds_since_refresh is None else " STALE "
+        marker = f" STALE {', '.join(status.stale)} " if status.stale else marker
         text.append(" ")
         text.append(marker, style="bold white on red")
     limit = BACKEND_CHARS if width >= WIDE else max(width // 3, 12)
