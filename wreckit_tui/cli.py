@@ -35,11 +35,10 @@ from wreckit_tui.errors import (
     WispInterrupted,
     WreckitError,
 )
-from wreckit_tui.models import Fleet, Sprite
+from wreckit_tui.models import Sprite
 from wreckit_tui.processes import adopt_orphans
-from wreckit_tui.text import sanitize
+from wreckit_tui.stderr_lines import PROG, say_error, say_warning, say_warnings
 
-PROG = "wreckit-tui"
 COMMAND_PREFIX = "command_"
 
 
@@ -190,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_settings(args, _flag_overrides(args))
         return _dispatch(args, config)
     except WreckitError as exc:
-        _error(exc.message)
+        say_error(exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -280,7 +279,7 @@ async def _list(wisp: SpriteManager, config: Config, *, as_json: bool) -> int:
 
     if as_json:
         fleet = await list_watched(wisp, config.activity.overrides())
-        _warn_all(fleet)
+        say_warnings(fleet)
         write_fleet_json(fleet, sys.stdout)
         return 0
     version_task = asyncio.ensure_future(_version_or_error(wisp))
@@ -293,9 +292,9 @@ async def _list(wisp: SpriteManager, config: Config, *, as_json: bool) -> int:
         raise
     version = await version_task
     if isinstance(version, WispError):
-        _warn(f"could not read the backend version: {version.message}")
+        say_warning(f"could not read the backend version: {version.message}")
         version = None
-    _warn_all(fleet)
+    say_warnings(fleet)
     limit = fleet.org_vms[1] if fleet.org_vms else config.max_vms  # the org's own, if told
     print_table(fleet, caption_for(wisp.backend.label, version, fleet, limit), sys.stdout)
     return 0
@@ -386,13 +385,13 @@ def _attach(wisp: SpriteManager, config: Config, name: str) -> int:
         raise SpriteNotFound(name)
     outcome = attach(wisp, name, **attach_settings(config))
     if outcome.warning:
-        _warn(outcome.warning)
+        say_warning(outcome.warning)
     if outcome.error is not None:
         raise outcome.error
     if outcome.problem:
         for line in outcome.tail[:-1]:
             print(line, file=sys.stderr)
-        _error(outcome.problem)
+        say_error(outcome.problem)
     if outcome.stop_signal is not None:
         signal.raise_signal(outcome.stop_signal)
     return outcome.exit_code
@@ -404,19 +403,3 @@ async def _version_or_error(wisp: SpriteManager) -> str | WispError:
         return await wisp.version()
     except WispError as exc:
         return exc
-
-
-def _warn_all(fleet: Fleet) -> None:
-    """The warnings about wisp's output: those the parse kept, and how many more there were."""
-    for warning in fleet.warnings:
-        _warn(warning)
-    if fleet.more_warnings:
-        _warn(f"{fleet.more_warnings} more warnings about wisp's output not shown")
-
-
-def _warn(message: str) -> None:
-    print(f"{PROG}: warning: {sanitize(message)}", file=sys.stderr)
-
-
-def _error(message: str) -> None:
-    print(f"{PROG}: error: {sanitize(message)}", file=sys.stderr)

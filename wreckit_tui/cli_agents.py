@@ -22,11 +22,12 @@ from types import TracebackType
 
 from wreckit_tui.activity import STATES, Watch
 from wreckit_tui.backend_api import SpriteManager
-from wreckit_tui.cli import DETACH_KEY, NAME_RULE, _error, _warn, start_or_resume
+from wreckit_tui.cli import DETACH_KEY, NAME_RULE, start_or_resume
 from wreckit_tui.config import Config, attach_settings
 from wreckit_tui.contract import require_sprite_name
 from wreckit_tui.errors import InvalidRequest, SpriteNotFound, UsageError, WreckitError
 from wreckit_tui.models import Fleet, Sprite
+from wreckit_tui.stderr_lines import say_error, say_warning
 
 Maker = Callable[[str, str, str], argparse.ArgumentParser]
 """Makes a subcommand from its name, one-line summary and paragraph (``cli._command``)."""
@@ -180,7 +181,7 @@ def _attend(wisp: SpriteManager, config: Config, name: str) -> int:
     with _EndWatch(wisp, name, min(config.poll_interval, 1.0)) as watch:
         outcome = attach(wisp, name, end_fd=watch.read_fd, **attach_settings(config))
     if outcome.warning:
-        _warn(outcome.warning)
+        say_warning(outcome.warning)
     if outcome.error is not None:
         raise outcome.error
     if outcome.stop_signal is not None:
@@ -190,7 +191,7 @@ def _attend(wisp: SpriteManager, config: Config, name: str) -> int:
     ended = asyncio.run(_ended(wisp, name))
     if ended is None or ended.exit_code is None:
         if outcome.problem:
-            _error(outcome.problem)
+            say_error(outcome.problem)
         return outcome.exit_code
     asyncio.run(_print_screen(wisp, name))
     return _status(ended.exit_code)

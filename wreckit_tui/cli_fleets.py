@@ -66,13 +66,13 @@ def _existing(wisp: Fleets, name: str) -> str | None:
 
 async def list_fleets(wisp: Fleets, config: Config, *, as_json: bool) -> int:
     """The table (or ``--json``) of every backend that answered; each failure on stderr."""
-    from wreckit_tui.cli import _error, _warn_all
     from wreckit_tui.headless import caption_for, print_table, write_fleet_json
+    from wreckit_tui.stderr_lines import say_error, say_warnings
     from wreckit_tui.watching import list_watched  # the table and activity: only where needed
 
     fleet = await list_watched(wisp, config.activity.overrides())
     failures = wisp.failures
-    _warn_all(fleet)
+    say_warnings(fleet)
     if as_json:
         write_fleet_json(fleet, sys.stdout)
     else:
@@ -83,5 +83,5 @@ async def list_fleets(wisp: Fleets, config: Config, *, as_json: bool) -> int:
         caption = caption_for(label, None, fleet, limit).replace(" version unknown", "", 1)
         print_table(fleet, caption, sys.stdout, backends=len(wisp.members) > 1)
     for error in failures.values():
-        _error(error.message)
+        say_error(error.message)
     return FAILED if failures else 0

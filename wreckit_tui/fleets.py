@@ -115,6 +115,16 @@ class Fleets:
         when a backend answers after that with news: its first answer, a failure, a recovery."""
         self.live, self.on_answer = True, on_answer
 
+    def keep_helper(self) -> None:
+        """Each backend keeps what makes its repeated calls cheap."""
+        for member in self.members:
+            member.manager.keep_helper()
+
+    def close(self) -> None:
+        """Each backend ends what it kept."""
+        for member in self.members:
+            member.manager.close()
+
     def member(self, name: str) -> Member:
         found = self.by_name.get(name)
         if found is None:

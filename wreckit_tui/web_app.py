@@ -100,7 +100,8 @@ class WebApp(WreckitApp):
 
 def main(argv: list[str] | None = None) -> int:
     """Run one served dashboard; the exit code."""
-    from wreckit_tui.cli import _error, _flag_overrides, _shared_options
+    from wreckit_tui.cli import _flag_overrides, _shared_options
+    from wreckit_tui.stderr_lines import say_error
 
     parser = argparse.ArgumentParser(prog="wreckit-tui serve", parents=[_shared_options()])
     parser.add_argument("--read-only", action="store_true")
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config, _flag_overrides(args))
     except WreckitError as exc:
-        _error(exc.message)
+        say_error(exc.message)
         return exc.exit_code
     adopt_orphans()
     return asyncio.run(_serve_tab(config, args))
