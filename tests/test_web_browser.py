@@ -8,18 +8,14 @@ nothing is left running.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support.browser import (
     DashboardFrames,
     chromium,
-    have_chromium,
     terminal_text,
     wait_in_browser,
 )
 from tests.support.web_server import served, wait_for_no_descendants
 
-pytestmark = pytest.mark.skipif(not have_chromium(), reason="needs chromium (see .ci/run)")
 FLEET = [
     {"name": "alpha", "state": "running", "url": "https://alpha.sprites.test"},
     {"name": "bravo", "state": "running"},

@@ -37,6 +37,10 @@ def chromium() -> Iterator[Any]:
     """A headless Chromium; closed (with every page) when the block ends."""
     from playwright.sync_api import sync_playwright
 
+    assert have_chromium(), (  # no silent skip: the README's test command installs it
+        f"no Chromium at {CHROMIUM}: apt-get install -y chromium"
+    )
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
