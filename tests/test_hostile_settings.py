@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.sandbox.conftest import passable_dir
 from tests.support.attach_pty import Terminal
 from wreckit_tui.config import KEYS
 
@@ -109,8 +112,26 @@ def hostile_cases(wisp: str) -> list[tuple[str, dict]]:
 
 
 def run_in_harness(cases: list[dict], processes: int = 2) -> list[dict]:
-    """Run ``cases`` in ``processes`` harness processes at once; their results, in order."""
+    """Run ``cases`` in ``processes`` harness processes at once; their results, in order.
+
+    A setting that leaves no wisp (an empty ``wisp_path``, say) starts the built-in provider:
+    it runs with a home of its own, whose sandboxes are killed and removed afterwards."""
+    home = passable_dir(tempfile.gettempdir())
+    env = {**os.environ, "WRECKIT_SANDBOX_HOME": str(home)}
     chunks = [cases[index::processes] for index in range(processes)]
+    try:
+        outputs = _harness_outputs(chunks, env)
+    finally:
+        _kill_sandboxes(env)
+        shutil.rmtree(home, ignore_errors=True)
+    results: list[dict] = [{}] * len(cases)
+    for index, stdout in enumerate(outputs):
+        results[index::processes] = json.loads(stdout)
+    return results
+
+
+def _harness_outputs(chunks: list[list[dict]], env: dict[str, str]) -> list[str]:
+    """What each harness process printed, one per chunk of cases."""
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.support.cli_harness"],
@@ -119,6 +140,7 @@ def run_in_harness(cases: list[dict], processes: int = 2) -> list[dict]:
             stderr=subprocess.PIPE,
             text=True,
             cwd=REPO,
+            env=env,
         )
         for _ in chunks
     ]
@@ -128,10 +150,17 @@ def run_in_harness(cases: list[dict], processes: int = 2) -> list[dict]:
     ]
     for run, (_, stderr) in zip(runs, outputs, strict=True):
         assert run.returncode == 0, stderr[-3000:]
-    results: list[dict] = [{}] * len(cases)
-    for index, (stdout, _) in enumerate(outputs):
-        results[index::processes] = json.loads(stdout)
-    return results
+    return [stdout for stdout, _ in outputs]
+
+
+def _kill_sandboxes(env: dict[str, str]) -> None:
+    """Kill every sandbox of the provider home ``env`` names."""
+    provider = [sys.executable, "-m", "wreckit_tui.sandbox"]
+    listed = [*provider, "list", "--json"]
+    done = subprocess.run(listed, env=env, capture_output=True, text=True, check=True)
+    for sandbox in json.loads(done.stdout):
+        kill = [*provider, "kill", sandbox["name"]]
+        subprocess.run(kill, env=env, capture_output=True, check=True)
 
 
 def problem(result: dict) -> str | None:
