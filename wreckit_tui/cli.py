@@ -18,7 +18,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from wreckit_tui import __version__
@@ -38,6 +38,7 @@ from wreckit_tui.errors import (
 from wreckit_tui.models import Sprite
 from wreckit_tui.processes import adopt_orphans
 from wreckit_tui.stderr_lines import PROG, say_error, say_warning, say_warnings
+from wreckit_tui.stop_signals import hold, stopping_signals
 
 COMMAND_PREFIX = "command_"
 
@@ -242,7 +243,9 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if config.backends:
         prepare(wisp, args)  # type: ignore[arg-type]
     if args.command == "start":
-        return asyncio.run(_start(wisp, config, args))
+        status = asyncio.run(_start(wisp, config, args))
+        hold()  # started and reported: no signal may now end this process as if it had failed
+        return status
     if args.command == "kill":
         return asyncio.run(_kill(wisp, args))
     if args.command == "attach":
@@ -323,51 +326,42 @@ async def _start(wisp: SpriteManager, config: Config, args: argparse.Namespace) 
 
 
 async def start_or_resume(
-    wisp: SpriteManager, config: Config, args: argparse.Namespace, command: list[str] | None = None
+    wisp: SpriteManager,
+    config: Config,
+    args: argparse.Namespace,
+    command: list[str] | None = None,
+    *,
+    keep_signals: bool = True,
 ) -> bool:
     """Start sprite ``args.name`` (running ``command`` where given), or a stopped one again
     when neither a command, --memory nor --cpus is given; whether it was started again.
 
     SIGINT, SIGTERM and SIGHUP stop the start instead of this process: it either finished by
-    then or was undone (:class:`WispInterrupted`, exit 128 + the signal).
+    then or was undone (:class:`WispInterrupted`, exit 128 + the signal). After a start that
+    finished they are only noted (``keep_signals``): the caller reports it, then calls
+    :func:`~wreckit_tui.stop_signals.hold`.
     """
     memory = args.memory or config.default_memory
     cpus = args.cpus or config.default_cpus
-    with _stop_on_signals() as (stop, caught):
+    with stopping_signals(keep=keep_signals) as stop:
         try:
             await wisp.start(
-                args.name, memory, cpus, max_vms=config.max_vms, command=command or None, stop=stop
+                args.name,
+                memory,
+                cpus,
+                max_vms=config.max_vms,
+                command=command or None,
+                stop=stop.event,
             )
         except StoppedSprite:
             if command or args.memory or args.cpus:
                 raise
-            await wisp.resume(args.name, max_vms=config.max_vms, stop=stop)
+            await wisp.resume(args.name, max_vms=config.max_vms, stop=stop.event)
             return True
         except WispInterrupted as exc:
-            exc.exit_code = 128 + caught[0]
+            exc.exit_code = 128 + stop.caught[0]
             raise
     return False
-
-
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[tuple[asyncio.Event, list[int]]]:
-    """An event that SIGINT, SIGTERM and SIGHUP set (instead of ending this process), and the
-    signals caught, while the block runs."""
-    loop = asyncio.get_running_loop()
-    stop, caught = asyncio.Event(), []
-
-    def on_signal(signum: int) -> None:
-        caught.append(signum)
-        stop.set()
-
-    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    for signum in handled:
-        loop.add_signal_handler(signum, on_signal, signum)
-    try:
-        yield stop, caught
-    finally:
-        for signum in handled:
-            loop.remove_signal_handler(signum)
 
 
 async def _kill(wisp: SpriteManager, args: argparse.Namespace) -> int:

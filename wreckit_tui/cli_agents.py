@@ -28,6 +28,7 @@ from wreckit_tui.contract import require_sprite_name
 from wreckit_tui.errors import InvalidRequest, SpriteNotFound, UsageError, WreckitError
 from wreckit_tui.models import Fleet, Sprite
 from wreckit_tui.stderr_lines import say_error, say_warning
+from wreckit_tui.stop_signals import hold
 
 Maker = Callable[[str, str, str], argparse.ArgumentParser]
 """Makes a subcommand from its name, one-line summary and paragraph (``cli._command``)."""
@@ -156,9 +157,11 @@ def run(wisp: SpriteManager, config: Config, args: argparse.Namespace) -> int:
             "run attaches this terminal, but standard input is not one: use --detach, then "
             f"`wreckit-tui capture {args.name}` and `wreckit-tui send {args.name}`"
         )
-    asyncio.run(start_or_resume(wisp, config, args, command=args.argv))
+    asyncio.run(start_or_resume(wisp, config, args, command=args.argv, keep_signals=args.detach))
     if args.detach:
-        return asyncio.run(_show(wisp, args.name, as_json=args.json))
+        status = asyncio.run(_show(wisp, args.name, as_json=args.json))
+        hold()  # started and reported: no signal may now end this process as if it had failed
+        return status
     return _attend(wisp, config, args.name)
 
 

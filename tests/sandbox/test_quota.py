@@ -9,8 +9,10 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from tests.conftest import REPO
+from tests.support.waiting import wait_until
 
 WRECKIT = [sys.executable, "-m", "wreckit_tui"]
 
@@ -64,28 +66,61 @@ def test_a_start_timed_out_at_any_moment_never_leaves_a_sandbox_it_called_failed
             assert name not in listed, (timeout, done.stderr, listed)
 
 
+ATTEMPTS = 16
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler of its own for ``signum`` (its start is under way)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True  # it has ended: nothing to wait for
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    if fields["State"].split()[0] == "Z":
+        return True
+    return bool(int(fields["SigCgt"], 16) >> (signum - 1) & 1)
+
+
 def test_sigterm_to_wreckit_tui_at_any_moment_of_a_start(sandboxes):
+    """From the moment the start is under way (the interpreter's own start-up, before it, is
+    not what this is about) to its report: a SIGTERM either undoes the start or is reported
+    after it."""
     chances = random.Random(int(os.environ.get("WRECKIT_TEST_SEED", "7")))
-    for attempt in range(12):
+    calibration = under_way(sandboxes, "calibration")
+    started = time.monotonic()
+    calibration.communicate(timeout=30)
+    length = time.monotonic() - started
+    sandboxes.kill("calibration")
+    outcomes = []
+    for attempt in range(ATTEMPTS):  # one moment in each slice of the start and a bit after it
         name = f"s{attempt}"
-        starting = subprocess.Popen(
-            [*WRECKIT, "start", name],
-            env={**sandboxes.env, "PATH": "/usr/bin:/bin"},
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        time.sleep(chances.uniform(0.0, 0.6))
+        starting = under_way(sandboxes, name)
+        time.sleep(length * 1.25 * (attempt + chances.random()) / ATTEMPTS)
         starting.send_signal(signal.SIGTERM)
         out, err = starting.communicate(timeout=30)
         names = {record["name"] for record in sandboxes.list()}
+        outcomes.append(starting.returncode)
         if starting.returncode == 0:
             assert out.startswith(f"started {name}")
             assert name in names
             sandboxes.kill(name)
         else:
             assert starting.returncode in {128 + signal.SIGTERM, -signal.SIGTERM}, err
-            assert name not in names, err
+            assert name not in names, (starting.returncode, err)
             assert "Traceback" not in err
+    assert 0 in outcomes and set(outcomes) - {0}, outcomes  # both ends were reached
+
+
+def under_way(sandboxes, name: str) -> subprocess.Popen[str]:
+    """``wreckit-tui start NAME``, once its start is under way (it catches SIGTERM)."""
+    starting = subprocess.Popen(
+        [*WRECKIT, "start", name],
+        env={**sandboxes.env, "PATH": "/usr/bin:/bin"},
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_until(lambda: catches(starting.pid, signal.SIGTERM), timeout=30)
+    return starting
