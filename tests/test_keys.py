@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from textual import events
 
@@ -109,6 +109,9 @@ async def alive_after(fake: FakeWisp, bursts: Sequence[Sequence[str]]) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.lists(st.lists(st.sampled_from(KEYS), min_size=1, max_size=12), min_size=1, max_size=6))
+@example(  # ended the dashboard once: the kill dialog answered twice
+    [["s", "space"], ["a", "backspace", "x", "minus", "space", "home", "d", "enter", "i", "v", "k"]]
+)
 def test_no_burst_of_keys_ends_the_dashboard(tmp_path_factory, bursts):
     fake = make_fake_wisp(tmp_path_factory.mktemp("wisp"))
     try:
@@ -116,3 +119,20 @@ def test_no_burst_of_keys_ends_the_dashboard(tmp_path_factory, bursts):
         asyncio.run(alive_after(fake, bursts))
     finally:
         fake.kill_leftovers()
+
+
+async def test_a_dialog_answered_twice_at_once_answers_once(fake_wisp):
+    """Two presses of Yes queued behind each other (a double click, enter then space): the first
+    answers and closes the dialog, the second finds it gone and does nothing."""
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        await pilot.press("d")
+        await wait_until_async(pilot, lambda: app.screen is not app.dashboard)
+        yes = app.screen.query_one("#yes")
+        yes.press()
+        yes.press()
+        await wait_until_async(pilot, lambda: ["kill", "alpha"] in fake_wisp.calls())
+        await pilot.pause(0.2)
+        assert app.is_running and app._exception is None
+        assert app.screen_stack == [app.dashboard]
+        assert [call for call in fake_wisp.calls() if call[:1] == ["kill"]] == [["kill", "alpha"]]

@@ -9,9 +9,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from wreckit_tui.screens.dialog import Dialog
 from wreckit_tui.text import quoted, sanitize
 
 
@@ -22,7 +22,7 @@ def question(names: Sequence[str]) -> str:
     return f"Kill {len(names)} sprites?"
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Dialog[bool]):
     """Asks ``title`` about ``names``; returns True for yes. ``names`` never change while it is
     open, whatever the polls underneath show."""
 

@@ -6,13 +6,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from wreckit_tui.screens.dialog import Dialog
 from wreckit_tui.text import sanitize_lines
 
 
-class ErrorScreen(ModalScreen[None]):
+class ErrorScreen(Dialog[None]):
     """Shows one error literally, with what the program printed under ``details_title``;
     escape, q or e closes it."""
 

@@ -8,8 +8,9 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from wreckit_tui.screens.dialog import Dialog
 
 
 def extra_keys(detach_key: str) -> tuple[tuple[str, str], ...]:
@@ -40,7 +41,7 @@ def bindings_table(bindings: Iterable[Binding], detach_key: str) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Lists every binding; any of escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", show=False, priority=True)]

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Static
 
 from wreckit_tui.capacity import Host
 from wreckit_tui.command_line import command_problem, split_command
 from wreckit_tui.contract import cpus_problem, name_problem, size_problem, size_to_mib
+from wreckit_tui.screens.dialog import Dialog
 from wreckit_tui.text import format_mib, sanitize
 from wreckit_tui.widgets.form_input import FormInput
 
@@ -72,7 +72,7 @@ def host_warning(host: Host | None, memory: str, cpus: str) -> str:
     return "; ".join(warnings)
 
 
-class LaunchScreen(ModalScreen[LaunchRequest | None]):
+class LaunchScreen(Dialog[LaunchRequest | None]):
     """Enter submits when every field is valid; escape cancels; nothing runs until then.
 
     ``host``: the machine a local backend runs sprites on; a request beyond it gets a warning.

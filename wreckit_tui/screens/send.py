@@ -8,10 +8,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from wreckit_tui.held_keys import KeyHoldingApp
+from wreckit_tui.screens.dialog import Dialog
 from wreckit_tui.text import sanitize
 from wreckit_tui.widgets.form_input import FormInput
 
@@ -23,7 +23,7 @@ def send_title(names: Sequence[str], *, marked: bool) -> str:
     return f"Type into {sanitize(names[0])}"
 
 
-class SendScreen(ModalScreen[str | None]):
+class SendScreen(Dialog[str | None]):
     """Asks for one line; enter returns it (it is then typed, and Enter after it), esc None."""
 
     BINDINGS = [
