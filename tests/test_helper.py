@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from tests.support.fake_wisp_handle import FakeWisp
+from tests.support.processes import command_line
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.backends import Backend
 from wreckit_tui.errors import WispBadOutput, WispTimeout
@@ -48,7 +49,7 @@ def wisp_with_helper(fake: FakeWisp, tmp_path: Path, kind: str, **settings: floa
 
 def helper_processes(script: str) -> list[psutil.Process]:
     me = psutil.Process()
-    return [p for p in me.children(recursive=True) if script in " ".join(p.cmdline())]
+    return [p for p in me.children(recursive=True) if script in " ".join(command_line(p))]
 
 
 async def test_lists_come_from_the_helper_while_it_answers(fake_wisp, tmp_path):

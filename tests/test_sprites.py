@@ -20,6 +20,7 @@ from tests.support import fake_sprite
 from tests.support.attach_pty import Terminal
 from tests.support.fake_sprites_api import FakeSprites, sprite
 from tests.support.mcp_client import McpServer
+from tests.support.processes import command_line
 from tests.support.waiting import wait_until
 
 TOKEN = "spr-tok-7f3a9c1e5b2d4f6a8c0e"
@@ -410,4 +411,4 @@ def _cmdlines_of_tree(pid: int) -> list[str]:
     import psutil
 
     tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    return [" ".join(p.cmdline()) for p in tree]
+    return [" ".join(command_line(p)) for p in tree]

@@ -14,6 +14,7 @@ from tests.support.browser import (
     terminal_text,
     wait_in_browser,
 )
+from tests.support.processes import command_line
 from tests.support.web_server import served, wait_for_no_descendants
 
 FLEET = [
@@ -25,7 +26,7 @@ VIEWPORT = {"width": 1400, "height": 800}
 
 def dashboards_of(server):
     """The dashboards serving a tab (not the spare that waits for the next one)."""
-    return [p for p in server.working() if "wreckit_tui.web_app" in p.cmdline()]
+    return [p for p in server.working() if "wreckit_tui.web_app" in command_line(p)]
 
 
 def test_the_dashboard_and_a_web_terminal_in_chromium(fake_wisp, tmp_path):

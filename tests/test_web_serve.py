@@ -19,6 +19,7 @@ import urllib.request
 import aiohttp
 import pytest
 
+from tests.support.processes import command_line
 from tests.support.waiting import wait_until
 from tests.support.web_server import (
     open_dashboard,
@@ -88,7 +89,9 @@ async def test_each_tab_gets_a_dashboard_and_stop_ends_them(fleet_wisp, tmp_path
             assert "name        alpha" in second.text()
 
             def dashboards():
-                every = [p for p in server.descendants() if "wreckit_tui.web_app" in p.cmdline()]
+                every = [
+                    p for p in server.descendants() if "wreckit_tui.web_app" in command_line(p)
+                ]
                 working = [p for p in server.working() if p in every]
                 return len(every), len(working)
 

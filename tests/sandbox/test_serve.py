@@ -12,6 +12,7 @@ import sys
 import psutil
 import pytest
 
+from tests.support.processes import command_line
 from tests.support.waiting import wait_until
 from wreckit_tui.adapter import Wisp
 from wreckit_tui.backends import BUILTIN_CAPABILITIES, builtin_backend
@@ -88,7 +89,7 @@ def helpers() -> list[psutil.Process]:
     return [
         child
         for child in psutil.Process().children(recursive=True)
-        if child.cmdline()[-2:] == ["wreckit_tui.sandbox", "serve"]
+        if command_line(child)[-2:] == ["wreckit_tui.sandbox", "serve"]
     ]
 
 

@@ -25,6 +25,8 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.types import CallToolResult, Tool
 
+from tests.support.processes import command_line
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -122,7 +124,7 @@ class McpServer:
             if child.pid in self._children_before:
                 continue
             for grandchild in child.children():
-                if "wreckit_tui" in grandchild.cmdline():
+                if "wreckit_tui" in command_line(grandchild):
                     return grandchild
         raise AssertionError("the server process is not running")
 

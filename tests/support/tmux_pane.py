@@ -18,6 +18,7 @@ from types import TracebackType
 
 import psutil
 
+from tests.support.processes import command_line
 from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,7 +124,7 @@ class TmuxPane:
 
     def child(self, word: str) -> psutil.Process:
         """The one process the pane's shell started whose command line holds ``word``."""
-        (found,) = [p for p in psutil.Process(self.pid()).children() if word in p.cmdline()]
+        (found,) = [p for p in psutil.Process(self.pid()).children() if word in command_line(p)]
         return found
 
     def stop(self, grace: float = 5.0) -> None:
