@@ -86,16 +86,12 @@ def test_sigterm_to_wreckit_tui_at_any_moment_of_a_start(sandboxes):
     not what this is about) to its report: a SIGTERM either undoes the start or is reported
     after it."""
     chances = random.Random(int(os.environ.get("WRECKIT_TEST_SEED", "7")))
-    calibration = under_way(sandboxes, "calibration")
-    started = time.monotonic()
-    calibration.communicate(timeout=30)
-    length = time.monotonic() - started
-    sandboxes.kill("calibration")
+    length = max(start_length(sandboxes, f"calibration{index}") for index in range(2))
     outcomes = []
     for attempt in range(ATTEMPTS):  # one moment in each slice of the start and a bit after it
         name = f"s{attempt}"
         starting = under_way(sandboxes, name)
-        time.sleep(length * 1.25 * (attempt + chances.random()) / ATTEMPTS)
+        time.sleep(length * 1.5 * (attempt + chances.random()) / ATTEMPTS)
         starting.send_signal(signal.SIGTERM)
         out, err = starting.communicate(timeout=30)
         names = {record["name"] for record in sandboxes.list()}
@@ -109,6 +105,16 @@ def test_sigterm_to_wreckit_tui_at_any_moment_of_a_start(sandboxes):
             assert name not in names, (starting.returncode, err)
             assert "Traceback" not in err
     assert 0 in outcomes and set(outcomes) - {0}, outcomes  # both ends were reached
+
+
+def start_length(sandboxes, name: str) -> float:
+    """How long ``wreckit-tui start NAME`` takes from the moment it is under way to its exit."""
+    starting = under_way(sandboxes, name)
+    started = time.monotonic()
+    starting.communicate(timeout=30)
+    length = time.monotonic() - started
+    sandboxes.kill(name)
+    return length
 
 
 def under_way(sandboxes, name: str) -> subprocess.Popen[str]:
