@@ -169,3 +169,19 @@ async def test_a_click_on_a_row_moves_the_cursor_there() -> None:
         table.toggle_mark("agent-00002")
         await pilot.pause()
         assert lines(table)[3].split()[0] == "●"
+
+
+async def test_left_and_right_scroll_a_table_wider_than_its_pane() -> None:
+    app = TableApp(tuple(row(index) for index in range(3)))
+    async with app.run_test(size=(60, 10)) as pilot:
+        await pilot.pause()
+        table = app.query_one(SpriteTable)
+        assert app.focused is table
+        await pilot.press("right", "right")
+        await pilot.pause()
+        assert table.scroll_x > 0
+        assert not lines(table)[1].startswith("    agent-00000")
+        await pilot.press("left", "left")
+        await pilot.pause()
+        assert table.scroll_x == 0
+        assert lines(table)[1].startswith("    agent-00000")

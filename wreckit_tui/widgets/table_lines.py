@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import filterfalse
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -43,6 +44,14 @@ def sort_order(rows: Mapping[str, Row], column: int, reverse: bool) -> list[str]
     return known + unknown
 
 
+def widest(texts: list[str]) -> int:
+    """The width in cells of the widest of ``texts``: ASCII text is as wide as it is long; other
+    text (bars, names) is measured once per distinct text."""
+    ascii_width = max(map(len, filter(str.isascii, texts)), default=0)
+    others = set(filterfalse(str.isascii, texts))
+    return max(ascii_width, max(map(cell_len, others), default=0))
+
+
 @dataclass
 class Layout:
     """The columns and the width of each one's content: the widest cell it has shown (cells
@@ -71,7 +80,7 @@ class Layout:
         for index, column in enumerate(self.fields):
             if not rows or self.widths[index] >= column.width:
                 continue
-            needed = max(cell_len(row.cells[index].text) for row in rows)
+            needed = widest([row.cells[index].text for row in rows])
             if needed > self.widths[index]:
                 self.widths[index] = min(needed, column.width)
                 grown = True
