@@ -629,8 +629,8 @@ async def test_e_shows_the_last_error_with_all_of_wisps_stderr(fake_wisp):
 
 
 async def test_a_frame_drawn_before_the_table_idles_already_has_the_final_column_widths(fake_wisp):
-    """A frame may be drawn between rows arriving and DataTable's own (idle-time) measuring of
-    them, and that frame's lines stay cached: its widths must already be the final ones."""
+    """A frame may be drawn as soon as rows arrive, and its lines stay kept: the columns must
+    already have the widths those rows need, not be measured later when the table is idle."""
     narrow = sprite("alpha", cpu_percent=None, memory_used=None, memory=None, uptime_seconds=None)
     async with dashboard(fake_wisp, [narrow]) as pilot:
         app, table = pilot.app, pilot.app.dashboard.table
