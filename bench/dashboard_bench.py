@@ -134,7 +134,8 @@ async def _apply(app: WreckitApp, pilot, fleet: Fleet) -> tuple[float, float]:
     The view (rows, index, gauges) is built first, as the poll worker builds it off the UI
     thread; applying is the table diff and the widget updates; painting is the frame after.
     """
-    view = view_of(fleet, HOST, app.config.max_vms, previous=app.snapshot.view)
+    shown = app.dashboard.snapshot.view  # the last view applied, as the app builds on it
+    view = view_of(fleet, HOST, app.config.max_vms, previous=shown)
     began = time.thread_time()
     app.dashboard.snapshot = Snapshot.of(view, Pending(), last_ok=0.0)
     applied = time.thread_time()

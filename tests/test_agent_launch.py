@@ -56,7 +56,7 @@ async def test_launching_with_a_command_runs_it_as_the_sprite_s_program(fake_wis
         await wait_until_async(pilot, lambda: "sprite-2" in app.snapshot.by_name, timeout=15)
         shell_start = ["start", "sprite-2", "--memory", "512MiB", "--cpus", "1"]
         assert starts(fake_wisp) == [[*shell_start, "--", "claude", "-p", "fix the bug"]]
-        cell = app.dashboard.table.get_cell("sprite-2", "command").plain
+        cell = app.dashboard.table.get_cell("sprite-2", "command").text
         assert cell == "claude -p 'fix the bug'"
 
 
@@ -108,9 +108,9 @@ async def test_a_program_that_ended_shows_its_exit_status_in_table_and_detail(fa
     async with dashboard(fake_wisp, [*FLEET, ENDED]) as pilot:
         app = pilot.app
         table = app.dashboard.table
-        assert table.get_cell("agent-one", "state").plain == "exit 3"
-        assert table.get_cell("agent-one", "command").plain == "claude -p 'fix the bug'"
-        assert table.get_cell("alpha", "command").plain == "—"
+        assert table.get_cell("agent-one", "state").text == "exit 3"
+        assert table.get_cell("agent-one", "command").text == "claude -p 'fix the bug'"
+        assert table.get_cell("alpha", "command").text == "—"
         app.dashboard.select("agent-one")
         await pilot.pause()
         text = screen_text(app)

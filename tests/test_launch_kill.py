@@ -78,12 +78,12 @@ async def test_valid_launch_runs_start_and_shows_the_row_at_once(fake_wisp):
         await type_into(pilot, "cpus", "2")
         await pilot.press("enter")
         await wait_until_async(pilot, lambda: "delta" in app.dashboard.table.shown_keys)
-        assert app.dashboard.table.get_cell("delta", "state").plain == "starting"
+        assert app.dashboard.table.get_cell("delta", "state").text == "starting"
         await pilot.press("down")  # the UI stays live while the start runs
         await wait_until_async(pilot, lambda: any(c[1:2] == ["delta"] for c in starts(fake_wisp)))
         await wait_until_async(pilot, lambda: "delta" in app.snapshot.by_name, timeout=15)
         assert starts(fake_wisp) == [["start", "delta", "--memory", "512MiB", "--cpus", "2"]]
-        assert app.dashboard.table.get_cell("delta", "state").plain == "running"
+        assert app.dashboard.table.get_cell("delta", "state").text == "running"
         assert "launched delta" in notifications(app)
 
 
@@ -238,7 +238,7 @@ async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
         app = pilot.app
         await pilot.press("space", "space", "space")
         assert app.dashboard.table.marks == {"alpha", "bravo", "charlie"}
-        assert app.dashboard.table.get_cell("bravo", "mark").plain == "●"
+        assert app.dashboard.table.get_cell("bravo", "mark").text == "●"
         await pilot.press("d")
         await wait_until_async(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         text = screen_text(app)
@@ -246,7 +246,7 @@ async def test_kill_marked_sprites_concurrently_reporting_each(fake_wisp):
         assert all(f"• {name}" in text for name in ("alpha", "bravo", "charlie"))
         await pilot.press("y")
         await wait_until_async(pilot, lambda: len(kills(fake_wisp)) == 3)
-        assert app.dashboard.table.get_cell("alpha", "state").plain == "stopping"
+        assert app.dashboard.table.get_cell("alpha", "state").text == "stopping"
         await wait_until_async(pilot, lambda: app.snapshot.fleet.sprites == (), timeout=15)
         assert sorted(kills(fake_wisp)) == [
             ["kill", "alpha"],
@@ -283,7 +283,7 @@ async def test_failed_kill_is_reported_and_the_row_returns(fake_wisp):
         app = pilot.app
         await kill_selected(pilot, "could not kill")
         await poll(pilot)
-        assert app.dashboard.table.get_cell("alpha", "state").plain == "running"
+        assert app.dashboard.table.get_cell("alpha", "state").text == "running"
         assert "sprites API unreachable" in next(t for t in notifications(app) if "could not" in t)
 
 

@@ -116,7 +116,7 @@ async def test_enter_on_a_stopped_sprite_asks_to_start_it_again_and_y_does(fake_
         await wait_until_async(pilot, lambda: app.screen is app.dashboard)
         await pilot.press("a", "y")
         await wait_until_async(pilot, lambda: app.screen is app.dashboard)
-        assert app.dashboard.table.get_cell("cold", "state").plain == "starting"  # at once
+        assert app.dashboard.table.get_cell("cold", "state").text == "starting"  # at once
         await wait_until_async(pilot, lambda: app.snapshot.by_name["cold"].state == "running")
         assert starts(fake_wisp) == [["start", "cold"]]
 

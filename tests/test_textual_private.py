@@ -10,36 +10,22 @@ from pathlib import Path
 
 import pytest
 from textual import events
-from textual.app import App
 from textual.binding import Binding, BindingsMap
 from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 from textual.widget import Widget
-from textual.widgets import DataTable
 
 from wreckit_tui import textual_private
-from wreckit_tui.textual_private import RENDER_CELL_PARAMETERS, CellRenderingTable
 
 PACKAGE = Path(textual_private.__file__).parent
 PRIVATE_MODULES = {"textual._parser": "ParseError", "textual._xterm_parser": "XTermParser"}
 PRIVATE_ATTRIBUTES = {
     "_bindings",
-    "_render_cell",
-    "_show_hover_cursor",
-    "_pseudo_class_state",
-    "_update_count",
-    "_require_update_dimensions",
     "_debug",
     "_driver",
 }
 """Private attributes of Textual objects that only ``textual_private`` may name. (``_file`` is
 Textual's too, but also a common name of one's own: the driver test covers it.)"""
-DATA_TABLE_ATTRIBUTES = (
-    "_show_hover_cursor",
-    "_pseudo_class_state",
-    "_update_count",
-    "_require_update_dimensions",
-)
 
 
 def changed(thing: str, how: str) -> str:
@@ -120,64 +106,6 @@ def test_a_node_still_keeps_its_bindings_by_key() -> None:
     ], changed("DOMNode._bindings", "instances share it: replacing a binding changes the class")
 
 
-def test_the_overridden_cell_rendering_still_has_the_signature_expected() -> None:
-    method = getattr(DataTable, "_render_cell", None)
-    assert method is not None, changed("DataTable._render_cell", "it is gone")
-    parameters = tuple(inspect.signature(method).parameters)
-    assert parameters == RENDER_CELL_PARAMETERS, changed(
-        "DataTable._render_cell", f"it takes {parameters}, not {RENDER_CELL_PARAMETERS}"
-    )
-    ours = tuple(inspect.signature(CellRenderingTable._render_cell).parameters)
-    assert ours == RENDER_CELL_PARAMETERS
-    uses = inspect.getsource(DataTable._render_line_in_row)
-    assert "self._render_cell" in uses, changed(
-        "DataTable._render_cell", "rows are no longer drawn through it"
-    )
-
-
-def test_the_data_table_still_has_the_state_a_cell_rendering_depends_on() -> None:
-    source = inspect.getsource(DataTable)
-    for name in DATA_TABLE_ATTRIBUTES:
-        assert f"self.{name}" in source, changed(f"DataTable.{name}", "DataTable no longer has it")
-    render_cell = inspect.getsource(DataTable._render_cell)
-    for name in ("_show_hover_cursor", "_pseudo_class_state", "_update_count"):
-        assert name in render_cell, changed(
-            f"DataTable.{name}", "DataTable's cell cache no longer keys on it"
-        )
-
-
-async def test_a_cell_rendering_table_renders_through_its_public_hook() -> None:
-    rendered: list[tuple[int, int]] = []
-
-    class Table(CellRenderingTable):
-        def render_table_cell(  # noqa: PLR0917
-            self, row_index, column_index, base_style, width, cursor=False, hover=False
-        ):
-            rendered.append((row_index, column_index))
-            return super().render_table_cell(
-                row_index, column_index, base_style, width, cursor, hover
-            )
-
-    class TableApp(App[None]):
-        def compose(self):
-            table = Table()
-            table.add_column("x")
-            table.add_row("1")
-            yield table
-
-    async with TableApp().run_test() as pilot:
-        await pilot.pause()
-        table = pilot.app.query_one(Table)
-        assert (0, 0) in rendered, changed("DataTable._render_cell", "no cell is drawn with it")
-        hover, pseudo_classes = table.cell_render_state
-        assert isinstance(hover, bool)
-        assert pseudo_classes == table.get_pseudo_class_state()
-        before = table._update_count
-        table.columns_resized()
-        assert table._update_count == before + 1
-        assert table._require_update_dimensions is True
-
-
 def private_uses(path: Path) -> list[str]:
     """Where ``path`` imports a ``textual._`` module or names a private Textual attribute."""
     found = []
@@ -215,6 +143,6 @@ def test_the_check_finds_private_uses(tmp_path: Path) -> None:
         "import textual._parser\n"
         "from textual import _compositor\n"
         "node._bindings.key_to_bindings\n"
-        "class T:\n    def _render_cell(self): ...\n"
+        "class T:\n    def _debug(self): ...\n"
     )
     assert len(private_uses(sample)) == 5

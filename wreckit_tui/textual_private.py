@@ -14,32 +14,20 @@ What is used, and why:
 - ``DOMNode._bindings`` (a ``BindingsMap``, whose ``key_to_bindings`` is public): a node's own
   bindings by key, which the dashboard relabels at start and lists on its help screen, and
   which ``FormInput`` runs as it reads each key.
-- ``DataTable._render_cell(row_index, column_index, base_style, width, cursor, hover)``:
-  overridden by :class:`CellRenderingTable`, so that the sprite table can cache cell
-  renderings by value rather than by DataTable's table-wide change counter.
-- ``DataTable._show_hover_cursor`` and ``DataTable._pseudo_class_state``: besides the cell,
-  what a cell's rendering depends on (DataTable's own cell cache keys on them too).
-- ``DataTable._update_count`` and ``DataTable._require_update_dimensions``: bumped and set when
-  columns are widened directly, as DataTable itself does when a column's width changes.
 """
 
 from __future__ import annotations
 
 from typing import TextIO
 
-from rich.segment import Segment
-from rich.style import Style
 from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
 from textual.app import App
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.driver import Driver
-from textual.widgets import DataTable
 
 __all__ = [
-    "RENDER_CELL_PARAMETERS",
-    "CellRenderingTable",
     "ParseError",
     "XTermParser",
     "bindings_by_key",
@@ -48,17 +36,6 @@ __all__ = [
     "replace_binding",
     "set_driver_output",
 ]
-
-RENDER_CELL_PARAMETERS = (
-    "self",
-    "row_index",
-    "column_index",
-    "base_style",
-    "width",
-    "cursor",
-    "hover",
-)
-"""The parameters of ``DataTable._render_cell`` that :class:`CellRenderingTable` overrides."""
 
 
 def bindings_by_key(node: DOMNode) -> dict[str, list[Binding]]:
@@ -91,55 +68,3 @@ def set_driver_output(driver: Driver, file: TextIO) -> None:
 def driver_debug(driver: Driver) -> bool:
     """Whether ``driver`` runs in debug mode (its parser then logs keys)."""
     return driver._debug
-
-
-class CellRenderingTable(DataTable):
-    """A DataTable whose cell rendering a subclass overrides under public names:
-    :meth:`render_table_cell` (calls :meth:`default_render_cell` unless overridden)."""
-
-    def _render_cell(  # noqa: PLR0917 - DataTable's signature
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        return self.render_table_cell(row_index, column_index, base_style, width, cursor, hover)
-
-    def render_table_cell(  # noqa: PLR0917 - DataTable's signature
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        """The lines of one cell (row -1: the header, column -1: the row label)."""
-        return self.default_render_cell(row_index, column_index, base_style, width, cursor, hover)
-
-    def default_render_cell(  # noqa: PLR0917 - DataTable's signature
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        """DataTable's own rendering of one cell (with its own cache)."""
-        return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-
-    @property
-    def cell_render_state(self) -> tuple[object, ...]:
-        """Besides the cell and the arguments, what its rendering depends on: whether the hover
-        cursor shows and the table's pseudo-classes (focus, hover...)."""
-        return (self._show_hover_cursor, self._pseudo_class_state)
-
-    def columns_resized(self) -> None:
-        """After column widths were set directly: cached rows, cells and the virtual width are
-        stale."""
-        self._update_count += 1
-        self._require_update_dimensions = True

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from wreckit_tui.fields import COLUMNS, Column
 from wreckit_tui.models import Sprite
@@ -157,7 +157,8 @@ class DashboardScreen(Screen[None]):
     # -- showing state ---------------------------------------------------------------------
 
     def watch_snapshot(self) -> None:
-        self.show()
+        if self.is_mounted:  # else on_mount shows it, once the widgets are there
+            self.show()
 
     def show(self) -> None:
         """Bring every widget up to date with the snapshot; only changed cells are redrawn."""
@@ -245,19 +246,17 @@ class DashboardScreen(Screen[None]):
 
     # -- events ----------------------------------------------------------------------------
 
-    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+    def on_sprite_table_row_highlighted(self, _event: SpriteTable.RowHighlighted) -> None:
         self.show_detail()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_sprite_table_row_selected(self, event: SpriteTable.RowSelected) -> None:
         event.stop()
         self.action_open()
 
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+    def on_sprite_table_header_selected(self, event: SpriteTable.HeaderSelected) -> None:
         """A click on a column's header sorts by it; a second click reverses the order."""
         event.stop()
-        column = event.column_index - 1  # the first column holds the marks
-        if column < 0:
-            return
+        column = event.column
         if column == self.table.sort_column:
             self._sort(column, reverse=not self.table.sort_reverse)
         else:
