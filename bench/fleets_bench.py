@@ -8,7 +8,11 @@
   ``fleets_refresh_ms_1x3000_changed_10`` the same on one backend.
 - ``fleets_idle_cpu_percent_3x1000``: the real ``wreckit-tui`` process in a tmux pane on three
   fake wisps of 1,000 sprites each (``[[backends]]``), polling every 2 s (the wisps' own
-  processes not counted); ``fleets_idle_cpu_percent_1x3000`` one fake wisp of 3,000.
+  processes not counted); ``fleets_idle_cpu_percent_1x3000`` one fake wisp of 3,000. Measured
+  once the first captures are over: the dashboard captures each quiet running sprite once
+  (about 2,400 here, :data:`~wreckit_tui.watching.CAPTURES_PER_POLL` a poll, some minutes of
+  polls), which is its start, not its idling; ``settle=False`` (``run.py --quick``) measures
+  at once, while they run.
 """
 
 from __future__ import annotations
@@ -117,7 +121,7 @@ def fake_wisps(count: int, sprites: int) -> Iterator[list[FakeWisp]]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _idle_cpu(fakes: list[FakeWisp], seconds: float) -> float:
+def _idle_cpu(fakes: list[FakeWisp], seconds: float, settle: bool = True) -> float:
     """% of a core the dashboard uses, polling every 2 s, on ``fakes`` (several: backends)."""
     config = fakes[0].home.parent / "config.toml"
     if len(fakes) > 1:
@@ -138,6 +142,8 @@ def _idle_cpu(fakes: list[FakeWisp], seconds: float) -> float:
     try:
         dashboard = psutil.Process(pane.pid())
         pane.wait_for(_detail_name("agent-00000"), timeout=180)
+        if settle:
+            _wait_for_captures(fakes)
         time.sleep(4)
         before = dashboard.cpu_times()
         time.sleep(seconds)
@@ -147,16 +153,27 @@ def _idle_cpu(fakes: list[FakeWisp], seconds: float) -> float:
     return ((after.user + after.system) - (before.user + before.system)) / seconds * 100
 
 
-def idle_cpu(seconds: float = 30.0) -> dict[str, float]:
+def _wait_for_captures(fakes: list[FakeWisp], timeout: float = 900) -> None:
+    """Until the fakes see no new capture for three poll intervals."""
+    deadline, count, still = time.monotonic() + timeout, -1, 0
+    while still < 3:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the dashboard still captures sprites after the first captures")
+        time.sleep(2)
+        now = sum(len(fake.call_times("capture")) for fake in fakes)
+        still, count = (still + 1 if now == count else 0), now
+
+
+def idle_cpu(seconds: float = 30.0, settle: bool = True) -> dict[str, float]:
     with fake_wisps(3, PER_BACKEND) as fakes:
-        several = _idle_cpu(fakes, seconds)
+        several = _idle_cpu(fakes, seconds, settle)
     with fake_wisps(1, 3 * PER_BACKEND) as fakes:
-        one = _idle_cpu(fakes, seconds)
+        one = _idle_cpu(fakes, seconds, settle)
     return {"fleets_idle_cpu_percent_3x1000": several, "fleets_idle_cpu_percent_1x3000": one}
 
 
-def run(repeat: int = 9, idle_seconds: float = 30.0) -> dict[str, float]:
-    return refresh_costs(repeat) | idle_cpu(idle_seconds)
+def run(repeat: int = 9, idle_seconds: float = 30.0, settle: bool = True) -> dict[str, float]:
+    return refresh_costs(repeat) | idle_cpu(idle_seconds, settle)
 
 
 if __name__ == "__main__":

@@ -337,7 +337,7 @@ def run(quick: bool) -> dict[str, float]:
         ("sprites", lambda: sprites_bench.run(5 if quick else 15, 10 if quick else 30)),
         ("idle-builtin", lambda: idle_bench.run(
             **(idle_bench.QUICK if quick else idle_bench.FULL))),
-        ("fleets", lambda: fleets_bench.run(5 if quick else 9, 10 if quick else 30)),
+        ("fleets", lambda: fleets_bench.run(5 if quick else 9, 10 if quick else 30, not quick)),
         ("cap", dashboard_bench.memory_at_cap),
         ("web", lambda: web_bench.run(**(web_bench.QUICK if quick else web_bench.FULL))),
         ("refusal", dashboard_bench.refusal_past_the_cap),

@@ -329,3 +329,21 @@ def test_attach_argv(fake_wisp):
     assert client(fake_wisp).attach_argv("alpha") == [str(fake_wisp.path), "attach", "alpha"]
     with pytest.raises(InvalidRequest):
         client(fake_wisp).attach_argv("-x")
+
+
+def test_the_same_list_output_is_the_same_fleet_unless_its_uptime_counts_from_now(fake_wisp):
+    wisp = client(fake_wisp)
+
+    async def lists() -> tuple:
+        return await wisp.list(), await wisp.list()
+
+    fake_wisp.set_fleet([RUNNING])
+    first, again = run(lists())
+    assert again is first  # byte for byte the same output: not parsed again
+    fake_wisp.set_fleet([{**RUNNING, "cpu_percent": 5}])
+    changed = run(wisp.list())
+    assert changed is not first and changed.sprites[0].cpu_percent == 5
+    fake_wisp.set_fleet([{**RUNNING, "created_at": "2026-01-01T00:00:00Z"}])
+    first, again = run(lists())
+    assert again is not first  # its uptime is counted to the moment of each list
+    assert again.sprites[0].uptime_seconds > first.sprites[0].uptime_seconds

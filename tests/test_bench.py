@@ -310,6 +310,7 @@ def test_the_soak_polls_enough_in_both_modes(run, monkeypatch, quick, least):
     monkeypatch.setattr(run.agents_bench, "run", lambda **kwargs: {})
     monkeypatch.setattr(run.sprites_bench, "run", lambda *args: {})
     monkeypatch.setattr(run.idle_bench, "run", lambda **kwargs: {})
+    monkeypatch.setattr(run.fleets_bench, "run", lambda *args: {})
     monkeypatch.setattr(run.keys_bench, "key_ui_cost", lambda *args: {})
     monkeypatch.setattr(run.web_bench, "run", lambda **kwargs: {})
     soaks = []

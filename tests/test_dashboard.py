@@ -644,3 +644,39 @@ async def test_a_frame_drawn_before_the_table_idles_already_has_the_final_column
         assert " bravo " in bravo and "—/512M" in bravo and "stopped" in bravo
         await pilot.pause()
         assert [strip.text for strip in table.render_lines(Region(0, 0, *table.size))] == drawn
+
+
+async def test_identical_polls_reuse_the_view_and_a_change_still_shows_at_the_next_poll(
+    fake_wisp,
+):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        await poll(pilot)
+        view = app.snapshot.view
+        for _ in range(2):  # the wisp printed the same list: nothing to parse, build or draw
+            await poll(pilot)
+            assert app.snapshot.view.rows is view.rows
+            assert app.snapshot.view.fleet is view.fleet
+        assert app.snapshot.series("alpha")[0] == (10.0, 10.0, 10.0, 10.0)  # history goes on
+        fake_wisp.set_fleet([sprite("charlie", cpu_percent=33, cpus=2), *FLEET[1:]])
+        await poll(pilot)
+        assert cell_text(app.dashboard.table, "charlie", "cpu").endswith("33%")
+        assert "33%" in screen_text(app)
+
+
+async def test_a_failed_poll_after_identical_ones_is_stale_and_the_next_one_is_not(fake_wisp):
+    async with dashboard(fake_wisp, FLEET) as pilot:
+        app = pilot.app
+        await poll(pilot)
+        fake_wisp.set_scenario(list="fail")
+        await poll(pilot)
+        assert "STALE" in status_text(app)
+        assert app.dashboard.has_class("-stale")
+        fake_wisp.set_scenario()  # the same list as before the failure
+        await poll(pilot)
+        assert "STALE" not in status_text(app)
+        assert not app.dashboard.has_class("-stale")
+        assert app.dashboard.table.shown_keys == ["alpha", "bravo", "charlie"]
+        fake_wisp.set_fleet(FLEET[1:])
+        await poll(pilot)
+        assert app.dashboard.table.shown_keys == ["alpha", "bravo"]

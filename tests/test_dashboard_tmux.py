@@ -101,3 +101,19 @@ def test_fast_keys_after_dialogs_reach_the_form_and_never_end_the_dashboard(
         ["start", "bar-new"]
     ]
     assert "wreckit_tui" in psutil.Process(pane.pid()).cmdline()  # still the dashboard
+
+
+def test_a_poll_redraws_only_what_changed_and_a_change_still_shows(fake_wisp, tmux_pane):
+    """Polls of an unchanged fleet, once a second, write a few lines each (the header's clock,
+    the history), never the whole screen; then a changed sprite is drawn at the next poll."""
+    fake_wisp.set_fleet(FLEET)
+    pane = dashboard_on(tmux_pane, fake_wisp, "poll_interval=1", env={})
+    pane.wait_for(lambda screen: rows_shown(screen) and "updated" in screen)
+    output = fake_wisp.home / "output.txt"
+    pane.wait_for(lambda _: len(fake_wisp.call_times("list")) >= 3)
+    polls, written = len(fake_wisp.call_times("list")), output.stat().st_size
+    pane.wait_for(lambda _: len(fake_wisp.call_times("list")) >= polls + 4, timeout=15)
+    per_poll = (output.stat().st_size - written) / 4
+    assert per_poll < 120 * 36, f"{per_poll:.0f} bytes a poll: the whole screen redrawn"
+    fake_wisp.set_fleet([FLEET[0], {**FLEET[1], "cpu_percent": 93}, FLEET[2]])
+    pane.wait_for(lambda screen: re.search(r"bravo +running.* 93% ", screen))

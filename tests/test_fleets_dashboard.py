@@ -120,6 +120,29 @@ async def test_a_failing_backend_keeps_its_last_rows_marked_stale(pair) -> None:
         assert not app.snapshot.by_name["two/bravo"].stale
 
 
+async def test_identical_lists_reuse_the_rows_and_a_change_on_one_backend_still_shows(
+    pair,
+) -> None:
+    one, two, ssh = pair
+    app = make_app(one, two, ssh)
+    async with app.run_test(size=DASHBOARD_SIZE) as pilot:
+        await wait_until_async(pilot, lambda: len(keys(app)) == 3)
+        polls = app.snapshot.poll
+        await wait_until_async(pilot, lambda: app.snapshot.poll >= polls + 2)
+        view = app.snapshot.view
+        await wait_until_async(pilot, lambda: app.snapshot.poll >= polls + 4)
+        assert app.snapshot.view.rows is view.rows  # the same lists: the same rows, not rebuilt
+        assert app.snapshot.view.fleet is view.fleet
+        two.set_fleet([{"name": "alpha", "state": "running"}, {"name": "bravo", "state": "error"}])
+        await wait_until_async(pilot, lambda: app.snapshot.by_name["two/bravo"].state == "error")
+        one.set_scenario(list="fail")  # after identical polls, a failure is still marked
+        await wait_until_async(pilot, lambda: app.snapshot.stale == ("one",))
+        assert app.snapshot.by_name["one/alpha"].stale
+        one.set_scenario(list="ok")  # the very list it printed before it failed
+        await wait_until_async(pilot, lambda: app.snapshot.stale == ())
+        assert not app.snapshot.by_name["one/alpha"].stale
+
+
 async def test_the_filter_matches_backend_slash_name(pair) -> None:
     app = make_app(*pair)
     async with app.run_test(size=DASHBOARD_SIZE) as pilot:

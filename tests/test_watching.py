@@ -195,3 +195,24 @@ async def test_the_activity_column_shows_waiting_working_and_exited(fake_wisp):
         fake_wisp.forget_calls()
         await poll(pilot)
         assert captures(fake_wisp) == []  # nothing went quiet since the first poll
+
+
+def test_the_same_list_again_is_told_at_no_cost_once_no_sprite_can_go_quiet(fake_wisp):
+    fake_wisp.set_fleet([agent("asks", NOW - 60), agent("busy", NOW - 1)])
+    fake_wisp.set_screen("asks", ASKING)
+    fake_wisp.set_screen("busy", "ready? (y/n) ")
+    wisp, watch = make_app(fake_wisp).wisp, Watch(Rules.load())
+
+    async def polls() -> list:
+        told = []
+        for now in (NOW, NOW + 1, NOW + 5, NOW + 6, NOW + 7):
+            fleet = await wisp.list()
+            told.append((fleet, await watch_fleet(wisp, watch, fleet, now)))
+        return told
+
+    told = asyncio.run(polls())
+    assert all(fleet is told[0][0] for fleet, _ in told)  # the same output: the same fleet
+    # busy printed just before the first poll: the same list still tells when it went quiet
+    assert [seen["busy"].activity.state for _, seen in told] == [WORKING] * 2 + [WAITING] * 3
+    assert captures(fake_wisp) == ["asks", "busy"]
+    assert told[4][1] is told[3][1]  # then nothing of it can change: told as before, no work

@@ -147,6 +147,9 @@ class Watch:
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
         self._tracks: dict[str, _Track] = {}
+        self.settled: tuple[object, Any] | None = None
+        """A poll's fleet that further polls of it cannot change, and what they told of it
+        (kept by :func:`wreckit_tui.watching.watch_fleet`)."""
 
     def update(self, observed: Iterable[Observed], now: float) -> list[str]:
         """Take in one poll; returns the sprites that went quiet and whose screen should be

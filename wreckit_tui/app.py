@@ -52,8 +52,8 @@ from wreckit_tui.screens.requests import (
 )
 from wreckit_tui.text import sanitize_lines
 from wreckit_tui.textual_private import write_to_terminal
-from wreckit_tui.view import FleetView, Snapshot, view_of
-from wreckit_tui.watching import Watch, rules_of, watch_fleet
+from wreckit_tui.view import FleetView, Snapshot, same_poll, view_again, view_of
+from wreckit_tui.watching import Seen, Watch, rules_of, watch_fleet
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 SAID_KEPT = 100
@@ -99,6 +99,8 @@ class WreckitApp(AttachingApp, LinksApp, FleetsApp):
         """The sprite just detached from: the next poll does not announce it."""
         self.said: deque[Notification] = deque(maxlen=SAID_KEPT)
         """The latest notifications, oldest first."""
+        self._polled: tuple[Fleet, dict[str, Seen]] | None = None
+        """What the last good poll listed and told, which its view shows."""
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver, with a Linux driver that hands over the terminal at once."""
@@ -190,7 +192,11 @@ class WreckitApp(AttachingApp, LinksApp, FleetsApp):
             now = self.clock()
             seen = await watch_fleet(self.wisp, self.watch, fleet, now, wait=False)
             previous, build = self.snapshot.view, partial(view_of, activity=seen, now=now)
-            view = await asyncio.to_thread(build, fleet, self.host, self.max_vms, previous)
+            if self._polled is not None and same_poll(self._polled, (fleet, seen)):
+                view = await asyncio.to_thread(view_again, previous)
+            else:
+                view = await asyncio.to_thread(build, fleet, self.host, self.max_vms, previous)
+            self._polled = (fleet, seen)
         except WispError as exc:
             self.last_error = exc
             self._publish(error=exc.message, poll=number, stale=())

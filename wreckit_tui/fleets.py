@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import is_
 from typing import TYPE_CHECKING
 
 from wreckit_tui.adapter import Wisp
@@ -77,6 +78,8 @@ class Member:
     """The last good list, qualified (stale sprites marked so after a failure)."""
     error: WreckitError | None = None
     """Why the last list failed, or ``None``."""
+    listed: Fleet | None = field(default=None, repr=False)
+    """What the backend answered for :attr:`fleet`, while that is fresh (not staled)."""
     task: asyncio.Task[Fleet] | None = field(default=None, repr=False)
     ended: float = float("-inf")
     dirty: bool = True
@@ -97,6 +100,8 @@ class Fleets:
         self.backend = Backend(argv=(), label=f"backends {names}", name="backend", local=local)
         self._waiting = False
         """Whether a list waits for the backends now (it shows what they answer)."""
+        self._merged: tuple[list[Fleet], Fleet] | None = None
+        """The parts last merged and their merge."""
 
     @classmethod
     def from_config(cls, config: Config) -> Fleets:
@@ -161,11 +166,13 @@ class Fleets:
     async def _list_one(self, member: Member) -> Fleet:
         before = (member.fleet is None, member.error is None)
         try:
-            fleet = await member.manager.list()
-            member.fleet = await asyncio.to_thread(qualify, fleet, member.name)
+            listed = await member.manager.list()
+            if listed is not member.listed or member.fleet is None:  # else: the same answer
+                member.fleet = await asyncio.to_thread(qualify, listed, member.name)
+                member.listed = listed
             member.error = None
         except WreckitError as exc:
-            member.error = named(exc, member.name)
+            member.error, member.listed = named(exc, member.name), None
             fleet = member.fleet
             if fleet is not None and self.live and fleet.sprites and not fleet.sprites[0].stale:
                 member.fleet = await asyncio.to_thread(_staled, fleet)
@@ -177,17 +184,23 @@ class Fleets:
         return member.fleet or Fleet()
 
     def merged(self) -> Fleet:
-        """One fleet of the backends' last lists (on the command line only fresh ones)."""
+        """One fleet of the backends' last lists (on the command line only fresh ones); the
+        same object as last time when each of them is."""
         parts = [
             m.fleet for m in self.members if m.fleet is not None and (self.live or m.error is None)
         ]
+        last = self._merged
+        if last is not None and len(last[0]) == len(parts) and all(map(is_, last[0], parts)):
+            return last[1]
         sprites = tuple(sprite for part in parts for sprite in part.sprites)
-        return Fleet(
+        merged = Fleet(
             sprites=sprites,
             warnings=tuple(warning for part in parts for warning in part.warnings),
             more_warnings=sum(part.more_warnings for part in parts),
             usage_reported=all(part.usage_reported for part in parts),
         )
+        self._merged = (parts, merged)
+        return merged
 
     def _all_failed(self) -> WreckitError:
         errors = [m.error for m in self.members if m.error is not None]

@@ -254,6 +254,13 @@ def parse_fleet(
     )
 
 
+def reparses_alike(fleet: Fleet) -> bool:
+    """Whether the ``list`` output that :func:`parse_fleet` made ``fleet`` of would give the
+    same fleet at any later time: no running sprite has a ``created_at`` its uptime may have
+    been counted from (to the parse's ``now``)."""
+    return not any(sprite.created_at and sprite.state == "running" for sprite in fleet.sprites)
+
+
 def _parse_item(index: int, item: Any, now: datetime, warnings: Warnings) -> Sprite | None:
     if not isinstance(item, dict):
         warnings.append(f"entry {index} skipped: not an object")

@@ -9,7 +9,7 @@ runs at C speed, and a sprite that did not change keeps its row object.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeAlias
 
@@ -192,6 +192,26 @@ def view_of(
         quotas=previous.quotas,
         by_backend=backend_gauges(fleet, host, previous.quotas),
     )
+
+
+def same_poll(
+    before: tuple[Fleet, Mapping[str, Seen]], after: tuple[Fleet, Mapping[str, Seen]]
+) -> bool:
+    """Whether a poll (the fleet listed, the activity told) shows what the one ``before`` did:
+    the very same fleet object (the backend printed the same list), the same activity, and no
+    activity counted in seconds (that moves on with the clock)."""
+    (fleet, seen), (fleet_before, seen_before) = after, before
+    if fleet is not fleet_before or seen != seen_before:
+        return False
+    return all(told.activity.since is None for told in seen.values())
+
+
+def view_again(previous: FleetView) -> FleetView:
+    """``previous`` polled again with nothing changed (:func:`same_poll`): the same rows,
+    sprites and gauges, so that the screen has nothing to compare or draw; only the history
+    takes each sprite's figures once more, and no warning is new."""
+    history = record_history(previous.history, previous.fleet)
+    return replace(previous, history=MappingProxyType(history), warning_note=None)
 
 
 def backend_gauges(

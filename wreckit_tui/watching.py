@@ -77,10 +77,18 @@ async def watch_fleet(
     a clock (``activity_at``) is ``idle``, one without stays unknown. A capture that fails
     leaves its sprite as it was (it is looked at again next poll). With ``wait`` false (the
     dashboard), a poll that comes before the backend said what it offers captures nothing.
+
+    A poll of the very fleet object of the last one (the backend printed the same list) after
+    which no sprite was to be looked at and none printed within ``quiet_after`` tells what
+    that one told, at no cost: no later poll of it can change a sprite's activity.
     """
-    observe = (observed(sprite) for sprite in fleet.sprites)
-    quiet = await asyncio.to_thread(watch.update, observe, now)  # 10,000 sprites: ~0.1 s
+    settled = watch.settled
+    if settled is not None and settled[0] is fleet:
+        return settled[1]
+    quiet, latest = await asyncio.to_thread(_update, watch, fleet, now)  # 10,000: ~0.1 s
     by_name = {sprite.name: sprite for sprite in fleet.sprites}
+    quiet_now = latest is None or now - latest >= watch.rules.quiet_after
+    settles = not quiet and quiet_now  # the next polls of this fleet change nothing
     if quiet:
         known = await wisp.capabilities() if wait else wisp.known_capabilities()
         if known is None:  # not known yet: these sprites are looked at again next poll
@@ -93,7 +101,17 @@ async def watch_fleet(
                 watch.judge_screen(name, screens[name], sprite.command)
             elif not can_capture and sprite.activity_at is not None:
                 watch.judge_screen(name, "", sprite.command)
-    return await asyncio.to_thread(_seen, watch, fleet)
+    seen = await asyncio.to_thread(_seen, watch, fleet)
+    watch.settled = (fleet, seen) if settles else None
+    return seen
+
+
+def _update(watch: Watch, fleet: Fleet, now: float) -> tuple[list[str], float | None]:
+    """:meth:`Watch.update` with ``fleet``: the sprites to look at, and the latest time a
+    running sprite printed (``None`` if none has a clock)."""
+    observe = [observed(sprite) for sprite in fleet.sprites]
+    stamps = [seen.activity_at for seen in observe if seen.activity_at is not None]
+    return watch.update(observe, now), max(stamps, default=None)
 
 
 def _latest(names: list[str], by_name: Mapping[str, Sprite]) -> list[str]:

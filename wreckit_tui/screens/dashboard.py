@@ -90,9 +90,12 @@ class DashboardScreen(Screen[None]):
     )
     """The bindings the help screen lists, in this order (cursor keys get one line there)."""
 
-    snapshot: reactive[Snapshot] = reactive(Snapshot, always_update=True, init=False)
-    """What to show; the app sets a new one at every change."""
-    preview: reactive[Preview | None] = reactive(None, always_update=True, init=False)
+    snapshot: reactive[Snapshot] = reactive(Snapshot, always_update=True, init=False, repaint=False)
+    """What to show; the app sets a new one at every change. Not a repaint of the whole screen:
+    each widget that :meth:`show` changes repaints itself."""
+    preview: reactive[Preview | None] = reactive(
+        None, always_update=True, init=False, repaint=False
+    )
     """The last capture of the previewed sprite's screen; the app sets each new one."""
     preview_mode = False
     """Whether the detail pane shows the selected sprite's screen (p) rather than its fields."""
