@@ -3,7 +3,11 @@ that changed and are seen, sorts, widens its columns, and moves its cursor at 10
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.strip import Strip
 
 from wreckit_tui.models import Sprite
@@ -57,16 +61,24 @@ class TableApp(App[None]):
         self.messages.append(("highlighted", message.key))
 
 
+@asynccontextmanager
+async def table_of(
+    rows: tuple[Row, ...], size: tuple[int, int] = SIZE
+) -> AsyncIterator[tuple[Pilot, CountingTable]]:
+    """A table showing ``rows`` in an app of its own, once it has drawn them."""
+    app = TableApp(rows)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        yield pilot, app.query_one(CountingTable)
+
+
 def lines(table: SpriteTable) -> list[str]:
     return [strip.text for strip in table.render_lines(table.size.region)]
 
 
 async def test_of_10000_rows_only_the_lines_on_screen_are_drawn() -> None:
     rows = tuple(row(index) for index in range(MANY))
-    app = TableApp(rows)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        table = app.query_one(SpriteTable)
+    async with table_of(rows) as (_pilot, table):
         assert table.row_count == MANY
         assert table.virtual_size.height == MANY + 1
         assert 0 < table.lines_drawn <= ROWS_SEEN
@@ -78,10 +90,7 @@ async def test_of_10000_rows_only_the_lines_on_screen_are_drawn() -> None:
 
 async def test_a_changed_row_is_redrawn_only_where_it_is_seen() -> None:
     rows = tuple(row(index) for index in range(MANY))
-    app = TableApp(rows)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        table = app.query_one(CountingTable)
+    async with table_of(rows) as (pilot, table):
         drawn, painted = table.lines_drawn, table.painted
         off_screen = list(rows)
         off_screen[5_000] = row(5_000, cpu=99)
@@ -99,10 +108,7 @@ async def test_a_changed_row_is_redrawn_only_where_it_is_seen() -> None:
 
 async def test_a_sort_by_a_figure_reorders_and_the_cursor_keeps_its_sprite() -> None:
     rows = tuple(row(index, cpu=index % 100) for index in range(MANY))
-    app = TableApp(rows)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        table = app.query_one(SpriteTable)
+    async with table_of(rows) as (pilot, table):
         table.move_cursor(row=table.get_row_index("agent-00042"))
         table.sort_by(4, reverse=True)  # CPU %, highest first; ties by name
         await pilot.pause()
@@ -115,23 +121,17 @@ async def test_a_sort_by_a_figure_reorders_and_the_cursor_keeps_its_sprite() -> 
 
 
 async def test_clicking_a_header_names_its_column_and_the_marks_have_none() -> None:
-    app = TableApp(tuple(row(index) for index in range(3)))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        table = app.query_one(SpriteTable)
+    async with table_of(tuple(row(index) for index in range(3))) as (pilot, table):
         await pilot.click(table, offset=(table.column_start(4) + 1, 0))
         await pilot.click(table, offset=(1, 0))  # the marks' column
         await pilot.click(table, offset=(table.column_start(0) + 1, 0))
         await pilot.pause()
-        headers = [message for message in app.messages if message[0] == "header"]
+        headers = [message for message in pilot.app.messages if message[0] == "header"]
         assert headers == [("header", 4), ("header", 0)]
 
 
 async def test_columns_grow_with_their_cells_and_figures_are_right_justified() -> None:
-    app = TableApp((row(1), row(2)))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        table = app.query_one(SpriteTable)
+    async with table_of((row(1), row(2))) as (pilot, table):
         state = table.column_start(1)
         table.show((row(1, name="a-much-longer-sprite-name"), row(2)))
         await pilot.pause()
@@ -148,10 +148,7 @@ async def test_columns_grow_with_their_cells_and_figures_are_right_justified() -
 
 
 async def test_page_and_end_keys_move_the_cursor_and_keep_it_on_screen() -> None:
-    app = TableApp(tuple(row(index) for index in range(MANY)))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        table = app.query_one(SpriteTable)
+    async with table_of(tuple(row(index) for index in range(MANY))) as (pilot, table):
         table.action_page_down()
         assert table.cursor_row == ROWS_SEEN
         table.action_scroll_bottom()
@@ -167,14 +164,11 @@ async def test_page_and_end_keys_move_the_cursor_and_keep_it_on_screen() -> None
         table.action_scroll_top()
         await pilot.pause()
         assert lines(table)[1].split()[0] == "agent-00000"
-        assert ("highlighted", "agent-00000") in app.messages
+        assert ("highlighted", "agent-00000") in pilot.app.messages
 
 
 async def test_a_click_on_a_row_moves_the_cursor_there() -> None:
-    app = TableApp(tuple(row(index) for index in range(5)))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        table = app.query_one(SpriteTable)
+    async with table_of(tuple(row(index) for index in range(5))) as (pilot, table):
         await pilot.click(table, offset=(5, 3))
         assert table.selected_key == "agent-00002"
         table.toggle_mark("agent-00002")
@@ -183,11 +177,8 @@ async def test_a_click_on_a_row_moves_the_cursor_there() -> None:
 
 
 async def test_left_and_right_scroll_a_table_wider_than_its_pane() -> None:
-    app = TableApp(tuple(row(index) for index in range(3)))
-    async with app.run_test(size=(60, 10)) as pilot:
-        await pilot.pause()
-        table = app.query_one(SpriteTable)
-        assert app.focused is table
+    async with table_of(tuple(row(index) for index in range(3)), size=(60, 10)) as (pilot, table):
+        assert pilot.app.focused is table
         await pilot.press("right", "right")
         await pilot.pause()
         assert table.scroll_x > 0
